@@ -1,0 +1,156 @@
+"""The kit's one model catalog, read from ``models.json``.
+
+Lessons, graders and the offline backend ask this module about models; no other
+code names a model id. ``lookup`` accepts an alias, a dated snapshot id or an
+older alias, as the API does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+CATALOG_FILE = Path(__file__).with_name("models.json")
+
+DEFAULT_MODEL = "claude-haiku-5-5"
+"""Current and cheapest: the model lessons use unless they say otherwise."""
+
+PREFILL_MODEL = "claude-haiku-4-5"
+"""Still accepts an assistant prefill, for the prefill lesson."""
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float
+    output: float
+    long_context_above: Optional[int] = None
+    long_context_input: Optional[float] = None
+    long_context_output: Optional[float] = None
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        """Dollars for one call; long-context rates apply when the prompt exceeds the threshold."""
+        rate_in, rate_out = self.input, self.output
+        if self.long_context_above is not None and input_tokens > self.long_context_above:
+            rate_in, rate_out = self.long_context_input, self.long_context_output
+        return (input_tokens * rate_in + output_tokens * rate_out) / 1_000_000
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    display_name: str
+    line: Optional[str]
+    released: date
+    context_window: int
+    max_output_tokens: int
+    price: Price
+    supports_prefill: bool
+    lifecycle: str  # active | deprecated | retired
+    snapshot: Optional[str] = None
+    aliases: tuple[str, ...] = ()
+    supports_temperature: bool = True
+    supports_budget_thinking: bool = True
+    supports_system_messages: bool = False
+    legacy: bool = False
+    invite_only: bool = False
+    deprecated_at: Optional[date] = None
+    retires_at: Optional[date] = None
+    unconfirmed: tuple[str, ...] = field(default=())
+
+    @property
+    def resolved_id(self) -> str:
+        """The id the API reports back: the dated snapshot where the model has one."""
+        return self.snapshot or self.id
+
+    @property
+    def retired(self) -> bool:
+        return self.lifecycle == "retired"
+
+    @property
+    def all_ids(self) -> tuple[str, ...]:
+        return (self.id, *((self.snapshot,) if self.snapshot else ()), *self.aliases)
+
+
+def _date(value: Optional[str]) -> Optional[date]:
+    return date.fromisoformat(value) if value else None
+
+
+def _entry(raw: dict) -> ModelEntry:
+    price = raw["price"]
+    long = price.get("long_context") or {}
+    return ModelEntry(
+        id=raw["id"],
+        display_name=raw["display_name"],
+        line=raw.get("line"),
+        released=_date(raw["released"]),
+        context_window=raw["context_window"],
+        max_output_tokens=raw["max_output_tokens"],
+        price=Price(
+            input=price["input"],
+            output=price["output"],
+            long_context_above=long.get("above_input_tokens"),
+            long_context_input=long.get("input"),
+            long_context_output=long.get("output"),
+        ),
+        supports_prefill=raw["supports_prefill"],
+        lifecycle=raw["lifecycle"],
+        snapshot=raw.get("snapshot"),
+        aliases=tuple(raw.get("aliases", ())),
+        supports_temperature=raw.get("temperature", True),
+        supports_budget_thinking=raw.get("budget_thinking", True),
+        supports_system_messages=raw.get("system_messages", False),
+        legacy=raw.get("legacy", False),
+        invite_only=raw.get("invite_only", False),
+        deprecated_at=_date(raw.get("deprecated_at")),
+        retires_at=_date(raw.get("retires_at")),
+        unconfirmed=tuple(raw.get("unconfirmed", ())),
+    )
+
+
+@lru_cache(maxsize=1)
+def models() -> tuple[ModelEntry, ...]:
+    """Every model the kit knows, newest first."""
+    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))["models"]
+    return tuple(sorted((_entry(r) for r in raw), key=lambda m: m.released, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _by_id() -> dict[str, ModelEntry]:
+    return {model_id: entry for entry in models() for model_id in entry.all_ids}
+
+
+def lookup(model_id: str) -> Optional[ModelEntry]:
+    """The entry for any id the kit knows (alias, snapshot or old alias), else None."""
+    return _by_id().get(model_id)
+
+
+def get(model_id: str) -> ModelEntry:
+    """Like ``lookup`` but raises a KeyError that lists the models to pick from."""
+    entry = lookup(model_id)
+    if entry is None:
+        raise KeyError(
+            f"{model_id!r} is not in the kit's model catalog. "
+            f"Available models: {', '.join(m.id for m in available())}"
+        )
+    return entry
+
+
+def known_ids() -> frozenset[str]:
+    return frozenset(_by_id())
+
+
+def available() -> list[ModelEntry]:
+    """Models the API still serves (active or deprecated), newest first."""
+    return [m for m in models() if not m.retired]
+
+
+def retired() -> list[ModelEntry]:
+    return [m for m in models() if m.retired]
+
+
+def cost_usd(model_id: str, input_tokens: int, output_tokens: int) -> float:
+    return get(model_id).price.cost_usd(input_tokens, output_tokens)

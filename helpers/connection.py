@@ -1,0 +1,106 @@
+"""``connect()`` and ``aconnect()``: the SDK's own client, live or offline.
+
+Live mode is the plain ``anthropic.Anthropic`` reading its key from the
+environment (or a ``.env`` file). Offline mode is the same class with the kit's
+offline backend behind its HTTP layer: nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import anthropic
+import httpx2
+from dotenv import find_dotenv, load_dotenv
+
+from .offline.transport import OfflineTransport
+
+MODES = ("live", "offline")
+KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+OFFLINE_BASE_URL = "http://offline.localhost"
+OFFLINE_KEY = "offline-no-key-needed"
+"""Sent to the in-process backend only; it is not a credential."""
+
+
+class SetupError(ValueError):
+    """The kit cannot start in the requested mode; the message says how to fix it."""
+
+
+def _key_in_environment() -> bool:
+    return any(os.environ.get(name) for name in KEY_VARIABLES)
+
+
+def _load_dotenv() -> Optional[Path]:
+    """Load ``.env`` from the working directory upward, never overriding variables already set."""
+    found = find_dotenv(usecwd=True)
+    if not found:
+        return None
+    load_dotenv(found, override=False)
+    return Path(found)
+
+
+def resolve_mode(mode: Optional[str] = None) -> tuple[str, str]:
+    """The mode to use and, for live, where the key came from (``environment`` or a ``.env`` path)."""
+    key_was_set = _key_in_environment()
+    dotenv_path = _load_dotenv()
+    chosen = mode if mode is not None else os.environ.get("KIT_MODE") or None
+    if chosen is not None:
+        chosen = chosen.strip().lower()
+        if chosen not in MODES:
+            origin = "connect(mode=...)" if mode is not None else "KIT_MODE"
+            raise SetupError(f"{origin} is {chosen!r}; valid modes are: {', '.join(MODES)} (or leave it unset to choose automatically).")
+    has_key = _key_in_environment()
+    source = "environment" if key_was_set else (f".env ({dotenv_path})" if has_key and dotenv_path else "")
+    if chosen == "live" and not has_key:
+        raise SetupError(
+            "Live mode needs an API key, and none is set. Copy .env.example to .env and paste your key "
+            "after ANTHROPIC_API_KEY= (or set ANTHROPIC_API_KEY in your environment), then run connect() again. "
+            "To work without a key, use connect('offline') or KIT_MODE=offline."
+        )
+    if chosen is None:
+        chosen = "live" if has_key else "offline"
+    return chosen, source
+
+
+def _banner(mode: str, source: str, base_url: str) -> str:
+    if mode == "offline":
+        return (
+            "Offline mode: replies come from the kit's offline backend, deterministic text written for this kit, "
+            "not Claude's. Add an API key to .env for live mode."
+        )
+    return f"Live mode: requests go to {base_url}, with the API key from the {source}."
+
+
+def _offline_options(client_options: dict[str, Any], http_client: type) -> dict[str, Any]:
+    return {
+        "api_key": OFFLINE_KEY,
+        "base_url": OFFLINE_BASE_URL,
+        "http_client": http_client(transport=OfflineTransport()),
+        **client_options,
+    }
+
+
+def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.Anthropic:
+    """The SDK's ``anthropic.Anthropic`` client, live or offline; ``client_options`` go to the SDK."""
+    chosen, source = resolve_mode(mode)
+    if chosen == "offline":
+        client = anthropic.Anthropic(**_offline_options(client_options, httpx2.Client))
+    else:
+        client = anthropic.Anthropic(**client_options)
+    if not quiet:
+        print(_banner(chosen, source, str(client.base_url)))
+    return client
+
+
+def aconnect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.AsyncAnthropic:
+    """The async twin of ``connect``: the SDK's ``anthropic.AsyncAnthropic``."""
+    chosen, source = resolve_mode(mode)
+    if chosen == "offline":
+        client = anthropic.AsyncAnthropic(**_offline_options(client_options, httpx2.AsyncClient))
+    else:
+        client = anthropic.AsyncAnthropic(**client_options)
+    if not quiet:
+        print(_banner(chosen, source, str(client.base_url)))
+    return client

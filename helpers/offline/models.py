@@ -1,0 +1,90 @@
+"""The Models API (``GET /v1/models`` and ``GET /v1/models/{id}``) answered from the catalog."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Optional
+
+from .. import catalog
+from .errors import ApiError, invalid
+from .wording import say
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+
+
+def _time(day: Optional[date]) -> Optional[str]:
+    return f"{day.isoformat()}T00:00:00Z" if day else None
+
+
+def info(entry: catalog.ModelEntry) -> dict:
+    return {
+        "type": "model",
+        "id": entry.resolved_id,
+        "display_name": entry.display_name,
+        "created_at": _time(entry.released),
+        "lifecycle": entry.lifecycle,
+        "deprecated_at": _time(entry.deprecated_at) if entry.lifecycle != "active" else None,
+        "retires_at": _time(entry.retires_at) if entry.lifecycle != "active" else None,
+        "line": entry.line,
+        "max_input_tokens": entry.context_window,
+        "max_tokens": entry.max_output_tokens,
+    }
+
+
+def _one(query: dict, name: str) -> Optional[str]:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+def _limit(query: dict) -> int:
+    raw = _one(query, "limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise invalid(say("wrong_type", field="limit", kind="integer")) from None
+    if limit < 1:
+        raise invalid(say("too_small", field="limit", limit=1))
+    if limit > MAX_LIMIT:
+        raise invalid(say("too_large", field="limit", limit=MAX_LIMIT))
+    return limit
+
+
+def listing(query: dict) -> dict:
+    lifecycles = query.get("lifecycle[]") or query.get("lifecycle") or ["active", "deprecated"]
+    for value in lifecycles:
+        if value not in ("active", "deprecated", "retired"):
+            raise invalid(say("bad_literal", field="lifecycle", options="'active', 'deprecated' or 'retired'"))
+    entries = [info(m) for m in catalog.models() if m.lifecycle in lifecycles]
+    limit = _limit(query)
+    ids = [e["id"] for e in entries]
+    after, before = _one(query, "after_id"), _one(query, "before_id")
+    if after is not None:
+        start = ids.index(after) + 1 if after in ids else len(ids)
+        page = entries[start: start + limit]
+        has_more = start + limit < len(entries)
+    elif before is not None:
+        end = ids.index(before) if before in ids else 0
+        page = entries[max(0, end - limit): end]
+        has_more = end - limit > 0
+    else:
+        page = entries[:limit]
+        has_more = limit < len(entries)
+    return {
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": has_more,
+    }
+
+
+def answer(path: str, query: dict) -> dict:
+    if path == "/v1/models":
+        return listing(query)
+    model_id = path.removeprefix("/v1/models/")
+    entry = catalog.lookup(model_id)
+    if entry is None:
+        raise ApiError("not_found_error", say("model_not_found", model=model_id))
+    return info(entry)

@@ -1,0 +1,221 @@
+"""What the offline backend would say, before ``max_tokens`` and stop sequences apply.
+
+``draft(request)`` decides the whole intended reply: its blocks (text, a tool call,
+a paused server-tool call) and the stop reason it would end with if nothing cut it
+short. Texts come from ``texts.json``; anything the file does not cover gets a
+transparent reply describing what the backend received.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from . import samples
+from .ids import new_id
+from .validate import Request
+
+TEXTS_FILE = Path(__file__).with_name("texts.json")
+_OPTION = re.compile(r"\(([A-Z])\)")
+_WORD = re.compile(r"[a-z]{4,}")
+_GENERIC_WORDS = frozenset({"tool", "data", "info", "current", "fetch", "lookup", "find", "list", "search", "query"})
+SHORT_QUOTE = 120
+
+
+@dataclass
+class Draft:
+    blocks: list[dict]
+    stop_reason: str = "end_turn"
+    stop_details: Optional[dict] = None
+    window_left: Optional[int] = None  # tokens left before the context window is full
+
+
+@dataclass
+class _Context:
+    turns: int
+    last_user: str
+    earlier_user: list[str]
+    system: str
+    prefill: str
+    values: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def texts() -> dict:
+    return json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
+
+
+def _text_of(content: list[dict]) -> str:
+    return "\n".join(b["text"] for b in content if b.get("type") == "text")
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SHORT_QUOTE else flat[: SHORT_QUOTE - 3] + "..."
+
+
+def _context(request: Request) -> _Context:
+    users = [_text_of(m["content"]) for m in request.messages if m["role"] == "user"]
+    turns = len(request.messages)
+    messages_word = "message" if turns == 1 else "messages"
+    system_note = " and a system prompt" if request.system_text else ""
+    context = _Context(
+        turns=turns,
+        last_user=users[-1] if users else "",
+        earlier_user=users[:-1],
+        system=request.system_text,
+        prefill=request.prefill or "",
+    )
+    context.values = {
+        "turns": turns,
+        "messages_word": messages_word,
+        "system_note": system_note,
+        "last_user": _quote(context.last_user),
+        "prefill": context.prefill,
+    }
+    return context
+
+
+def _fill(template: str, values: dict) -> str:
+    return template.format_map(_Missing(values))
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _entry_for(last_user: str) -> Optional[dict]:
+    lowered = last_user.lower()
+    for entry in texts()["replies"]:
+        if all(phrase in lowered for phrase in entry["when"]):
+            return entry
+    return None
+
+
+def _entry_text(entry: dict, context: _Context) -> str:
+    if "recall" not in entry:
+        return _fill(entry["reply"], context.values)
+    pattern = re.compile(entry["recall"], re.IGNORECASE)
+    for earlier in reversed(context.earlier_user):
+        found = pattern.search(earlier)
+        if found:
+            return _fill(entry["reply"], {**context.values, "recall": found.group(1)})
+    return _fill(entry["otherwise"], context.values)
+
+
+def _reply_text(context: _Context) -> tuple[str, Optional[dict]]:
+    entry = _entry_for(context.last_user)
+    if entry is not None:
+        return _entry_text(entry, context), entry
+    return _fill(texts()["fallback"], context.values), None
+
+
+def _continue_prefill(prefill: str, reply: str, entry: Optional[dict], context: _Context) -> str:
+    """The text that follows a prefill: never a repeat of the prefill itself."""
+    for ending, continuation in sorted(((entry or {}).get("prefills") or {}).items(), key=lambda kv: -len(kv[0])):
+        if prefill.endswith(ending):
+            return continuation
+    if reply.startswith(prefill):
+        return reply[len(prefill):]
+    if prefill.endswith("{"):
+        body = json.dumps({"offline_reply": reply, "turns": context.turns}, ensure_ascii=False)
+        return body[1:]
+    if prefill.endswith("["):
+        return json.dumps(reply, ensure_ascii=False) + "]"
+    if prefill.endswith("("):
+        options = _OPTION.findall(context.last_user)
+        if options:
+            return f"{options[0]})"
+    return _fill(texts()["fallback_continuation"], {"reply_text": reply})
+
+
+def _tool_results(request: Request) -> list[dict]:
+    return [b for b in request.messages[-1]["content"] if b.get("type") == "tool_result"]
+
+
+def _tool_names_by_id(request: Request) -> dict[str, str]:
+    return {b["id"]: b["name"] for m in request.messages for b in m["content"] if b.get("type") == "tool_use"}
+
+
+def _result_text(block: dict) -> str:
+    content = block.get("content", "")
+    if isinstance(content, list):
+        content = _text_of(content) or json.dumps(content)
+    return _quote(str(content))
+
+
+def _answer_tool_results(request: Request, results: list[dict]) -> str:
+    names = _tool_names_by_id(request)
+    lines = []
+    for block in results:
+        key = "tool_error_reply" if block.get("is_error") else "tool_result_reply"
+        tool = names.get(block["tool_use_id"], "tool")
+        lines.append(_fill(texts()[key], {"tool": tool, "result": _result_text(block)}))
+    return "\n".join(lines)
+
+
+def _keywords(tool: dict) -> set[str]:
+    words = set(_WORD.findall(tool["name"].lower().replace("_", " ").replace("-", " ")))
+    return words - _GENERIC_WORDS
+
+
+def _tool_to_call(request: Request, last_user: str) -> Optional[dict]:
+    custom = [t for t in request.tools if "input_schema" in t]
+    choice = request.tool_choice
+    if not custom or choice["type"] == "none":
+        return None
+    if choice["type"] == "tool":
+        return next(t for t in custom if t["name"] == choice["name"])
+    lowered = last_user.lower()
+    for tool in custom:
+        if _keywords(tool) & set(_WORD.findall(lowered)):
+            return tool
+    return custom[0] if choice["type"] == "any" else None
+
+
+def _trigger(last_user: str) -> Optional[tuple[str, str]]:
+    for kind, marker in texts()["triggers"].items():
+        found = re.search(re.escape(marker) + r"(?::(\w+))?", last_user)
+        if found:
+            return kind, found.group(1) or ""
+    return None
+
+
+def draft(request: Request) -> Draft:
+    context = _context(request)
+    if request.continues_pause:
+        return Draft([{"type": "text", "text": _fill(texts()["pause_turn_resumed"], context.values)}])
+
+    results = _tool_results(request) if request.messages[-1]["role"] == "user" else []
+    trigger = _trigger(context.last_user) if not results else None
+    if trigger and trigger[0] == "refusal":
+        details = {"type": "refusal", "category": trigger[1] or None, "explanation": texts()["refusal_explanation"]}
+        return Draft([], stop_reason="refusal", stop_details=details)
+    if trigger and trigger[0] == "pause_turn":
+        call = {"type": "server_tool_use", "id": new_id("srvtoolu"), "name": "web_search",
+                "input": {"query": _quote(context.last_user)}}
+        return Draft([{"type": "text", "text": texts()["pause_turn_intro"]}, call], stop_reason="pause_turn")
+
+    tool = _tool_to_call(request, context.last_user) if request.prefill is None else None
+    if tool is not None and (not results or request.tool_choice["type"] in ("any", "tool")):
+        call = {"type": "tool_use", "id": new_id("toolu"), "name": tool["name"],
+                "input": samples.sample(tool["input_schema"], context.last_user, required_only=True)}
+        intro = {"type": "text", "text": _fill(texts()["tool_call_intro"], {"tool": tool["name"]})}
+        return Draft([intro, call], stop_reason="tool_use")
+
+    if results:
+        text = _answer_tool_results(request, results)
+    elif request.output_schema is not None and request.prefill is None:
+        value = samples.sample(request.output_schema, context.last_user)
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text, entry = _reply_text(context)
+        if request.prefill is not None:
+            text = _continue_prefill(request.prefill, text, entry, context)
+    window_left = 10 if trigger and trigger[0] == "context_window" else None
+    return Draft([{"type": "text", "text": text}], window_left=window_left)

@@ -1,0 +1,98 @@
+"""Turn a draft reply into the API's Message, applying the generation limits.
+
+Output stops at whichever comes first: the end of the draft (its own stop reason),
+a stop sequence (cut before the match; the match is reported, not included), the
+request's ``max_tokens``, or the context window (``model_context_window_exceeded``).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from . import tokens
+from .ids import new_id
+from .replies import Draft, draft
+from .validate import Request
+
+SERVICE_TIER = "standard"
+INFERENCE_GEO = "global"  # UNCONFIRMED: the value the API reports for default routing
+
+
+def usage(input_tokens: int, output_tokens: int, *, web_searches: int = 0) -> dict:
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": output_tokens,
+        "server_tool_use": {"web_search_requests": web_searches, "web_fetch_requests": 0} if web_searches else None,
+        "service_tier": SERVICE_TIER,
+        "inference_geo": INFERENCE_GEO,
+    }
+
+
+def _first_stop(text: str, stop_sequences: list[str]) -> Optional[tuple[int, str]]:
+    best: Optional[tuple[int, str]] = None
+    for sequence in stop_sequences:
+        at = text.find(sequence)
+        if at >= 0 and (best is None or at < best[0]):
+            best = (at, sequence)
+    return best
+
+
+def _limit(request: Request, plan: Draft) -> tuple[int, str]:
+    window = request.model.context_window - request.input_tokens
+    if plan.window_left is not None:
+        window = min(window, plan.window_left)
+    if window < request.max_tokens:
+        return window, "model_context_window_exceeded"
+    return request.max_tokens, "max_tokens"
+
+
+def message(request: Request, plan: Optional[Draft] = None) -> dict:
+    plan = plan if plan is not None else draft(request)
+    limit, limit_reason = _limit(request, plan)
+    content: list[dict] = []
+    used = 0
+    stop_reason, stop_sequence = plan.stop_reason, None
+    for block in plan.blocks:
+        left = limit - used
+        if block["type"] == "text":
+            text = block["text"]
+            stop = _first_stop(text, request.stop_sequences)
+            if stop is not None and tokens.count_text(text[: stop[0] + len(stop[1])]) <= left:
+                text = text[: stop[0]]
+                used += tokens.count_text(text + stop[1])
+                stop_reason, stop_sequence = "stop_sequence", stop[1]
+            else:
+                pieces = tokens.pieces(text)
+                if len(pieces) > left:
+                    text = "".join(pieces[:left])
+                    stop_reason = limit_reason
+                used += min(len(pieces), left)
+            if text:
+                content.append({"type": "text", "text": text})
+        else:
+            cost = tokens.count_block(block)
+            if cost > left:
+                used = limit
+                stop_reason = limit_reason
+            else:
+                used += cost
+                content.append(block)
+        if stop_reason in ("stop_sequence", limit_reason) and stop_reason != plan.stop_reason:
+            break
+    if used == 0 and request.max_tokens > 0:
+        used = 1  # the API reports at least one output token, even for an empty reply
+    searches = sum(1 for b in content if b["type"] == "server_tool_use")
+    return {
+        "id": new_id("msg"),
+        "type": "message",
+        "role": "assistant",
+        "model": request.model.resolved_id,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+        "stop_details": plan.stop_details if stop_reason == plan.stop_reason else None,
+        "usage": usage(request.input_tokens, used, web_searches=searches),
+    }

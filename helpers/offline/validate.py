@@ -1,0 +1,398 @@
+"""Request validation: the checks the Messages API makes before any text is produced.
+
+Each check raises ``ApiError`` with the status, error type and wording the API uses
+(see ``wording.py``). The result is a normalised ``Request``: consecutive turns of
+the same role merged, every content a list of blocks, the prefill split out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .. import catalog
+from . import tokens
+from .errors import ApiError, invalid
+from .wording import say
+
+API_VERSIONS = ("2026-10-21", "2023-06-01")
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
+
+CREATE_FIELDS = (
+    "model", "max_tokens", "messages", "system", "stop_sequences", "stream", "metadata", "tools",
+    "tool_choice", "thinking", "output_config", "service_tier", "speed", "cache_control", "container",
+    "diagnostics", "inference_geo", "context_management", "mcp_servers",
+)
+COUNT_FIELDS = (
+    "model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control",
+    "speed", "context_management", "mcp_servers",
+)
+BLOCK_TYPES = (
+    "text", "image", "document", "search_result", "thinking", "redacted_thinking", "tool_use", "tool_result",
+    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
+    "mcp_tool_use", "mcp_tool_result", "container_upload",
+)
+ROLES = ("user", "assistant", "system")
+MAX_MESSAGES = 100_000
+THINKING_TYPES = ("adaptive", "enabled", "disabled")
+TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+SERVICE_TIERS = ("auto", "standard_only")
+SPEEDS = ("standard", "fast")
+
+
+@dataclass
+class Request:
+    body: dict
+    model: catalog.ModelEntry
+    messages: list[dict]
+    max_tokens: int = 0
+    system_text: str = ""
+    prefill: Optional[str] = None
+    continues_pause: bool = False
+    stop_sequences: list[str] = field(default_factory=list)
+    tools: list[dict] = field(default_factory=list)
+    tool_choice: dict = field(default_factory=lambda: {"type": "auto"})
+    output_schema: Optional[dict] = None
+    stream: bool = False
+    input_tokens: int = 0
+
+
+def _options(values: tuple[str, ...]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def _expect(value: Any, kind: type | tuple, name: str, field_name: str) -> None:
+    if isinstance(value, bool) and kind is int:
+        raise invalid(say("wrong_type", field=field_name, kind=name))
+    if not isinstance(value, kind):
+        raise invalid(say("wrong_type", field=field_name, kind=name))
+
+
+def _literal(value: Any, allowed: tuple[str, ...], field_name: str) -> None:
+    if value not in allowed:
+        raise invalid(say("bad_literal", field=field_name, options=_options(allowed)))
+
+
+def check_headers(headers: dict[str, str], *, require_key: bool = True) -> str:
+    """Authentication and version headers; returns the API version in use."""
+    if require_key:
+        bearer = headers.get("authorization")
+        api_key = headers.get("x-api-key")
+        if bearer is None and api_key is None:
+            raise ApiError("authentication_error", say("missing_key"))
+        token = api_key if api_key is not None else bearer.removeprefix("Bearer").strip()
+        if not token.strip():
+            raise ApiError("authentication_error", say("invalid_key"))
+    version = headers.get("anthropic-version")
+    if not version:
+        raise invalid(say("version_required"))
+    if version not in API_VERSIONS:
+        raise invalid(say("version_unknown", version=version))
+    return version
+
+
+def _check_fields(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
+    if not isinstance(body, dict):
+        raise invalid(say("invalid_json"))
+    for name in body:
+        if name not in allowed:
+            raise invalid(say("extra_input", field=name))
+    for name in required:
+        if name not in body:
+            raise invalid(say("field_required", field=name))
+
+
+def _check_block(block: Any, where: str) -> dict:
+    if isinstance(block, str):
+        raise invalid(say("wrong_type", field=where, kind="dictionary"))
+    _expect(block, dict, "dictionary", where)
+    kind = block.get("type")
+    if kind not in BLOCK_TYPES:
+        raise invalid(say("bad_block_type", field=where, tag=kind, options=", ".join(f"'{t}'" for t in BLOCK_TYPES)))
+    if kind == "text":
+        if "text" not in block:
+            raise invalid(say("field_required", field=f"{where}.text"))
+        _expect(block["text"], str, "string", f"{where}.text")
+    elif kind in ("tool_use", "server_tool_use"):
+        for key, expected, name in (("id", str, "string"), ("name", str, "string"), ("input", dict, "dictionary")):
+            if key not in block:
+                raise invalid(say("field_required", field=f"{where}.{key}"))
+            _expect(block[key], expected, name, f"{where}.{key}")
+    elif kind == "tool_result":
+        if "tool_use_id" not in block:
+            raise invalid(say("field_required", field=f"{where}.tool_use_id"))
+        _expect(block["tool_use_id"], str, "string", f"{where}.tool_use_id")
+        content = block.get("content", "")
+        _expect(content, (str, list), "string or list", f"{where}.content")
+        if isinstance(content, list):
+            for j, inner in enumerate(content):
+                _check_block(inner, f"{where}.content.{j}")
+    elif kind in ("image", "document"):
+        if "source" not in block:
+            raise invalid(say("field_required", field=f"{where}.source"))
+        _expect(block["source"], dict, "dictionary", f"{where}.source")
+    return block
+
+
+def _as_blocks(content: Any) -> list[dict]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _is_empty(content: Any) -> bool:
+    return content == "" or content == []
+
+
+def _check_messages(messages: Any) -> list[dict]:
+    _expect(messages, list, "list", "messages")
+    if not messages:
+        raise invalid(say("messages_empty"))
+    if len(messages) > MAX_MESSAGES:
+        raise invalid(say("too_many_messages", limit=MAX_MESSAGES))
+    for i, message in enumerate(messages):
+        where = f"messages.{i}"
+        _expect(message, dict, "dictionary", where)
+        for key in message:
+            if key not in ("role", "content"):
+                raise invalid(say("extra_input", field=f"{where}.{key}"))
+        for key in ("role", "content"):
+            if key not in message:
+                raise invalid(say("field_required", field=f"{where}.{key}"))
+        _literal(message["role"], ROLES, f"{where}.role")
+        content = message["content"]
+        _expect(content, (str, list), "string or list", f"{where}.content")
+        if isinstance(content, list):
+            for j, block in enumerate(content):
+                _check_block(block, f"{where}.content.{j}")
+    last = len(messages) - 1
+    for i, message in enumerate(messages):
+        final_assistant = i == last and message["role"] == "assistant"
+        if _is_empty(message["content"]) and not final_assistant:
+            raise invalid(say("non_empty_content", index=i))
+        for block in _as_blocks(message["content"]):
+            if block.get("type") == "text" and block["text"] == "" and not (final_assistant and isinstance(message["content"], str)):
+                raise invalid(say("empty_text_block"))
+    return messages
+
+
+def merge_turns(messages: list[dict]) -> list[dict]:
+    """Consecutive turns of one role become one turn, as the API combines them."""
+    return _merge(messages)[0]
+
+
+def _merge(messages: list[dict]) -> tuple[list[dict], list[int]]:
+    """The merged turns, and for each the index of the original turn it starts at."""
+    merged: list[dict] = []
+    starts: list[int] = []
+    for i, message in enumerate(messages):
+        blocks = _as_blocks(message["content"])
+        if merged and merged[-1]["role"] == message["role"]:
+            merged[-1]["content"].extend(blocks)
+        else:
+            merged.append({"role": message["role"], "content": list(blocks)})
+            starts.append(i)
+    return merged, starts
+
+
+def _check_tool_pairs(merged: list[dict], starts: list[int]) -> None:
+    for k, message in enumerate(merged):
+        if message["role"] == "assistant" and k + 1 < len(merged):
+            following = merged[k + 1]["content"] if merged[k + 1]["role"] == "user" else []
+            answered = {b.get("tool_use_id") for b in following if b.get("type") == "tool_result"}
+            missing = [b["id"] for b in message["content"] if b.get("type") == "tool_use" and b["id"] not in answered]
+            if missing:
+                raise invalid(say("tool_use_without_result", index=starts[k], ids=", ".join(missing)))
+        if message["role"] == "user":
+            previous = merged[k - 1]["content"] if k > 0 and merged[k - 1]["role"] == "assistant" else []
+            known = {b.get("id") for b in previous if b.get("type") == "tool_use"}
+            for j, block in enumerate(message["content"]):
+                if block.get("type") == "tool_result" and block["tool_use_id"] not in known:
+                    raise invalid(say("tool_result_without_use", index=starts[k], block=j, id=block["tool_use_id"]))
+
+
+def _system_text(system: Any) -> str:
+    if system is None:
+        return ""
+    _expect(system, (str, list), "string or list", "system")
+    if isinstance(system, str):
+        return system
+    for j, block in enumerate(system):
+        _expect(block, dict, "dictionary", f"system.{j}")
+        if block.get("type") != "text":
+            raise invalid(say("bad_literal", field=f"system.{j}.type", options="'text'"))
+        if "text" not in block:
+            raise invalid(say("field_required", field=f"system.{j}.text"))
+        _expect(block["text"], str, "string", f"system.{j}.text")
+        if block["text"] == "":
+            raise invalid(say("empty_text_block").replace("messages", "system"))
+    return "\n".join(b["text"] for b in system)
+
+
+def _check_tools(body: dict) -> tuple[list[dict], dict]:
+    tools = body.get("tools", [])
+    _expect(tools, list, "list", "tools")
+    for j, tool in enumerate(tools):
+        _expect(tool, dict, "dictionary", f"tools.{j}")
+        if "name" not in tool:
+            raise invalid(say("field_required", field=f"tools.{j}.name"))
+        _expect(tool["name"], str, "string", f"tools.{j}.name")
+        if "type" not in tool or tool["type"] == "custom":
+            if "input_schema" not in tool:
+                raise invalid(say("field_required", field=f"tools.{j}.input_schema"))
+            _expect(tool["input_schema"], dict, "dictionary", f"tools.{j}.input_schema")
+    choice = body.get("tool_choice", {"type": "auto"})
+    _expect(choice, dict, "dictionary", "tool_choice")
+    if "type" not in choice:
+        raise invalid(say("field_required", field="tool_choice.type"))
+    _literal(choice["type"], TOOL_CHOICE_TYPES, "tool_choice.type")
+    if choice["type"] == "tool":
+        if "name" not in choice:
+            raise invalid(say("field_required", field="tool_choice.name"))
+        if choice["name"] not in {t["name"] for t in tools}:
+            raise invalid(say("unknown_tool_choice", name=choice["name"]))
+    return tools, choice
+
+
+def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
+    """Optional parameters; returns the structured-output JSON schema, if any."""
+    if "metadata" in body:
+        _expect(body["metadata"], dict, "dictionary", "metadata")
+        user_id = body["metadata"].get("user_id")
+        if user_id is not None:
+            _expect(user_id, str, "string", "metadata.user_id")
+    if "service_tier" in body:
+        _literal(body["service_tier"], SERVICE_TIERS, "service_tier")
+    if "speed" in body:
+        _literal(body["speed"], SPEEDS, "speed")
+    if "thinking" in body:
+        thinking = body["thinking"]
+        _expect(thinking, dict, "dictionary", "thinking")
+        if "type" not in thinking:
+            raise invalid(say("field_required", field="thinking.type"))
+        _literal(thinking["type"], THINKING_TYPES, "thinking.type")
+        if thinking["type"] == "enabled":
+            if not model.supports_budget_thinking:
+                raise invalid(say("thinking_enabled_unsupported"))
+            budget = thinking.get("budget_tokens")
+            max_tokens = body.get("max_tokens")
+            if not isinstance(budget, int) or budget < 1024 or (isinstance(max_tokens, int) and budget >= max_tokens):
+                raise invalid(say("thinking_budget"))
+    schema = None
+    if "output_config" in body:
+        config = body["output_config"]
+        _expect(config, dict, "dictionary", "output_config")
+        for key in config:
+            if key not in ("effort", "format"):
+                raise invalid(say("extra_input", field=f"output_config.{key}"))
+        if "effort" in config:
+            _literal(config["effort"], EFFORTS, "output_config.effort")
+        if "format" in config:
+            fmt = config["format"]
+            _expect(fmt, dict, "dictionary", "output_config.format")
+            _literal(fmt.get("type"), ("json_schema",), "output_config.format.type")
+            if "schema" not in fmt:
+                raise invalid(say("field_required", field="output_config.format.schema"))
+            _expect(fmt["schema"], dict, "dictionary", "output_config.format.schema")
+            schema = fmt["schema"]
+    return schema
+
+
+def _check_sampling(body: dict, version: str, model: catalog.ModelEntry) -> None:
+    present = [name for name in SAMPLING_FIELDS if name in body]
+    if not present:
+        return
+    if version != "2023-06-01":
+        raise invalid(say("extra_input", field=present[0]))
+    for name in present:
+        value = body[name]
+        if name == "top_k":
+            _expect(value, int, "integer", name)
+            if value < 0:
+                raise invalid(say("too_small", field=name, limit=0))
+            continue
+        _expect(value, (int, float), "number", name)
+        if isinstance(value, bool):
+            raise invalid(say("wrong_type", field=name, kind="number"))
+        if value < 0:
+            raise invalid(say("too_small", field=name, limit=0))
+        if value > 1:
+            raise invalid(say("too_large", field=name, limit=1))
+    if "temperature" in body and not model.supports_temperature:
+        raise invalid(say("temperature_deprecated"))
+    if "temperature" in body and "top_p" in body:
+        raise invalid(say("temperature_and_top_p"))
+
+
+def _model(body: dict) -> catalog.ModelEntry:
+    _expect(body["model"], str, "string", "model")
+    entry = catalog.lookup(body["model"])
+    if entry is None or entry.retired:
+        raise ApiError("not_found_error", say("model_not_found", model=body["model"]))
+    return entry
+
+
+def _split_prefill(merged: list[dict], model: catalog.ModelEntry) -> tuple[Optional[str], bool]:
+    last = merged[-1]
+    if last["role"] != "assistant":
+        return None, False
+    if any(b.get("type") == "server_tool_use" for b in last["content"]):
+        return None, True  # sending a paused turn back as-is continues it
+    if not model.supports_prefill:
+        raise invalid(say("no_prefill"))
+    text = "".join(b.get("text", "") for b in last["content"] if b.get("type") == "text")
+    if text != text.rstrip():
+        raise invalid(say("trailing_whitespace"))
+    return text, False
+
+
+def _common(body: dict, version: str) -> tuple[catalog.ModelEntry, list[dict], str, list[dict], dict, Optional[dict]]:
+    model = _model(body)
+    messages = _check_messages(body["messages"])
+    system_text = _system_text(body.get("system"))
+    for i, message in enumerate(messages):
+        if message["role"] == "system" and not model.supports_system_messages:
+            raise invalid(say("system_role_unsupported", index=i))
+    tools, choice = _check_tools(body)
+    schema = _check_options(body, model)
+    _check_sampling(body, version, model)
+    merged, starts = _merge(messages)
+    _check_tool_pairs(merged, starts)
+    return model, merged, system_text, tools, choice, schema
+
+
+def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
+    allowed = CREATE_FIELDS + (SAMPLING_FIELDS if version == "2023-06-01" else ())
+    _check_fields(body, allowed, ("model", "max_tokens", "messages"))
+    max_tokens = body["max_tokens"]
+    _expect(max_tokens, int, "integer", "max_tokens")
+    if max_tokens < 0:
+        raise invalid(say("too_small", field="max_tokens", limit=0))
+    stream = body.get("stream", False)
+    _expect(stream, bool, "boolean", "stream")
+    stops = body.get("stop_sequences", [])
+    _expect(stops, list, "list", "stop_sequences")
+    for j, stop in enumerate(stops):
+        _expect(stop, str, "string", f"stop_sequences.{j}")
+        if not stop.strip():
+            raise invalid(say("blank_stop_sequence"))
+    model, merged, system_text, tools, choice, schema = _common(body, version)
+    if max_tokens > model.max_output_tokens:
+        raise invalid(
+            say("max_tokens_too_large", value=max_tokens, limit=model.max_output_tokens, model=model.resolved_id)
+        )
+    prefill, continues_pause = _split_prefill(merged, model)
+    input_tokens = tokens.count_input(body)
+    if input_tokens > model.context_window:
+        raise invalid(say("prompt_too_long", tokens=input_tokens, limit=model.context_window))
+    return Request(
+        body=body, model=model, messages=merged, max_tokens=max_tokens, system_text=system_text,
+        prefill=prefill, continues_pause=continues_pause, stop_sequences=stops, tools=tools,
+        tool_choice=choice, output_schema=schema, stream=stream, input_tokens=input_tokens,
+    )
+
+
+def check_count_tokens(body: Any, version: str = API_VERSIONS[0]) -> int:
+    _check_fields(body, COUNT_FIELDS, ("model", "messages"))
+    _common(body, version)
+    return tokens.count_input(body)

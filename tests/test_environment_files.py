@@ -1,0 +1,290 @@
+"""The set-up files agree with each other.
+
+`pyproject.toml` is the source of truth for dependencies; `environment.yml`
+(conda, Binder, JupyterHub) must list the same packages with the same bounds.
+Also checks that a real API key cannot be committed by accident and that CI
+runs the same command as a learner would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    tomllib = pytest.importorskip("tomli", reason="tomli is needed on Python 3.10")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------
+# Parsing helpers
+# --------------------------------------------------------------------------
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*$")
+
+
+def _normalise_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _normalise_version(version: str) -> str:
+    """'1.0' and '1' mean the same bound; '2.10' and '2.1' do not."""
+    parts = version.split(".")
+    if all(p.isdigit() for p in parts):
+        nums = [int(p) for p in parts]
+        while len(nums) > 1 and nums[-1] == 0:
+            nums.pop()
+        return ".".join(map(str, nums))
+    return version
+
+
+def _normalise_bounds(spec: str) -> frozenset[tuple[str, str]]:
+    """'>=2.10,<3' / '<3, >=2.10' / '>= 2.10.0 ,<3' -> {('>=', '2.10'), ('<', '3')}."""
+    clauses = set()
+    for clause in spec.replace(" ", "").split(","):
+        if not clause:
+            continue
+        m = re.fullmatch(r"(===|==|!=|~=|>=|<=|>|<)(.+)", clause)
+        assert m, f"cannot read version clause {clause!r} in {spec!r}"
+        clauses.add((m.group(1), _normalise_version(m.group(2))))
+    return frozenset(clauses)
+
+
+def _split_requirement(req: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    """Split a PEP 508 or conda match spec into (normalised name, bounds)."""
+    assert "[" not in req and ";" not in req, (
+        f"{req!r} uses extras or markers, which environment.yml cannot express; "
+        "update environment.yml and this test together"
+    )
+    m = _NAME.match(req)
+    assert m, f"cannot read requirement {req!r}"
+    return _normalise_name(m.group(1)), _normalise_bounds(m.group(2))
+
+
+def _strip_comment(line: str) -> str:
+    if line.lstrip().startswith("#"):
+        return ""
+    return re.sub(r"\s+#.*$", "", line).rstrip()
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def parse_environment_yml(text: str) -> dict:
+    """Read the small YAML subset conda environment files use.
+
+    Top-level `key: value` scalars, top-level `key:` lists of `- item`, and a
+    nested `- pip:` list inside `dependencies`. Anything else is an error, so a
+    change of layout makes this test fail loudly rather than pass silently.
+    """
+    data: dict = {}
+    key = None
+    pip_indent = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = _strip_comment(raw)
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        body = line.strip()
+        if indent == 0:
+            m = re.fullmatch(r"([A-Za-z_][\w-]*):\s*(.*)", body)
+            assert m, f"environment.yml:{lineno}: unexpected line {raw!r}"
+            key, value = m.group(1), m.group(2)
+            assert key not in data, f"environment.yml:{lineno}: duplicate key {key!r}"
+            data[key] = _unquote(value) if value else []
+            pip_indent = None
+            continue
+        assert body.startswith("- "), f"environment.yml:{lineno}: unexpected line {raw!r}"
+        item = _unquote(body[2:])
+        assert key is not None and isinstance(data[key], list), (
+            f"environment.yml:{lineno}: list item outside a list"
+        )
+        if pip_indent is not None and indent > pip_indent:
+            data[key][-1]["pip"].append(item)
+            continue
+        pip_indent = None
+        if key == "dependencies" and item == "pip:":
+            data[key].append({"pip": []})
+            pip_indent = indent
+        else:
+            data[key].append(item)
+    return data
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pyproject() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
+def environment() -> dict:
+    return parse_environment_yml((ROOT / "environment.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def conda_deps(environment) -> dict[str, frozenset]:
+    deps = {}
+    for item in environment["dependencies"]:
+        if isinstance(item, dict):
+            continue
+        name, bounds = _split_requirement(item)
+        assert name not in deps, f"{name} listed twice in environment.yml"
+        deps[name] = bounds
+    return deps
+
+
+@pytest.fixture(scope="module")
+def pyproject_deps(pyproject) -> dict[str, frozenset]:
+    project = pyproject["project"]
+    reqs = list(project["dependencies"]) + list(project["optional-dependencies"]["test"])
+    deps = {}
+    for req in reqs:
+        name, bounds = _split_requirement(req)
+        assert name not in deps, f"{name} listed twice in pyproject.toml"
+        deps[name] = bounds
+    return deps
+
+
+# --------------------------------------------------------------------------
+# The parser itself
+# --------------------------------------------------------------------------
+
+
+def test_parser_reads_nested_pip_section():
+    text = (
+        "name: x  # comment\n"
+        "channels:\n  - conda-forge\n"
+        "dependencies:\n  - python >=3.10\n  - pip\n  - pip:\n      - -e .\n  - pytest >=8\n"
+    )
+    assert parse_environment_yml(text) == {
+        "name": "x",
+        "channels": ["conda-forge"],
+        "dependencies": ["python >=3.10", "pip", {"pip": ["-e ."]}, "pytest >=8"],
+    }
+
+
+def test_bounds_normalisation():
+    assert _split_requirement("anthropic>=2.10,<3") == _split_requirement("anthropic >=2.10, <3.0")
+    assert _split_requirement("Python_Dotenv >=1.0")[0] == "python-dotenv"
+    assert _normalise_bounds(">=2.10") != _normalise_bounds(">=2.1")
+    assert _normalise_bounds(">=1") != _normalise_bounds(">=1,<2")
+
+
+# --------------------------------------------------------------------------
+# environment.yml mirrors pyproject.toml
+# --------------------------------------------------------------------------
+
+
+def test_environment_name_and_channels(environment):
+    assert environment["name"] == "claude-messages-kit"
+    channels = [c for c in environment["channels"] if c != "nodefaults"]
+    assert channels == ["conda-forge"]
+
+
+def test_environment_lists_same_packages_as_pyproject(conda_deps, pyproject_deps):
+    conda_names = set(conda_deps) - {"python", "pip"}
+    assert conda_names == set(pyproject_deps), (
+        f"only in environment.yml: {sorted(conda_names - set(pyproject_deps))}; "
+        f"only in pyproject.toml: {sorted(set(pyproject_deps) - conda_names)}"
+    )
+
+
+def test_environment_version_bounds_match_pyproject(conda_deps, pyproject_deps):
+    mismatched = {
+        name: (sorted(conda_deps[name]), sorted(bounds))
+        for name, bounds in pyproject_deps.items()
+        if name in conda_deps and conda_deps[name] != bounds
+    }
+    assert not mismatched, f"(environment.yml, pyproject.toml) bounds differ: {mismatched}"
+
+
+def test_environment_python_matches_requires_python(conda_deps, pyproject):
+    assert "python" in conda_deps
+    assert conda_deps["python"] == _normalise_bounds(pyproject["project"]["requires-python"])
+
+
+def test_environment_installs_pip_and_the_kit(environment, conda_deps):
+    assert "pip" in conda_deps
+    pip_sections = [d["pip"] for d in environment["dependencies"] if isinstance(d, dict)]
+    assert len(pip_sections) == 1, "expected exactly one `- pip:` section"
+    assert [re.sub(r"\s+", " ", p) for p in pip_sections[0]] == ["-e ."]
+
+
+# --------------------------------------------------------------------------
+# Secrets stay out of git
+# --------------------------------------------------------------------------
+
+
+def test_gitignore_lists_local_state():
+    lines = {
+        line.strip()
+        for line in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    expected = {
+        ".env", ".venv/", ".cache/", "__pycache__/", "*.egg-info/", ".ipynb_checkpoints/",
+        "tests/artifacts/", ".pytest_cache/", ".hypothesis/", "build/", "dist/",
+    }
+    assert expected <= lines, f"missing from .gitignore: {sorted(expected - lines)}"
+    assert not any(line.startswith("!") and ".env" in line for line in lines)
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_git_ignores_dot_env_but_not_the_example():
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    if _git("rev-parse", "--is-inside-work-tree").returncode != 0:
+        pytest.skip("not a git work tree (e.g. an unpacked source archive)")
+    ignored = _git("check-ignore", "-q", ".env")
+    assert ignored.returncode == 0, f"git does not ignore .env: {ignored.stderr}"
+    example = _git("check-ignore", "-q", ".env.example")
+    assert example.returncode == 1, ".env.example must be committed, but git ignores it"
+
+
+def test_env_example_has_an_empty_key_and_no_forced_mode():
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    key_lines = [line for line in lines if line.strip().startswith("ANTHROPIC_API_KEY")]
+    assert len(key_lines) == 1, "expected exactly one ANTHROPIC_API_KEY line"
+    name, sep, value = key_lines[0].strip().partition("=")
+    assert name.strip() == "ANTHROPIC_API_KEY" and sep == "="
+    assert value.strip() == "", ".env.example must not contain a key value"
+    assert any(re.fullmatch(r"#\s*KIT_MODE=offline", line.strip()) for line in lines)
+    assert not any(line.strip().startswith("KIT_MODE") for line in lines), (
+        "KIT_MODE must stay commented out in .env.example"
+    )
+
+
+# --------------------------------------------------------------------------
+# CI runs what a learner runs
+# --------------------------------------------------------------------------
+
+
+def test_ci_run_calls_make_test():
+    script = ROOT / ".ci" / "run"
+    text = script.read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[0] in ("#!/usr/bin/env bash", "#!/bin/bash")
+    assert "set -euo pipefail" in lines
+    assert "make test" in lines
+    assert os.access(script, os.X_OK), ".ci/run must be executable"

@@ -16,6 +16,7 @@ import httpx2
 from dotenv import find_dotenv, load_dotenv
 
 from .offline.transport import OfflineTransport
+from .usage import RecordingTransport
 
 MODES = ("live", "offline")
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -74,12 +75,17 @@ def _banner(mode: str, source: str, base_url: str) -> str:
 
 
 def _offline_options(client_options: dict[str, Any], http_client: type) -> dict[str, Any]:
-    return {
-        "api_key": OFFLINE_KEY,
-        "base_url": OFFLINE_BASE_URL,
-        "http_client": http_client(transport=OfflineTransport()),
-        **client_options,
-    }
+    transport = RecordingTransport(OfflineTransport(), offline=True)
+    return {"api_key": OFFLINE_KEY, "base_url": OFFLINE_BASE_URL, "http_client": http_client(transport=transport), **client_options}
+
+
+def _live_options(client_options: dict[str, Any], http_client: type) -> dict[str, Any]:
+    if "http_client" in client_options:
+        return client_options  # the caller's own HTTP client: not recorded in the usage log
+    client = http_client()
+    # Keep the SDK's default transport (its limits and keep-alive settings) and record around it.
+    client._transport = RecordingTransport(client._transport, offline=False)
+    return {"http_client": client, **client_options}
 
 
 def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.Anthropic:
@@ -88,7 +94,7 @@ def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options
     if chosen == "offline":
         client = anthropic.Anthropic(**_offline_options(client_options, httpx2.Client))
     else:
-        client = anthropic.Anthropic(**client_options)
+        client = anthropic.Anthropic(**_live_options(client_options, anthropic.DefaultHttpxClient))
     if not quiet:
         print(_banner(chosen, source, str(client.base_url)))
     return client
@@ -100,7 +106,7 @@ def aconnect(mode: Optional[str] = None, *, quiet: bool = False, **client_option
     if chosen == "offline":
         client = anthropic.AsyncAnthropic(**_offline_options(client_options, httpx2.AsyncClient))
     else:
-        client = anthropic.AsyncAnthropic(**client_options)
+        client = anthropic.AsyncAnthropic(**_live_options(client_options, anthropic.DefaultAsyncHttpxClient))
     if not quiet:
         print(_banner(chosen, source, str(client.base_url)))
     return client

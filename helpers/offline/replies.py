@@ -20,6 +20,8 @@ from .ids import new_id
 from .validate import Request
 
 TEXTS_FILE = Path(__file__).with_name("texts.json")
+LESSON_TEXTS = Path(__file__).with_name("texts")
+"""One file of replies per lesson; their entries are tried after the base file's, in file-name order."""
 _OPTION = re.compile(r"\(([A-Z])\)")
 _WORD = re.compile(r"[a-z]{4,}")
 _GENERIC_WORDS = frozenset({"tool", "data", "info", "current", "fetch", "lookup", "find", "list", "search", "query"})
@@ -46,7 +48,10 @@ class _Context:
 
 @lru_cache(maxsize=1)
 def texts() -> dict:
-    return json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
+    base = json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
+    for path in sorted(LESSON_TEXTS.glob("*.json")):
+        base["replies"] = base["replies"] + json.loads(path.read_text(encoding="utf-8"))["replies"]
+    return base
 
 
 def _text_of(content: list[dict]) -> str:

@@ -1,0 +1,78 @@
+"""Exercise graders: ``check.lesson02.history(conversation)`` and friends.
+
+Graders look at mechanics (roles, what was sent, which stop reason was handled),
+never at the model's wording, so they grade the same offline and live. They never
+raise: a wrong or unfinished answer gets a hint that names the mechanic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import anthropic
+
+from ..usage import usage_log
+
+LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
+
+
+@dataclass(frozen=True)
+class Result:
+    exercise: str
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        mark = "✅ Correct" if self.passed else "❌ Not yet"
+        return f"{mark} ({self.exercise}): {self.message}"
+
+
+def correct(message: str) -> Result:
+    return Result("", True, message)
+
+
+def hint(message: str) -> Result:
+    return Result("", False, message)
+
+
+def grader(exercise: str) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Name a grader's results after its exercise; an unexpected error becomes a hint, not a traceback."""
+
+    def wrap(function: Callable[..., Result]) -> Callable[..., Result]:
+        @functools.wraps(function)
+        def graded(*args: Any, **kwargs: Any) -> Result:
+            try:
+                result = function(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - a learner's answer can be anything
+                result = hint(f"the grader could not inspect your answer ({type(error).__name__}: {error}). "
+                              "Check the exercise's instructions for what to pass in.")
+            return dataclasses.replace(result, exercise=exercise)
+
+        return graded
+
+    return wrap
+
+
+def is_message(value: Any) -> bool:
+    return isinstance(value, anthropic.types.Message)
+
+
+def sent_request(message: Any) -> Optional[dict]:
+    """The request body that produced ``message``, from the usage log (calls made with ``connect()``)."""
+    if not is_message(message):
+        return None
+    record = usage_log.find(message.id)
+    return record.request if record else None
+
+
+def __getattr__(name: str) -> Any:
+    if name in LESSONS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,146 @@
+"""helpers.connect()/aconnect(): mode choice, the one-line banner, keys kept secret, the SDK's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import anthropic
+import pytest
+
+from helpers import DEFAULT_MODEL, SetupError, aconnect, connect
+from helpers.offline import OfflineTransport, running
+
+SENTINEL_KEY = "kit-sentinel-key-5f2a9c"
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path, monkeypatch):
+    """No key, no mode, no base URL, and a working directory with no .env; restored afterwards."""
+    saved = dict(os.environ)
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "KIT_MODE", "ANTHROPIC_BASE_URL"):
+        os.environ.pop(name, None)
+    workdir = tmp_path / "project" / "notebooks"
+    workdir.mkdir(parents=True)
+    monkeypatch.chdir(workdir)
+    yield workdir
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _transport(client):
+    """The transport behind the usage log's recording wrapper."""
+    return client._client._transport.inner
+
+
+def test_no_key_means_offline_with_the_sdks_own_client(capsys):
+    client = connect()
+    assert type(client) is anthropic.Anthropic
+    assert isinstance(_transport(client), OfflineTransport)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert out.startswith("Offline mode") and "not Claude" in out
+
+
+def test_offline_client_answers_through_the_sdk():
+    message = connect(quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=HELLO)
+    assert isinstance(message, anthropic.types.Message)
+    assert message.stop_reason in ("end_turn", "max_tokens")
+
+
+def test_key_in_environment_means_live_and_is_never_printed(capsys):
+    os.environ["ANTHROPIC_API_KEY"] = SENTINEL_KEY
+    client = connect()
+    assert type(client) is anthropic.Anthropic
+    assert not isinstance(_transport(client), OfflineTransport)
+    assert client.api_key == SENTINEL_KEY
+    out = capsys.readouterr().out
+    assert out.startswith("Live mode") and "environment" in out
+    assert SENTINEL_KEY not in out and SENTINEL_KEY[-6:] not in out
+
+
+def test_auth_token_also_means_live():
+    os.environ["ANTHROPIC_AUTH_TOKEN"] = SENTINEL_KEY
+    assert not isinstance(_transport(connect(quiet=True)), OfflineTransport)
+
+
+def test_key_in_dotenv_above_the_working_directory(clean_env, capsys):
+    (clean_env.parent / ".env").write_text(f"ANTHROPIC_API_KEY={SENTINEL_KEY}\n")
+    client = connect()
+    assert client.api_key == SENTINEL_KEY
+    out = capsys.readouterr().out
+    assert ".env" in out and SENTINEL_KEY not in out
+
+
+def test_dotenv_never_overrides_a_variable_already_set(clean_env):
+    (clean_env.parent / ".env").write_text("ANTHROPIC_API_KEY=from-dotenv\n")
+    os.environ["ANTHROPIC_API_KEY"] = SENTINEL_KEY
+    assert connect(quiet=True).api_key == SENTINEL_KEY
+
+
+def test_kit_mode_offline_wins_over_a_key():
+    os.environ["ANTHROPIC_API_KEY"] = SENTINEL_KEY
+    os.environ["KIT_MODE"] = "offline"
+    assert isinstance(_transport(connect(quiet=True)), OfflineTransport)
+
+
+def test_kit_mode_in_dotenv_is_honoured(clean_env):
+    (clean_env.parent / ".env").write_text(f"ANTHROPIC_API_KEY={SENTINEL_KEY}\nKIT_MODE=offline\n")
+    assert isinstance(_transport(connect(quiet=True)), OfflineTransport)
+
+
+def test_mode_argument_wins_over_kit_mode():
+    os.environ["KIT_MODE"] = "live"
+    assert isinstance(_transport(connect("offline", quiet=True)), OfflineTransport)
+
+
+def test_live_without_a_key_says_how_to_add_one():
+    os.environ["KIT_MODE"] = "live"
+    with pytest.raises(SetupError, match=r"\.env.*ANTHROPIC_API_KEY=.*offline"):
+        connect()
+
+
+def test_unknown_mode_lists_the_valid_ones():
+    with pytest.raises(SetupError, match="live, offline"):
+        connect("online")
+    os.environ["KIT_MODE"] = "demo"
+    with pytest.raises(SetupError, match="KIT_MODE is 'demo'.*live, offline"):
+        connect()
+
+
+def test_quiet_prints_nothing(capsys):
+    connect(quiet=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_client_options_reach_the_sdk_client():
+    client = connect("offline", quiet=True, max_retries=5, timeout=12.5)
+    assert client.max_retries == 5
+    assert client.timeout == 12.5
+
+
+def test_aconnect_returns_the_async_client_and_it_works_offline(capsys):
+    client = aconnect()
+    assert type(client) is anthropic.AsyncAnthropic
+    assert "Offline mode" in capsys.readouterr().out
+    message = asyncio.run(client.messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=HELLO))
+    assert message.content and message.content[0].type == "text"
+
+
+def test_aconnect_live_without_key_fails_like_connect():
+    with pytest.raises(SetupError):
+        aconnect("live")
+
+
+def test_live_mode_honours_anthropic_base_url(capsys):
+    with running() as base_url:
+        os.environ["ANTHROPIC_API_KEY"] = SENTINEL_KEY
+        os.environ["ANTHROPIC_BASE_URL"] = base_url
+        client = connect(max_retries=0)
+        message = client.messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=HELLO)
+        asynchronous = aconnect(quiet=True, max_retries=0)
+        again = asyncio.run(asynchronous.messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=HELLO))
+    assert base_url in capsys.readouterr().out
+    assert message.content == again.content
+    assert message._request_id.startswith("req_")

@@ -7,7 +7,7 @@ loopback HTTP server (``python -m helpers.offline``; ``server.running()``).
 
 from .fault_injection import KINDS as FAULT_KINDS
 from .fault_injection import faults
-from .server import running
+from .server import LoopbackServer, running, start
 from .transport import OfflineTransport
 
-__all__ = ["FAULT_KINDS", "OfflineTransport", "faults", "running"]
+__all__ = ["FAULT_KINDS", "LoopbackServer", "OfflineTransport", "faults", "running", "start"]

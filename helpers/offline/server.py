@@ -72,24 +72,44 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     uvicorn.Server(_config(host, port)).run()
 
 
+class LoopbackServer:
+    """A server running in a background thread of this process; ``stop()`` ends it."""
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host, self.port = host, self._sock.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self._server = uvicorn.Server(_config(host, self.port))
+        self._server.install_signal_handlers = lambda: None  # the main thread keeps its own handlers
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the offline backend's loopback server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+    def __repr__(self) -> str:
+        return f"LoopbackServer({self.url})"
+
+
+def start(host: str = DEFAULT_HOST, port: int = 0) -> LoopbackServer:
+    """Start a loopback server (port 0 picks a free one); call ``.stop()`` when done."""
+    return LoopbackServer(host, port)
+
+
 @contextmanager
 def running(host: str = DEFAULT_HOST, port: int = 0) -> Iterator[str]:
-    """A server in a background thread for the duration of the block; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    server = uvicorn.Server(_config(host, sock.getsockname()[1]))
-    server.install_signal_handlers = lambda: None  # the main thread keeps its own handlers
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the offline backend's loopback server did not start")
-        time.sleep(0.01)
+    """A loopback server for the duration of the block; yields its base URL."""
+    server = LoopbackServer(host, port)
     try:
-        yield f"http://{host}:{sock.getsockname()[1]}"
+        yield server.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        server.stop()

@@ -1,0 +1,113 @@
+"""helpers.Conversation: history kept by the caller, checked before sending, saved losslessly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import DEFAULT_MODEL, PREFILL_MODEL, Conversation, ConversationError, connect, usage_log
+from helpers.conversation import history_problems
+
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Current weather for a city",
+    "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
+}
+
+
+@pytest.fixture
+def client():
+    return connect("offline", quiet=True, max_retries=0)
+
+
+def test_send_posts_the_whole_history_and_appends_the_reply(client):
+    conversation = Conversation(system="Answer briefly.")
+    conversation.add_user("My name is Ada.")
+    first = conversation.send(client, max_tokens=100)
+    conversation.add_user("What is my name?")
+    second = conversation.send(client, max_tokens=100)
+
+    sent = usage_log.find(second.id).request
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
+    assert sent["messages"][1]["content"] == [{"type": "text", "text": first.content[0].text}]
+    assert sent["system"] == "Answer briefly." and sent["model"] == DEFAULT_MODEL
+    assert "Ada" in second.content[0].text
+    assert [m["role"] for m in conversation.messages] == ["user", "assistant", "user", "assistant"]
+
+
+def test_messages_is_a_copy(client):
+    conversation = Conversation().add_user("Hello")
+    conversation.messages.append({"role": "user", "content": "sneaky"})
+    conversation.messages[0]["content"] = "changed"
+    assert conversation.messages == [{"role": "user", "content": "Hello"}]
+
+
+def test_add_assistant_keeps_every_block_of_a_message(client):
+    conversation = Conversation(model=DEFAULT_MODEL).add_user("What's the weather in Paris?")
+    reply = conversation.send(client, tools=[WEATHER_TOOL])
+    assert reply.stop_reason == "tool_use"
+    blocks = conversation.messages[-1]["content"]
+    assert [b["type"] for b in blocks] == ["text", "tool_use"]
+    assert blocks[1]["input"] == {"location": "Paris"}
+
+
+def test_problems_explain_what_the_api_would_reject():
+    cases = {
+        "empty": ([], "empty"),
+        "empty turn": ([{"role": "user", "content": "  "}], "empty"),
+        "system role": ([{"role": "system", "content": "x"}, {"role": "user", "content": "y"}], "`system=`"),
+        "tool without result": (
+            [{"role": "user", "content": "w?"},
+             {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}]},
+             {"role": "user", "content": "hello?"}],
+            "no tool_result",
+        ),
+    }
+    for name, (messages, words) in cases.items():
+        blocking = [p for p in history_problems(messages, DEFAULT_MODEL) if p.blocking]
+        assert blocking and words in str(blocking[0]), name
+
+
+def test_prefill_problems_depend_on_the_model():
+    messages = [{"role": "user", "content": "Pick one: (A) or (B)"}, {"role": "assistant", "content": "The answer is ("}]
+    assert any("does not accept prefills" in str(p) for p in history_problems(messages, DEFAULT_MODEL))
+    assert history_problems(messages, PREFILL_MODEL) == []
+    spaced = messages[:1] + [{"role": "assistant", "content": "The answer is "}]
+    assert any("whitespace" in str(p) for p in history_problems(spaced, PREFILL_MODEL))
+
+
+def test_merged_turns_and_assistant_first_are_notes_not_blockers():
+    messages = [{"role": "assistant", "content": "Hi"}, {"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+    problems = history_problems(messages, DEFAULT_MODEL)
+    assert len(problems) == 2 and not any(p.blocking for p in problems)
+    assert any("merges" in str(p) for p in problems)
+
+
+def test_send_refuses_an_invalid_history_before_sending_and_keeps_it(client):
+    conversation = Conversation().add_user("Hello").add_assistant("Hi").add_user("")
+    before = len(usage_log.records)
+    with pytest.raises(ConversationError, match="turn 2: this user turn is empty"):
+        conversation.send(client)
+    assert len(usage_log.records) == before
+    assert len(conversation) == 3
+
+
+def test_save_and_load_round_trip_losslessly(client, tmp_path):
+    conversation = Conversation(system="Be terse.", model=PREFILL_MODEL).add_user("What's the weather in Paris?")
+    conversation.send(client, tools=[WEATHER_TOOL], max_tokens=200)
+    path = conversation.save(tmp_path / "chat.json")
+    loaded = Conversation.load(path)
+    assert loaded.messages == conversation.messages
+    assert (loaded.system, loaded.model) == ("Be terse.", PREFILL_MODEL)
+    assert json.loads(path.read_text())["messages"] == conversation.messages
+
+
+def test_load_rejects_files_that_are_not_conversations(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"messages": [{"role": "user"}]}))
+    with pytest.raises(ValueError, match="role and content"):
+        Conversation.load(path)
+    path.write_text("[]")
+    with pytest.raises(ValueError, match="messages"):
+        Conversation.load(path)

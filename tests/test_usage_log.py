@@ -1,0 +1,86 @@
+"""The usage log records every call made through connect(), offline and live, sync and async, streamed or not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anthropic
+import pytest
+
+from helpers import DEFAULT_MODEL, aconnect, catalog, connect, usage_log
+from helpers.offline import faults, running
+
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture(autouse=True)
+def empty_log():
+    usage_log.clear()
+    yield
+    usage_log.clear()
+
+
+def test_create_is_recorded_with_tokens_cost_and_request():
+    message = connect("offline", quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=HELLO)
+    [record] = usage_log.records
+    assert record.message_id == message.id and record.request_id == message._request_id
+    assert (record.input_tokens, record.output_tokens) == (message.usage.input_tokens, message.usage.output_tokens)
+    assert record.stop_reason == message.stop_reason and record.offline and record.kind == "create"
+    assert record.cost_usd == pytest.approx(catalog.cost_usd(DEFAULT_MODEL, record.input_tokens, record.output_tokens))
+    assert record.request["messages"] == HELLO and record.latency_s > 0
+
+
+def test_streams_are_recorded_when_they_end():
+    client = connect("offline", quiet=True)
+    with client.messages.stream(model=DEFAULT_MODEL, max_tokens=25, messages=HELLO) as stream:
+        final = stream.get_final_message()
+    [record] = usage_log.records
+    assert record.kind == "stream" and record.message_id == final.id
+    assert record.output_tokens == final.usage.output_tokens == 25 and record.stop_reason == "max_tokens"
+
+
+def test_count_tokens_is_recorded_without_cost():
+    client = connect("offline", quiet=True)
+    counted = client.messages.count_tokens(model=DEFAULT_MODEL, messages=HELLO)
+    [record] = usage_log.records
+    assert record.kind == "count_tokens" and record.input_tokens == counted.input_tokens and record.cost_usd == 0
+
+
+def test_async_and_live_calls_are_recorded(monkeypatch):
+    async def two_calls(client):
+        await client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+        async with client.messages.stream(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO) as stream:
+            await stream.get_final_message()
+
+    asyncio.run(two_calls(aconnect("offline", quiet=True)))
+    with running() as url:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "kit-usage-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        connect("live", quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert [(r.kind, r.offline) for r in usage_log.records] == [("create", True), ("stream", True), ("create", False)]
+
+
+def test_every_attempt_is_a_record_and_failures_cost_nothing():
+    client = connect("offline", quiet=True, max_retries=2)
+    with faults("rate_limit", times=2, retry_after=0.01):
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert [r.status for r in usage_log.records] == [429, 429, 200]
+    assert [r.cost_usd > 0 for r in usage_log.records] == [False, False, True]
+
+
+def test_listeners_hear_each_record_and_clear():
+    heard = []
+    unsubscribe = usage_log.subscribe(heard.append)
+    connect("offline", quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    usage_log.clear()
+    unsubscribe()
+    connect("offline", quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert len(heard) == 2 and heard[0].status == 200 and heard[1] is None
+
+
+def test_errors_are_recorded_with_their_status():
+    client = connect("offline", quiet=True)
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=[])
+    [record] = usage_log.records
+    assert record.status == 400 and record.stop_reason is None and record.cost_usd == 0

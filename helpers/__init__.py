@@ -1,12 +1,24 @@
 """The helpers the lessons import: ``from helpers import connect, ...``."""
 
 from . import catalog, check
+from .budget import BudgetExceeded, budget
 from .catalog import DEFAULT_MODEL, PREFILL_MODEL
 from .connection import SetupError, aconnect, connect
 from .conversation import Conversation, ConversationError
 from .usage import usage_log
 
 __all__ = [
-    "DEFAULT_MODEL", "PREFILL_MODEL", "Conversation", "ConversationError", "SetupError",
-    "aconnect", "catalog", "check", "connect", "usage_log",
+    "DEFAULT_MODEL", "PREFILL_MODEL", "BudgetExceeded", "Conversation", "ConversationError", "HistoryEditor",
+    "SetupError", "UsageViewer", "aconnect", "budget", "catalog", "check", "connect", "usage_log",
 ]
+
+
+def __getattr__(name: str):
+    # The widgets import ipywidgets; only lessons that show them pay for it.
+    if name == "HistoryEditor":
+        from .history_editor import HistoryEditor
+        return HistoryEditor
+    if name == "UsageViewer":
+        from .usage_viewer import UsageViewer
+        return UsageViewer
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")

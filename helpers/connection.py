@@ -15,6 +15,7 @@ import anthropic
 import httpx2
 from dotenv import find_dotenv, load_dotenv
 
+from .budget import BudgetGuard
 from .offline.transport import OfflineTransport
 from .usage import RecordingTransport
 
@@ -88,13 +89,18 @@ def _live_options(client_options: dict[str, Any], http_client: type) -> dict[str
     return {"http_client": client, **client_options}
 
 
+def _with_guard(options: dict[str, Any]) -> dict[str, Any]:
+    """Every client from the kit honours ``helpers.budget``: its guard runs first."""
+    return {**options, "middleware": [BudgetGuard(), *(options.get("middleware") or ())]}
+
+
 def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.Anthropic:
     """The SDK's ``anthropic.Anthropic`` client, live or offline; ``client_options`` go to the SDK."""
     chosen, source = resolve_mode(mode)
     if chosen == "offline":
-        client = anthropic.Anthropic(**_offline_options(client_options, httpx2.Client))
+        client = anthropic.Anthropic(**_with_guard(_offline_options(client_options, httpx2.Client)))
     else:
-        client = anthropic.Anthropic(**_live_options(client_options, anthropic.DefaultHttpxClient))
+        client = anthropic.Anthropic(**_with_guard(_live_options(client_options, anthropic.DefaultHttpxClient)))
     if not quiet:
         print(_banner(chosen, source, str(client.base_url)))
     return client
@@ -104,9 +110,9 @@ def aconnect(mode: Optional[str] = None, *, quiet: bool = False, **client_option
     """The async twin of ``connect``: the SDK's ``anthropic.AsyncAnthropic``."""
     chosen, source = resolve_mode(mode)
     if chosen == "offline":
-        client = anthropic.AsyncAnthropic(**_offline_options(client_options, httpx2.AsyncClient))
+        client = anthropic.AsyncAnthropic(**_with_guard(_offline_options(client_options, httpx2.AsyncClient)))
     else:
-        client = anthropic.AsyncAnthropic(**_live_options(client_options, anthropic.DefaultAsyncHttpxClient))
+        client = anthropic.AsyncAnthropic(**_with_guard(_live_options(client_options, anthropic.DefaultAsyncHttpxClient)))
     if not quiet:
         print(_banner(chosen, source, str(client.base_url)))
     return client

@@ -1,0 +1,119 @@
+"""``UsageViewer``: watch what every call costs, live, from ``helpers.usage_log``.
+
+A table of calls, running totals (tokens and dollars), bars of input vs output
+tokens per call, and a gauge of how full the latest call's context window was.
+It updates as calls happen, without re-running the cell.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import ipywidgets as w
+
+from . import catalog
+from .budget import budget as set_budget
+from .budget import current as current_budget
+from .usage import Record, UsageLog, usage_log
+
+TABLE_ROWS = 50
+BAR_CALLS = 30
+BAR_WIDTH_PX = 220
+
+
+def _escape(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class UsageViewer(w.VBox):
+    """Live view of the usage log; ``budget_usd`` sets a spending limit for every kit client."""
+
+    def __init__(self, log: UsageLog = usage_log, *, budget_usd: Optional[float] = None, max_tokens: Optional[int] = None):
+        if budget_usd is not None or max_tokens is not None:
+            set_budget(budget_usd, max_tokens=max_tokens)
+        self.usage = log
+        self.totals = w.HTML()
+        self.gauge = w.FloatProgress(min=0.0, max=1.0, description="Context", bar_style="info")
+        self.gauge_label = w.Label()
+        self.table = w.HTML()
+        self.bars = w.HTML()
+        self.clear_button = w.Button(description="Clear log", icon="eraser")
+        self.clear_button.on_click(lambda _: self.usage.clear())
+        super().__init__([
+            self.totals,
+            w.HBox([self.gauge, self.gauge_label]),
+            w.HBox([self.table, self.bars]),
+            self.clear_button,
+        ])
+        self.add_class("kit-usage-viewer")
+        self._unsubscribe = log.subscribe(self._on_record)
+        self.update()
+
+    def _on_record(self, record: Optional[Record]) -> None:
+        self.update()
+
+    def close(self) -> None:
+        if hasattr(self, "_unsubscribe"):
+            self._unsubscribe()
+        super().close()
+
+    def update(self) -> None:
+        records = list(self.usage.records)
+        self.totals.value = self._totals_html(records)
+        self._update_gauge(records)
+        self.table.value = self._table_html(records[-TABLE_ROWS:], first_number=max(1, len(records) - TABLE_ROWS + 1))
+        self.bars.value = self._bars_html(records[-BAR_CALLS:])
+
+    def _totals_html(self, records: list[Record]) -> str:
+        limit = current_budget()
+        parts = [f"<b>{len(records)}</b> calls", f"<b>{self.usage.total_input_tokens:,}</b> input tokens",
+                 f"<b>{self.usage.total_output_tokens:,}</b> output tokens", f"<b>${self.usage.total_cost_usd:.6f}</b>"]
+        if limit.max_usd is not None:
+            parts.append(f"budget ${limit.max_usd:g} ({self.usage.total_cost_usd / limit.max_usd:.0%} used)" if limit.max_usd else "budget $0")
+        if limit.max_tokens is not None:
+            parts.append(f"token limit {limit.max_tokens:,}")
+        offline = sum(r.offline for r in records)
+        if offline:
+            parts.append(f"{offline} offline (estimated tokens)")
+        return '<div class="kit-usage-totals">' + " · ".join(parts) + "</div>"
+
+    def _update_gauge(self, records: list[Record]) -> None:
+        latest = next((r for r in reversed(records) if r.status == 200 and r.kind != "count_tokens"), None)
+        entry = catalog.lookup(latest.model) if latest and latest.model else None
+        if latest is None or entry is None:
+            self.gauge.value, self.gauge_label.value = 0.0, "no call yet"
+            return
+        used = latest.input_tokens + latest.cache_read_input_tokens + latest.cache_creation_input_tokens + latest.output_tokens
+        share = min(1.0, used / entry.context_window)
+        self.gauge.value = share
+        self.gauge.bar_style = "danger" if share > 0.9 else ("warning" if share > 0.6 else "info")
+        self.gauge_label.value = f"{used:,} of {entry.context_window:,} tokens ({share:.2%}) in {entry.id}'s context window"
+
+    def _table_html(self, records: list[Record], first_number: int) -> str:
+        head = "".join(f"<th>{h}</th>" for h in ("#", "call", "model", "status", "stop_reason", "input", "output", "latency", "cost"))
+        rows = []
+        for number, r in enumerate(records, start=first_number):
+            cells = (number, r.kind, r.model or "", r.status, r.stop_reason or "", f"{r.input_tokens:,}", f"{r.output_tokens:,}",
+                     f"{r.latency_s * 1000:.0f} ms", f"${r.cost_usd:.6f}")
+            rows.append('<tr class="kit-usage-row">' + "".join(f"<td>{_escape(c)}</td>" for c in cells) + "</tr>")
+        body = "".join(rows) or '<tr><td colspan="9">No calls yet: calls made with a client from connect() appear here.</td></tr>'
+        return f'<table class="kit-usage-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def _bars_html(self, records: list[Record]) -> str:
+        biggest = max((max(r.input_tokens, r.output_tokens) for r in records), default=0) or 1
+        lines = []
+        for r in records:
+            width_in = round(BAR_WIDTH_PX * r.input_tokens / biggest)
+            width_out = round(BAR_WIDTH_PX * r.output_tokens / biggest)
+            lines.append(
+                f'<div title="{r.input_tokens} in / {r.output_tokens} out" style="margin:2px 0">'
+                f'<div style="background:#5c6bc0;height:6px;width:{width_in}px"></div>'
+                f'<div style="background:#ef6c00;height:6px;width:{width_out}px"></div></div>'
+            )
+        legend = ('<div><span style="color:#5c6bc0">■</span> input &nbsp; '
+                  '<span style="color:#ef6c00">■</span> output (per call)</div>')
+        return f'<div class="kit-usage-bars" style="margin-left:1em">{legend}{"".join(lines)}</div>'
+
+    def __repr__(self) -> str:
+        return (f"UsageViewer({len(self.usage.records)} calls, {self.usage.total_input_tokens} input / "
+                f"{self.usage.total_output_tokens} output tokens, ${self.usage.total_cost_usd:.6f})")

@@ -1,0 +1,69 @@
+"""helpers.budget: calls beyond the limit are refused before anything is sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from helpers import DEFAULT_MODEL, BudgetExceeded, aconnect, budget, connect, usage_log
+
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture(autouse=True)
+def no_budget():
+    usage_log.clear()
+    budget(None)
+    yield
+    budget(None)
+    usage_log.clear()
+
+
+def test_token_limit_refuses_the_next_call_and_sends_nothing():
+    client = connect("offline", quiet=True)
+    budget(max_tokens=30)
+    client.messages.create(model=DEFAULT_MODEL, max_tokens=25, messages=HELLO)
+    used = usage_log.total_input_tokens + usage_log.total_output_tokens
+    assert used >= 30
+    with pytest.raises(BudgetExceeded, match=rf"{used:,} tokens used of the 30 limit"):
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=25, messages=HELLO)
+    assert len(usage_log) == 1
+
+
+def test_count_tokens_is_never_refused():
+    budget(max_usd=0)
+    counted = connect("offline", quiet=True).messages.count_tokens(model=DEFAULT_MODEL, messages=HELLO)
+    assert counted.input_tokens > 0
+
+
+def test_async_and_streaming_calls_are_guarded_too():
+    budget(max_usd=0)
+    with pytest.raises(BudgetExceeded):
+        with connect("offline", quiet=True).messages.stream(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO) as s:
+            s.get_final_message()
+
+    async def call():
+        await aconnect("offline", quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+
+    with pytest.raises(BudgetExceeded):
+        asyncio.run(call())
+    assert len(usage_log) == 0
+
+
+def test_raising_or_removing_the_limit_lets_calls_through():
+    client = connect("offline", quiet=True)
+    budget(max_usd=0)
+    with pytest.raises(BudgetExceeded, match="Raise it with helpers.budget"):
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    budget(max_usd=1.0)
+    client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    budget(None)
+    client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert len(usage_log) == 2
+
+
+@pytest.mark.parametrize("bad", [-1, "5", True])
+def test_bad_limits_name_the_problem(bad):
+    with pytest.raises(ValueError, match="non-negative number"):
+        budget(max_usd=bad)

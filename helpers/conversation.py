@@ -96,6 +96,13 @@ def history_problems(messages: list[dict], model: Optional[str] = None) -> list[
 def _tool_problems(messages: list[dict]) -> list[Problem]:
     problems = []
     for i, message in enumerate(messages):
+        if message.get("role") == "user":
+            previous = messages[i - 1] if i > 0 and messages[i - 1].get("role") == "assistant" else None
+            called = {b.get("id") for b in _blocks(previous.get("content", "")) if b.get("type") == "tool_use"} if previous else set()
+            for block in _blocks(message.get("content", "")):
+                if block.get("type") == "tool_result" and block.get("tool_use_id") not in called:
+                    problems.append(Problem(i, f"the tool_result for {block.get('tool_use_id')} has no matching tool_use in "
+                                               "the assistant turn just before it: keep each tool call and its result together."))
         if message.get("role") != "assistant":
             continue
         uses = [b for b in _blocks(message.get("content", "")) if b.get("type") == "tool_use"]

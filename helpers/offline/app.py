@@ -60,7 +60,7 @@ def _error(err: ApiError, request_id: str) -> Reply:
 def _parse(body: bytes) -> object:
     try:
         return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError("invalid_request_error", say("invalid_json")) from None
 
 
@@ -69,7 +69,7 @@ def _wants_stream(method: str, path: str, body: bytes) -> bool:
         return False
     try:
         parsed = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return isinstance(parsed, dict) and parsed.get("stream") is True
 
@@ -98,7 +98,10 @@ def _route(method: str, path: str) -> Optional[str]:
 def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"", *, require_key: bool = True) -> Outcome:
     """Answer one HTTP request as the Messages API would. ``headers`` keys must be lower-case."""
     request_id = new_id("req")
-    url = urlsplit(target)
+    try:
+        url = urlsplit(target)
+    except ValueError:  # e.g. "//[x": no path the API serves
+        url = urlsplit("/")
     path = url.path.rstrip("/") or "/"
     try:
         route = _route(method.upper(), path)
@@ -120,3 +123,6 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
         return _messages(parsed, version, request_id, fault)
     except ApiError as err:
         return _error(err, request_id)
+    except Exception as bug:  # noqa: BLE001 - answer like the API would, and say whose fault it is
+        message = f"Internal server error in the kit's offline backend ({type(bug).__name__}: {bug}); please report it."
+        return _error(ApiError("api_error", message), request_id)

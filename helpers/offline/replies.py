@@ -85,13 +85,12 @@ def _context(request: Request) -> _Context:
     return context
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
 def _fill(template: str, values: dict) -> str:
-    return template.format_map(_Missing(values))
-
-
-class _Missing(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    """Fill ``{name}`` placeholders; any other brace (JSON in a reply) stays as written."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
 
 
 def _entry_for(last_user: str) -> Optional[dict]:
@@ -175,7 +174,7 @@ def _tool_to_call(request: Request, last_user: str) -> Optional[dict]:
     if not custom or choice["type"] == "none":
         return None
     if choice["type"] == "tool":
-        return next(t for t in custom if t["name"] == choice["name"])
+        return next((t for t in custom if t["name"] == choice["name"]), None)  # None: a server tool was chosen
     lowered = last_user.lower()
     for tool in custom:
         if _keywords(tool) & set(_WORD.findall(lowered)):
@@ -208,10 +207,12 @@ def draft(request: Request) -> Draft:
 
     tool = _tool_to_call(request, context.last_user) if request.prefill is None else None
     if tool is not None and (not results or request.tool_choice["type"] in ("any", "tool")):
+        arguments = samples.sample(tool["input_schema"], context.last_user, required_only=True)
         call = {"type": "tool_use", "id": new_id("toolu"), "name": tool["name"],
-                "input": samples.sample(tool["input_schema"], context.last_user, required_only=True)}
+                "input": arguments if isinstance(arguments, dict) else {}}
         intro = {"type": "text", "text": _fill(texts()["tool_call_intro"], {"tool": tool["name"]})}
-        return Draft([intro, call], stop_reason="tool_use")
+        forced = request.tool_choice["type"] in ("any", "tool")  # the API writes no text before a forced call
+        return Draft([call] if forced else [intro, call], stop_reason="tool_use")
 
     if results:
         text = _answer_tool_results(request, results)

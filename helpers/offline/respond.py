@@ -28,6 +28,8 @@ def usage(input_tokens: int, output_tokens: int, *, web_searches: int = 0) -> di
         "server_tool_use": {"web_search_requests": web_searches, "web_fetch_requests": 0} if web_searches else None,
         "service_tier": SERVICE_TIER,
         "inference_geo": INFERENCE_GEO,
+        "speed": None,
+        "output_tokens_details": None,
     }
 
 

@@ -34,6 +34,7 @@ BLOCK_TYPES = (
 )
 ROLES = ("user", "assistant", "system")
 MAX_MESSAGES = 100_000
+MAX_DEPTH = 128  # UNCONFIRMED: nesting limit of the API's JSON parser (serde_json's default is 128)
 THINKING_TYPES = ("adaptive", "enabled", "disabled")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -93,9 +94,41 @@ def check_headers(headers: dict[str, str], *, require_key: bool = True) -> str:
     return version
 
 
+def _check_json(body: Any) -> None:
+    """Reject JSON the API cannot parse: nested deeper than ``MAX_DEPTH``, or a lone surrogate (``"\\ud800"``)."""
+    level, depth = [body], 0
+    while level:  # one level of nesting at a time: no recursion, whatever the depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise invalid(say("invalid_json"))
+        deeper = []
+        for value in level:
+            if isinstance(value, dict):
+                for key in value:
+                    if not key.isascii() and not _is_utf8(key):
+                        raise invalid(say("invalid_json"))
+                value = value.values()
+            for item in value:
+                if isinstance(item, str):
+                    if not item.isascii() and not _is_utf8(item):
+                        raise invalid(say("invalid_json"))
+                elif isinstance(item, (dict, list)):
+                    deeper.append(item)
+        level = deeper
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_fields(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
     if not isinstance(body, dict):
         raise invalid(say("invalid_json"))
+    _check_json(body)
     for name in body:
         if name not in allowed:
             raise invalid(say("extra_input", field=name))
@@ -133,7 +166,20 @@ def _check_block(block: Any, where: str) -> dict:
         if "source" not in block:
             raise invalid(say("field_required", field=f"{where}.source"))
         _expect(block["source"], dict, "dictionary", f"{where}.source")
+        if block["source"].get("type") == "text":
+            _required_strings(block["source"], ("data",), f"{where}.source")
+    elif kind == "thinking":
+        _required_strings(block, ("thinking", "signature"), where)
+    elif kind == "redacted_thinking":
+        _required_strings(block, ("data",), where)
     return block
+
+
+def _required_strings(block: dict, keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        if key not in block:
+            raise invalid(say("field_required", field=f"{where}.{key}"))
+        _expect(block[key], str, "string", f"{where}.{key}")
 
 
 def _as_blocks(content: Any) -> list[dict]:
@@ -240,7 +286,12 @@ def _check_tools(body: dict) -> tuple[list[dict], dict]:
         if "type" not in tool or tool["type"] == "custom":
             if "input_schema" not in tool:
                 raise invalid(say("field_required", field=f"tools.{j}.input_schema"))
-            _expect(tool["input_schema"], dict, "dictionary", f"tools.{j}.input_schema")
+        if "input_schema" in tool:
+            schema = tool["input_schema"]
+            _expect(schema, dict, "dictionary", f"tools.{j}.input_schema")
+            if "type" not in schema:
+                raise invalid(say("field_required", field=f"tools.{j}.input_schema.type"))
+            _literal(schema["type"], ("object",), f"tools.{j}.input_schema.type")
     choice = body.get("tool_choice", {"type": "auto"})
     _expect(choice, dict, "dictionary", "tool_choice")
     if "type" not in choice:
@@ -249,6 +300,7 @@ def _check_tools(body: dict) -> tuple[list[dict], dict]:
     if choice["type"] == "tool":
         if "name" not in choice:
             raise invalid(say("field_required", field="tool_choice.name"))
+        _expect(choice["name"], str, "string", "tool_choice.name")
         if choice["name"] not in {t["name"] for t in tools}:
             raise invalid(say("unknown_tool_choice", name=choice["name"]))
     return tools, choice
@@ -346,9 +398,22 @@ def _split_prefill(merged: list[dict], model: catalog.ModelEntry) -> tuple[Optio
     return text, False
 
 
+def _check_version_rules(messages: list[dict], version: str) -> None:
+    """Forms that ``2026-10-21`` rejects: a document block from the assistant, citations on a user text block."""
+    if version != "2026-10-21":
+        return
+    for i, message in enumerate(messages):
+        for j, block in enumerate(message["content"] if isinstance(message["content"], list) else ()):
+            if message["role"] == "assistant" and block["type"] == "document":
+                raise invalid(say("document_in_assistant", index=i, block=j))
+            if message["role"] == "user" and block["type"] == "text" and block.get("citations"):
+                raise invalid(say("citations_in_user_text", index=i, block=j))
+
+
 def _common(body: dict, version: str) -> tuple[catalog.ModelEntry, list[dict], str, list[dict], dict, Optional[dict]]:
     model = _model(body)
     messages = _check_messages(body["messages"])
+    _check_version_rules(messages, version)
     system_text = _system_text(body.get("system"))
     for i, message in enumerate(messages):
         if message["role"] == "system" and not model.supports_system_messages:

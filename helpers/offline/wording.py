@@ -45,6 +45,8 @@ WORDING = {
     "too_many_messages": "messages: too many messages; the limit is {limit}",
     "invalid_json": "There was an error parsing the body of your request as JSON. Check that it is a valid JSON object.",
     "system_role_unsupported": "messages.{index}.role: 'system' messages are not supported for this model",
+    "document_in_assistant": "messages.{index}.content.{block}: document blocks are not allowed in assistant messages",
+    "citations_in_user_text": "messages.{index}.content.{block}.citations: citations are not allowed in user text blocks",
     "blank_stop_sequence": "stop_sequences: each stop sequence must contain non-whitespace",
     "unknown_tool_choice": "tool_choice.name: tool '{name}' was not found in tools",
     "thinking_budget": "thinking.budget_tokens: must be at least 1024 and less than max_tokens",

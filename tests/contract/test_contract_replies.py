@@ -1,0 +1,436 @@
+"""Successful replies: shape and ids, determinism, statelessness, and how generation stops."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import jsonschema
+import pytest
+
+from contract_support import (
+    ANT_QUESTION,
+    HELLO,
+    ID_SHAPE,
+    TIME_TOOL,
+    WEATHER_QUESTION,
+    WEATHER_TOOL,
+    assistant,
+    check_error,
+    comparable,
+    params,
+    reply_entry,
+    text_of,
+    trigger,
+    user,
+)
+from helpers import DEFAULT_MODEL, PREFILL_MODEL, catalog
+from helpers.offline import tokens
+from helpers.offline.replies import texts
+
+REFUSAL_CATEGORIES = {"cyber", "bio", "frontier_llm", "reasoning_extraction", "general_harms", None}
+
+
+# -- 5. response shape, request ids ------------------------------------------------------
+
+
+def test_message_shape_and_request_id(api):
+    response, message = api.create_raw(**params())
+    assert response.status_code == 200
+    assert message.type == "message" and message.role == "assistant"
+    assert message.model == catalog.get(DEFAULT_MODEL).resolved_id
+    assert message.id.startswith("msg_") and ID_SHAPE.match(message.id)
+    assert response.headers["request-id"].startswith("req_") and ID_SHAPE.match(response.headers["request-id"])
+    assert message._request_id == response.headers["request-id"]
+    assert message.stop_reason == "end_turn" and message.stop_sequence is None and message.stop_details is None
+    assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
+    assert message.usage.cache_creation_input_tokens == 0 and message.usage.cache_read_input_tokens == 0
+    assert message.usage.service_tier == "standard"
+
+
+# The response object of the reference (messages-api.md section 5): every field present, null when unused.
+MESSAGE_FIELDS = {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "stop_details", "usage"}
+USAGE_FIELDS = {
+    "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation",
+    "server_tool_use", "service_tier", "inference_geo", "speed", "output_tokens_details",
+}
+
+
+def test_raw_message_has_every_documented_field(api):
+    raw = api.post("/v1/messages", params())
+    assert set(raw) == MESSAGE_FIELDS
+    assert set(raw["usage"]) == USAGE_FIELDS
+    assert raw["usage"]["cache_creation"] == {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+    assert raw["usage"]["server_tool_use"] is None and raw["usage"]["output_tokens_details"] is None
+    assert raw["content"] == [{"type": "text", "text": raw["content"][0]["text"]}]
+
+
+def test_raw_fields_are_known_to_the_sdk(api):
+    raw = api.post("/v1/messages", params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]))
+    assert set(raw) <= set(anthropic.types.Message.model_fields)
+    assert set(raw["usage"]) <= set(anthropic.types.Usage.model_fields)
+    required = {name for name, info in anthropic.types.Message.model_fields.items() if info.is_required()}
+    assert required <= set(raw)
+    for block in raw["content"]:
+        model = {"text": anthropic.types.TextBlock, "tool_use": anthropic.types.ToolUseBlock}[block["type"]]
+        assert {n for n, i in model.model_fields.items() if i.is_required()} <= set(block) <= set(model.model_fields)
+
+
+def test_model_is_reported_as_the_resolved_snapshot(api):
+    entry = catalog.get(PREFILL_MODEL)
+    assert api.create(**params(model=PREFILL_MODEL)).model == entry.resolved_id
+    if entry.snapshot:
+        assert api.create(**params(model=entry.snapshot)).model == entry.resolved_id
+
+
+def test_request_ids_are_fresh_per_response(api):
+    first = api.create(**params())
+    second = api.create(**params())
+    assert first._request_id != second._request_id
+    assert first.id != second.id
+
+
+def test_error_body_request_id_matches_header_and_exception(api):
+    with pytest.raises(anthropic.BadRequestError) as info:
+        api.create(**params(max_tokens=-5))
+    err = info.value
+    check_error(err, 400, "invalid_request_error")
+    assert err.request_id.startswith("req_")
+
+
+def test_request_id_on_count_tokens_and_models(api):
+    raw = api.call(api.client.messages.with_raw_response.count_tokens, model=DEFAULT_MODEL, messages=[user("hi")])
+    assert ID_SHAPE.match(raw.headers["request-id"])
+    assert api.run(raw.parse())._request_id == raw.headers["request-id"]
+    raw = api.call(api.client.models.with_raw_response.retrieve, DEFAULT_MODEL)
+    assert ID_SHAPE.match(raw.headers["request-id"])
+    raw = api.call(api.client.models.with_raw_response.list)
+    assert ID_SHAPE.match(raw.headers["request-id"])
+
+
+def test_request_id_on_a_404_route(api):
+    with pytest.raises(anthropic.NotFoundError) as info:
+        api.call(api.client.get, "/v1/no-such-route", cast_to=object)
+    check_error(info.value, 404, "not_found_error")
+
+
+# -- 6. determinism and statelessness ------------------------------------------------------
+
+
+DETERMINISM_CASES = {
+    "hello": params(),
+    "fallback": params(user("Tell me something about otters."), system="You are terse."),
+    "tool_use": params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]),
+    "max_tokens": params(max_tokens=7),
+    "prefill": params(user(ANT_QUESTION), assistant("The answer is ("), model=PREFILL_MODEL),
+}
+
+
+@pytest.mark.parametrize("case", DETERMINISM_CASES)
+def test_same_request_same_reply(api, case):
+    first = api.create(**DETERMINISM_CASES[case])
+    second = api.create(**DETERMINISM_CASES[case])
+    assert first.id != second.id
+    assert comparable(first) == comparable(second)
+    assert first.usage == second.usage and first.stop_reason == second.stop_reason
+
+
+def test_fallback_reports_turn_count_and_last_user_message(api):
+    conversation = [user("Tell me a fact about otters."), assistant("Otters hold hands while sleeping."), user("And one about beavers?")]
+    message = api.create(**params(*conversation))
+    expected = texts()["fallback"].format(turns=3, messages_word="messages", system_note="", last_user="And one about beavers?")
+    assert text_of(message) == expected
+    # the same last message alone: the reply now reports one message, so the server kept no state
+    alone = api.create(**params(user("And one about beavers?")))
+    assert text_of(alone) == texts()["fallback"].format(
+        turns=1, messages_word="message", system_note="", last_user="And one about beavers?"
+    )
+
+
+def test_fallback_notices_a_system_prompt(api):
+    without = text_of(api.create(**params(user("Tell me about otters."))))
+    with_system = text_of(api.create(**params(user("Tell me about otters."), system="You are a naturalist.")))
+    assert without != with_system
+    assert "system prompt" in with_system and "system prompt" not in without
+
+
+def test_recall_fails_without_history(api):
+    entry = reply_entry("what is my name")
+    api.create(**params(user("Hi! My name is Ada.")))  # an earlier, separate request: the API keeps nothing
+    message = api.create(**params(user("What is my name?")))
+    assert text_of(message) == entry["otherwise"].format(turns=1, messages_word="message")
+    assert "Ada" not in text_of(message)
+
+
+def test_recall_works_with_history(api):
+    entry = reply_entry("what is my name")
+    conversation = [user("Hi! My name is Ada."), assistant("Nice to meet you, Ada."), user("What is my name?")]
+    message = api.create(**params(*conversation))
+    assert text_of(message) == entry["reply"].format(recall="Ada")
+
+
+# -- 7. how generation stops -------------------------------------------------------------------
+
+
+def _full_hello(api) -> str:
+    full = api.create(**params())
+    assert full.stop_reason == "end_turn"
+    return text_of(full)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 17])
+def test_max_tokens_cuts_at_exactly_n_tokens(api, limit):
+    full = _full_hello(api)
+    pieces = tokens.pieces(full)
+    assert len(pieces) > limit  # the premise: the full reply is longer than the limit
+    message = api.create(**params(max_tokens=limit))
+    assert message.stop_reason == "max_tokens"
+    assert message.stop_sequence is None
+    assert message.usage.output_tokens == limit
+    assert text_of(message) == "".join(pieces[:limit])
+
+
+def test_max_tokens_equal_to_the_reply_length_ends_the_turn(api):
+    full = _full_hello(api)
+    n = len(tokens.pieces(full))
+    exact = api.create(**params(max_tokens=n))
+    assert exact.stop_reason == "end_turn" and text_of(exact) == full and exact.usage.output_tokens == n
+    short = api.create(**params(max_tokens=n - 1))
+    assert short.stop_reason == "max_tokens" and short.usage.output_tokens == n - 1
+
+
+def test_max_tokens_zero_is_allowed(api):
+    message = api.create(**params(max_tokens=0))
+    assert message.content == []
+    assert message.stop_reason == "max_tokens"
+    assert message.usage.output_tokens == 0
+    assert message.usage.input_tokens == api.count_tokens(model=DEFAULT_MODEL, messages=[user(HELLO)])
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,!?:;'\"") for w in text.split() if len(w.strip(".,!?:;'\"")) >= 4]
+
+
+def test_stop_sequence_cuts_before_the_first_match(api):
+    full = _full_hello(api)
+    stop = _words(full)[len(_words(full)) // 2]
+    cut = full.find(stop)
+    assert cut > 0
+    message = api.create(**params(stop_sequences=[stop]))
+    assert message.stop_reason == "stop_sequence"
+    assert message.stop_sequence == stop
+    text = text_of(message)
+    assert stop not in text
+    assert full.startswith(text)
+    assert text == full[:cut]
+    assert 0 < message.usage.output_tokens < len(tokens.pieces(full))
+
+
+def test_the_earliest_stop_sequence_wins(api):
+    full = _full_hello(api)
+    words = _words(full)
+    early, late = words[1], words[-1]
+    assert full.find(early) < full.find(late)
+    message = api.create(**params(stop_sequences=[late, early]))
+    assert message.stop_sequence == early
+    assert text_of(message) == full[: full.find(early)]
+
+
+def test_stop_sequence_that_never_occurs(api):
+    full = _full_hello(api)
+    message = api.create(**params(stop_sequences=["zzz-never-said"]))
+    assert message.stop_reason == "end_turn" and message.stop_sequence is None and text_of(message) == full
+
+
+def test_max_tokens_before_a_later_stop_sequence(api):
+    full = _full_hello(api)
+    stop = _words(full)[-1]
+    message = api.create(**params(max_tokens=3, stop_sequences=[stop]))
+    assert message.stop_reason == "max_tokens" and message.stop_sequence is None
+    assert text_of(message) == "".join(tokens.pieces(full)[:3])
+
+
+def test_prefill_is_continued_not_repeated(api):
+    prefill = "The answer is ("
+    one = api.create(**params(user(ANT_QUESTION), assistant(prefill), model=PREFILL_MODEL, max_tokens=1))
+    assert text_of(one) == "C"
+    assert one.stop_reason == "max_tokens" and one.usage.output_tokens == 1
+    whole = api.create(**params(user(ANT_QUESTION), assistant(prefill), model=PREFILL_MODEL))
+    assert whole.stop_reason == "end_turn"
+    assert text_of(whole).startswith("C)")
+    assert prefill not in text_of(whole)
+
+
+def test_prefill_of_a_known_reply_gives_the_rest(api):
+    reply = text_of(api.create(**params(model=PREFILL_MODEL)))
+    prefill = reply[: reply.index(" ", 10)]  # the first words, without trailing whitespace
+    message = api.create(**params(user(HELLO), assistant(prefill), model=PREFILL_MODEL))
+    assert prefill + text_of(message) == reply
+
+
+# -- tools
+
+
+def _tool_calls(message) -> list:
+    return [block for block in message.content if block.type == "tool_use"]
+
+
+def test_tool_use_when_the_request_calls_for_one(api):
+    message = api.create(**params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]))
+    assert message.stop_reason == "tool_use"
+    (call,) = _tool_calls(message)
+    assert call.name == "get_weather"
+    assert call.id.startswith("toolu_") and ID_SHAPE.match(call.id)
+    assert call.input == {"location": "Paris"}
+    jsonschema.validate(call.input, WEATHER_TOOL["input_schema"])
+
+
+def test_tool_result_follow_up_ends_the_turn(api):
+    first = api.create(**params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]))
+    (call,) = _tool_calls(first)
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": "18 degrees and sunny"}
+    follow_up = api.create(**params(user(WEATHER_QUESTION), first.to_param(), user([result]), tools=[WEATHER_TOOL]))
+    assert follow_up.stop_reason == "end_turn"
+    assert not _tool_calls(follow_up)
+    assert text_of(follow_up) == texts()["tool_result_reply"].format(tool="get_weather", result="18 degrees and sunny")
+
+
+def test_tool_error_result_is_acknowledged(api):
+    first = api.create(**params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]))
+    (call,) = _tool_calls(first)
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": "service unavailable", "is_error": True}
+    follow_up = api.create(**params(user(WEATHER_QUESTION), first.to_param(), user([result]), tools=[WEATHER_TOOL]))
+    assert follow_up.stop_reason == "end_turn"
+    assert text_of(follow_up) == texts()["tool_error_reply"].format(tool="get_weather", result="service unavailable")
+
+
+def test_tool_choice_none_never_calls(api):
+    message = api.create(**params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL], tool_choice={"type": "none"}))
+    assert message.stop_reason == "end_turn" and not _tool_calls(message)
+
+
+def test_tool_choice_auto_skips_tools_the_request_does_not_need(api):
+    message = api.create(**params(tools=[WEATHER_TOOL], tool_choice={"type": "auto"}))
+    assert message.stop_reason == "end_turn" and not _tool_calls(message)
+
+
+def test_tool_choice_any_forces_a_call(api):
+    message = api.create(**params(tools=[WEATHER_TOOL], tool_choice={"type": "any"}))
+    assert message.stop_reason == "tool_use"
+    (call,) = _tool_calls(message)
+    assert call.name == "get_weather"
+    jsonschema.validate(call.input, WEATHER_TOOL["input_schema"])
+
+
+def test_tool_choice_tool_forces_that_tool(api):
+    message = api.create(
+        **params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL, TIME_TOOL], tool_choice={"type": "tool", "name": "get_time"})
+    )
+    assert message.stop_reason == "tool_use"
+    (call,) = _tool_calls(message)
+    assert call.name == "get_time"
+    jsonschema.validate(call.input, TIME_TOOL["input_schema"])
+
+
+def test_tool_choice_naming_a_missing_tool_is_rejected(api):
+    with pytest.raises(anthropic.BadRequestError) as info:
+        api.create(**params(tools=[WEATHER_TOOL], tool_choice={"type": "tool", "name": "get_time"}))
+    check_error(info.value, 400, "invalid_request_error")
+
+
+# -- structured outputs
+
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "age": {"type": "integer", "minimum": 0, "maximum": 150},
+        "height_m": {"type": "number"},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        "role": {"type": "string", "enum": ["engineer", "artist", "doctor"]},
+        "employed": {"type": "boolean"},
+        "address": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+            "required": ["city", "zip"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["name", "age", "height_m", "tags", "role", "employed", "address"],
+    "additionalProperties": False,
+}
+
+
+def test_structured_output_is_valid_json_for_the_schema(api):
+    message = api.create(
+        **params(
+            user("Extract the person: Grace Hopper, 85 years old, a rear admiral and computer scientist from Arlington."),
+            output_config={"format": {"type": "json_schema", "schema": PERSON_SCHEMA}},
+        )
+    )
+    assert message.stop_reason == "end_turn"
+    value = json.loads(text_of(message))
+    jsonschema.validate(value, PERSON_SCHEMA)
+
+
+def test_structured_output_schema_with_refs(api):
+    schema = {
+        "type": "object",
+        "$defs": {"item": {"type": "object", "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}}, "required": ["sku", "qty"], "additionalProperties": False}},
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/item"}}},
+        "required": ["items"],
+        "additionalProperties": False,
+    }
+    message = api.create(**params(user("Two apples please."), output_config={"format": {"type": "json_schema", "schema": schema}}))
+    jsonschema.validate(json.loads(text_of(message)), schema)
+
+
+# -- special stop reasons (trigger prompts from texts.json)
+
+
+@pytest.mark.parametrize("category", [None, "cyber", "bio"])
+def test_refusal_is_http_200_with_stop_details(api, category):
+    response, message = api.create_raw(**params(user(trigger("refusal", category))))
+    assert response.status_code == 200
+    assert message.stop_reason == "refusal"
+    assert message.stop_details is not None
+    assert message.stop_details.type == "refusal"
+    assert message.stop_details.category == category
+    assert message.stop_details.category in REFUSAL_CATEGORIES
+    assert message.stop_details.explanation
+
+
+def test_pause_turn_then_sending_it_back_continues_to_end_turn(api):
+    question = user(trigger("pause_turn"))
+    paused = api.create(**params(question))
+    assert paused.stop_reason == "pause_turn"
+    assert any(block.type == "server_tool_use" for block in paused.content)
+    resumed = api.create(**params(question, paused.to_param()))
+    assert resumed.stop_reason == "end_turn"
+    assert text_of(resumed)
+
+
+def test_model_context_window_exceeded(api):
+    response, message = api.create_raw(**params(user(trigger("context_window")), max_tokens=4096))
+    assert response.status_code == 200
+    assert message.stop_reason == "model_context_window_exceeded"
+    assert 0 < message.usage.output_tokens < 4096
+    assert message.stop_details is None and message.stop_sequence is None
+
+
+# -- the two adapters are one backend
+
+
+ADAPTER_CASES = {
+    "hello": params(),
+    "tool_use": params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]),
+    "stop sequence": params(stop_sequences=["backend"]),
+    "refusal": params(user(trigger("refusal", "bio"))),
+}
+
+
+@pytest.mark.parametrize("case", ADAPTER_CASES)
+def test_in_process_and_loopback_give_the_same_reply(clients, case):
+    in_process = clients["sync-inprocess"].messages.create(**ADAPTER_CASES[case])
+    loopback = clients["sync-loopback"].messages.create(**ADAPTER_CASES[case])
+    assert comparable(in_process) == comparable(loopback)

@@ -46,7 +46,7 @@ lessons: $(STAMP)
 	mkdir -p $(CACHE)
 	cd notebooks && shopt -s nullglob && nbs=(*.ipynb solutions/*.ipynb) && \
 	if (( $${#nbs[@]} )); then \
-		KIT_MODE=offline $(JUPYTER_DIRS) $(JUPYTER) nbconvert --to notebook --execute --inplace "$${nbs[@]}"; \
+		KIT_MODE=offline $(JUPYTER_DIRS) $(JUPYTER) nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False "$${nbs[@]}"; \
 	else \
 		echo "no notebooks to execute"; \
 	fi

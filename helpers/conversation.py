@@ -27,6 +27,7 @@ class Problem:
     turn: Optional[int]
     message: str
     blocking: bool = True
+    kind: str = ""  # a short name for problems that callers treat specially, e.g. "prefill_unsupported"
 
     def __str__(self) -> str:
         where = f"turn {self.turn}: " if self.turn is not None else ""
@@ -127,7 +128,8 @@ def _ending_problems(messages: list[dict], model: Optional[str]) -> list[Problem
     entry = catalog.lookup(model) if model else None
     if entry is not None and not entry.supports_prefill:
         return [Problem(index, f"the history ends with an assistant turn (a prefill), and {entry.id} does not accept "
-                               "prefills: end with a user turn, or use a model that supports prefill.")]
+                               "prefills: end with a user turn, or use a model that supports prefill.",
+                        kind="prefill_unsupported")]
     text = _text(last.get("content", ""))
     if text != text.rstrip():
         return [Problem(index, "the final assistant turn (the prefill) ends with whitespace, which the API rejects: "

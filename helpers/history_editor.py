@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from . import catalog
 from .budget import BudgetExceeded
-from .conversation import Conversation, as_param, history_problems
+from .conversation import Conversation, Problem, as_param, history_problems
 
 PAGE_SIZE = 20
 ROLES = ("user", "assistant")
@@ -190,8 +190,15 @@ class HistoryEditor(w.VBox):
             (conversation.add_user if message["role"] == "user" else conversation.add_assistant)(copy.deepcopy(message["content"]))
         return conversation
 
-    def problems(self) -> list:
-        return history_problems(self.messages, self.model)
+    def problems(self) -> list[Problem]:
+        problems = history_problems(self.messages, self.model)
+        if self.prefill_box.value or not self._messages or self._messages[-1]["role"] != "assistant":
+            return problems
+        # The turn list ending with the assistant's turn is the normal state after Send: say what comes next.
+        last = len(self._messages) - 1
+        return [Problem(last, "the last turn is the assistant's: add a user turn (+ user turn) before sending again, "
+                              "or use the Prefill box on a model that accepts prefills.")
+                if p.kind == "prefill_unsupported" else p for p in problems]
 
     def add_turn(self, role: str, content: Any) -> None:
         if role not in ROLES:
@@ -362,7 +369,7 @@ class HistoryEditor(w.VBox):
             self._render_rows()
         problems = self.problems()
         if problems:
-            items = "".join(f"<li>{'⛔' if p.blocking else 'ℹ️'} {_escape(str(p))}</li>" for p in problems)
+            items = "".join(f"<li><b>{'Fix' if p.blocking else 'Note'}:</b> {_escape(str(p))}</li>" for p in problems)
             self.problems_box.value = f'<ul class="kit-problems">{items}</ul>'
         else:
             self.problems_box.value = ""

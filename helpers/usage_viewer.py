@@ -17,8 +17,18 @@ from .budget import current as current_budget
 from .usage import Record, UsageLog, usage_log
 
 TABLE_ROWS = 50
-BAR_CALLS = 30
-BAR_WIDTH_PX = 220
+BAR_WIDTH_PX = 160
+INPUT_COLOR, OUTPUT_COLOR = "#5c6bc0", "#ef6c00"
+CELL = "padding:2px 10px;text-align:left"
+
+
+def _bars(record: Record, biggest: int) -> str:
+    """Input and output tokens of one call as two bars, on the scale of the largest call shown."""
+    width_in = round(BAR_WIDTH_PX * record.input_tokens / biggest)
+    width_out = round(BAR_WIDTH_PX * record.output_tokens / biggest)
+    return (f'<div title="{record.input_tokens} in / {record.output_tokens} out" style="width:{BAR_WIDTH_PX}px">'
+            f'<div style="background:{INPUT_COLOR};height:6px;width:{width_in}px"></div>'
+            f'<div style="background:{OUTPUT_COLOR};height:6px;width:{width_out}px;margin-top:1px"></div></div>')
 
 
 def _escape(text: object) -> str:
@@ -36,13 +46,12 @@ class UsageViewer(w.VBox):
         self.gauge = w.FloatProgress(min=0.0, max=1.0, description="Context", bar_style="info")
         self.gauge_label = w.Label()
         self.table = w.HTML()
-        self.bars = w.HTML()
         self.clear_button = w.Button(description="Clear log", icon="eraser")
         self.clear_button.on_click(lambda _: self.usage.clear())
         super().__init__([
             self.totals,
             w.HBox([self.gauge, self.gauge_label]),
-            w.HBox([self.table, self.bars]),
+            self.table,
             self.clear_button,
         ])
         self.add_class("kit-usage-viewer")
@@ -62,7 +71,6 @@ class UsageViewer(w.VBox):
         self.totals.value = self._totals_html(records)
         self._update_gauge(records)
         self.table.value = self._table_html(records[-TABLE_ROWS:], first_number=max(1, len(records) - TABLE_ROWS + 1))
-        self.bars.value = self._bars_html(records[-BAR_CALLS:])
 
     def _totals_html(self, records: list[Record]) -> str:
         limit = current_budget()
@@ -90,29 +98,19 @@ class UsageViewer(w.VBox):
         self.gauge_label.value = f"{used:,} of {entry.context_window:,} tokens ({share:.2%}) in {entry.id}'s context window"
 
     def _table_html(self, records: list[Record], first_number: int) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("#", "call", "model", "status", "stop_reason", "input", "output", "latency", "cost"))
+        biggest = max((max(r.input_tokens, r.output_tokens) for r in records), default=0) or 1
+        head = "".join(f"<th style='{CELL}'>{h}</th>" for h in
+                       ("#", "call", "model", "status", "stop_reason", "input", "output", "tokens", "latency", "cost"))
         rows = []
         for number, r in enumerate(records, start=first_number):
-            cells = (number, r.kind, r.model or "", r.status, r.stop_reason or "", f"{r.input_tokens:,}", f"{r.output_tokens:,}",
-                     f"{r.latency_s * 1000:.0f} ms", f"${r.cost_usd:.6f}")
-            rows.append('<tr class="kit-usage-row">' + "".join(f"<td>{_escape(c)}</td>" for c in cells) + "</tr>")
-        body = "".join(rows) or '<tr><td colspan="9">No calls yet: calls made with a client from connect() appear here.</td></tr>'
-        return f'<table class="kit-usage-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    def _bars_html(self, records: list[Record]) -> str:
-        biggest = max((max(r.input_tokens, r.output_tokens) for r in records), default=0) or 1
-        lines = []
-        for r in records:
-            width_in = round(BAR_WIDTH_PX * r.input_tokens / biggest)
-            width_out = round(BAR_WIDTH_PX * r.output_tokens / biggest)
-            lines.append(
-                f'<div title="{r.input_tokens} in / {r.output_tokens} out" style="margin:2px 0">'
-                f'<div style="background:#5c6bc0;height:6px;width:{width_in}px"></div>'
-                f'<div style="background:#ef6c00;height:6px;width:{width_out}px"></div></div>'
-            )
-        legend = ('<div><span style="color:#5c6bc0">■</span> input &nbsp; '
-                  '<span style="color:#ef6c00">■</span> output (per call)</div>')
-        return f'<div class="kit-usage-bars" style="margin-left:1em">{legend}{"".join(lines)}</div>'
+            cells = [number, r.kind, r.model or "", r.status, r.stop_reason or "", f"{r.input_tokens:,}",
+                     f"{r.output_tokens:,}", None, f"{r.latency_s * 1000:.0f} ms", f"${r.cost_usd:.6f}"]
+            html = "".join(f"<td style='{CELL}'>{_escape(c) if c is not None else _bars(r, biggest)}</td>" for c in cells)
+            rows.append(f'<tr class="kit-usage-row">{html}</tr>')
+        body = "".join(rows) or '<tr><td colspan="10">No calls yet: calls made with a client from connect() appear here.</td></tr>'
+        legend = (f'<div style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> input tokens &nbsp; '
+                  f'<span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
+        return f'<table class="kit-usage-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{legend}'
 
     def __repr__(self) -> str:
         return (f"UsageViewer({len(self.usage.records)} calls, {self.usage.total_input_tokens} input / "

@@ -48,6 +48,8 @@ def test_build_a_conversation_with_buttons_and_send(client):
     assert "Ada" in editor.messages[-1]["content"][0]["text"]
     assert "stop_reason: <b>end_turn</b>" in editor.status.value
     assert editor.last_reply.stop_reason == "end_turn"
+    assert "the last turn is the assistant's: add a user turn" in editor.problems_box.value
+    assert "prefill)" not in editor.problems_box.value
 
 
 def test_reorder_switch_delete_and_undo():
@@ -179,6 +181,7 @@ def test_usage_viewer_updates_as_calls_happen(client):
     with client.messages.stream(model=DEFAULT_MODEL, max_tokens=10, messages=[{"role": "user", "content": "Hello"}]) as s:
         s.get_final_message()
     assert viewer.table.value.count('class="kit-usage-row"') == 2
+    assert viewer.table.value.count(f'title="{usage_log.records[0].input_tokens} in / {usage_log.records[0].output_tokens} out"') == 2
     assert "<b>2</b> calls" in viewer.totals.value
     last = usage_log.records[-1]
     assert viewer.gauge.value == pytest.approx((last.input_tokens + last.output_tokens) / 1_000_000)

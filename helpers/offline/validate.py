@@ -216,8 +216,10 @@ def _check_messages(messages: Any) -> list[dict]:
         final_assistant = i == last and message["role"] == "assistant"
         if _is_empty(message["content"]) and not final_assistant:
             raise invalid(say("non_empty_content", index=i))
-        for block in _as_blocks(message["content"]):
-            if block.get("type") == "text" and block["text"] == "" and not (final_assistant and isinstance(message["content"], str)):
+        if isinstance(message["content"], str):
+            continue  # its one text block is empty only if the content is "", allowed just above
+        for block in message["content"]:
+            if block.get("type") == "text" and block["text"] == "":
                 raise invalid(say("empty_text_block"))
     return messages
 
@@ -242,6 +244,8 @@ def _merge(messages: list[dict]) -> tuple[list[dict], list[int]]:
 
 
 def _check_tool_pairs(merged: list[dict], starts: list[int]) -> None:
+    if not any(b.get("type") in ("tool_use", "tool_result") for m in merged for b in m["content"]):
+        return  # nothing to pair (the common case, checked in one pass)
     for k, message in enumerate(merged):
         if message["role"] == "assistant" and k + 1 < len(merged):
             following = merged[k + 1]["content"] if merged[k + 1]["role"] == "user" else []

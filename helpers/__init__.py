@@ -5,11 +5,13 @@ from .budget import BudgetExceeded, budget
 from .catalog import DEFAULT_MODEL, PREFILL_MODEL
 from .connection import SetupError, aconnect, connect
 from .conversation import Conversation, ConversationError
+from .trim import TrimError, api_counter, trim_to_budget
 from .usage import usage_log
 
 __all__ = [
     "DEFAULT_MODEL", "PREFILL_MODEL", "BudgetExceeded", "Conversation", "ConversationError", "HistoryEditor",
-    "SetupError", "UsageViewer", "aconnect", "budget", "catalog", "check", "connect", "usage_log",
+    "SetupError", "TrimError", "UsageViewer", "aconnect", "api_counter", "budget", "catalog", "check", "connect",
+    "trim_to_budget", "usage_log",
 ]
 
 

@@ -64,6 +64,8 @@ class BudgetGuard(Middleware):
         self.log = log
 
     def _check(self, request: Any) -> None:
+        if _current.max_usd is None and _current.max_tokens is None:
+            return
         if request.method.lower() == "post" and request.url.rstrip("/") in GUARDED_PATHS:
             reason = _current.refusal(self.log)
             if reason:

@@ -189,6 +189,14 @@ class Conversation:
         self.add_assistant(reply)
         return reply
 
+    def trim(self, max_input_tokens: int, *, count: Any = None, keep_first: bool = False) -> "Conversation":
+        """Drop the oldest turns until the history (and system prompt) fits the budget; see ``trim_to_budget``."""
+        from .trim import trim_to_budget
+
+        self._messages = trim_to_budget(self._messages, max_input_tokens, count=count, system=self.system,
+                                        keep_first=keep_first)
+        return self
+
     def to_dict(self) -> dict:
         return {"format": FORMAT, "model": self.model, "system": self.system, "messages": self.messages}
 

@@ -37,10 +37,18 @@ class Record:
     cost_usd: float = 0.0
     offline: bool = False
     streamed: bool = False
-    request: Optional[dict] = field(default=None, repr=False)
+    request_body: bytes = field(default=b"", repr=False)
     response: Optional[dict] = field(default=None, repr=False)
     request_id: Optional[str] = None
     message_id: Optional[str] = None
+
+    @property
+    def request(self) -> Optional[dict]:
+        """The JSON body that was sent (parsed when first asked for: most records are never read)."""
+        if not hasattr(self, "_request"):
+            parsed = _json(self.request_body)
+            self._request = parsed if isinstance(parsed, dict) else None
+        return self._request
 
     @property
     def kind(self) -> str:
@@ -52,12 +60,19 @@ class UsageLog:
 
     def __init__(self) -> None:
         self.records: list[Record] = []
+        # Running totals: reading them stays cheap however long the session.
+        self.total_cost_usd = 0.0
+        self.total_input_tokens = 0
+        self.total_output_tokens = 0
         self._listeners: list[Callable[[Record], None]] = []
         self._lock = threading.Lock()
 
     def add(self, record: Record) -> None:
         with self._lock:
             self.records.append(record)
+            self.total_cost_usd += record.cost_usd
+            self.total_input_tokens += record.input_tokens
+            self.total_output_tokens += record.output_tokens
             listeners = list(self._listeners)
         for listener in listeners:
             listener(record)
@@ -65,6 +80,7 @@ class UsageLog:
     def clear(self) -> None:
         with self._lock:
             self.records.clear()
+            self.total_cost_usd, self.total_input_tokens, self.total_output_tokens = 0.0, 0, 0
         for listener in list(self._listeners):
             listener(None)
 
@@ -80,18 +96,6 @@ class UsageLog:
             if record.message_id == message_id:
                 return record
         return None
-
-    @property
-    def total_cost_usd(self) -> float:
-        return sum(r.cost_usd for r in self.records)
-
-    @property
-    def total_input_tokens(self) -> int:
-        return sum(r.input_tokens for r in self.records)
-
-    @property
-    def total_output_tokens(self) -> int:
-        return sum(r.output_tokens for r in self.records)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -115,11 +119,11 @@ def _cost(model: Optional[str], input_tokens: int, output_tokens: int) -> float:
     return entry.price.cost_usd(input_tokens, output_tokens) if entry else 0.0
 
 
-def _record(path: str, request_body: Optional[dict], status: int, response: Optional[dict], headers: httpx2.Headers,
+def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
             started: float, offline: bool, streamed: bool) -> Record:
     body = response if isinstance(response, dict) else {}
     usage = body.get("usage") or {}
-    model = body.get("model") or (request_body or {}).get("model")
+    model = body.get("model")
     input_tokens = usage.get("input_tokens") or body.get("input_tokens") or 0
     output_tokens = usage.get("output_tokens") or 0
     counted_only = path.endswith("count_tokens")
@@ -137,7 +141,7 @@ def _record(path: str, request_body: Optional[dict], status: int, response: Opti
         cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens),
         offline=offline,
         streamed=streamed,
-        request=request_body,
+        request_body=request_body,
         response=response,
         request_id=headers.get("request-id"),
         message_id=body.get("id") if body.get("type") == "message" else None,
@@ -217,8 +221,7 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
 
     def _finish(self, request: httpx2.Request, response: httpx2.Response, started: float) -> httpx2.Response:
         path = request.url.path.rstrip("/")
-        sent = _json(request.content)
-        sent = sent if isinstance(sent, dict) else None
+        sent = request.content
         if response.headers.get("content-type", "").startswith("text/event-stream"):
             def done(message: dict) -> None:
                 self.log.add(_record(path, sent, response.status_code, message, response.headers, started, self.offline, True))

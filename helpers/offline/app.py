@@ -57,21 +57,15 @@ def _error(err: ApiError, request_id: str) -> Reply:
     return _json(err.status, error_body(err.error_type, err.message, request_id), request_id, err.headers)
 
 
+_UNPARSABLE = object()
+
+
 def _parse(body: bytes) -> object:
+    """The JSON body, or ``_UNPARSABLE`` (the error is raised later, after any injected fault)."""
     try:
         return json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError("invalid_request_error", say("invalid_json")) from None
-
-
-def _wants_stream(method: str, path: str, body: bytes) -> bool:
-    if method != "POST" or path != "/v1/messages":
-        return False
-    try:
-        parsed = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return False
-    return isinstance(parsed, dict) and parsed.get("stream") is True
+        return _UNPARSABLE
 
 
 def _messages(body: object, version: str, request_id: str, fault: Optional[fault_plans.Fault]) -> Outcome:
@@ -108,7 +102,9 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
         if route is None:
             raise ApiError("not_found_error", say("not_found_route"))
         version = validate.check_headers(headers, require_key=require_key)
-        fault = fault_plans.take(_wants_stream(method.upper(), path, body))
+        parsed = _parse(body) if route != "models" else None
+        streaming = route == "messages" and isinstance(parsed, dict) and parsed.get("stream") is True
+        fault = fault_plans.take(streaming)
         if fault is not None and fault.kind in fault_plans.STATUS_FAULTS:
             raise fault.error()
         if fault is not None and fault.kind == "timeout":
@@ -117,7 +113,8 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
             return Drop()
         if route == "models":
             return _json(200, model_routes.answer(path, parse_qs(url.query)), request_id)
-        parsed = _parse(body)
+        if parsed is _UNPARSABLE:
+            raise ApiError("invalid_request_error", say("invalid_json"))
         if route == "count_tokens":
             return _json(200, {"input_tokens": validate.check_count_tokens(parsed, version)}, request_id)
         return _messages(parsed, version, request_id, fault)

@@ -9,4 +9,9 @@ _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    return f"{prefix}_01" + "".join(secrets.choice(_BASE62) for _ in range(length - 2))
+    number = int.from_bytes(secrets.token_bytes(18), "big")  # 144 random bits, enough for 22 base62 digits
+    digits = []
+    for _ in range(length - 2):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return f"{prefix}_01" + "".join(digits)

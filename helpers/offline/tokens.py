@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 _TOKEN = re.compile(r"\s*(?:\w{1,4}|[^\w\s])")
@@ -35,7 +36,9 @@ def pieces(text: str) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=65_536)
 def count_text(text: str) -> int:
+    # Cached: every request of a conversation re-sends the earlier turns' texts.
     n = len(_TOKEN.findall(text))
     return n if n or not text else 1  # whitespace alone is one token, as in pieces()
 

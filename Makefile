@@ -20,13 +20,14 @@ JUPYTER_DIRS := \
 	JUPYTER_DATA_DIR=$(CACHE)/jupyter/data \
 	JUPYTER_RUNTIME_DIR=$(CACHE)/jupyter/runtime
 
-.PHONY: help lab test lessons serve clean
+.PHONY: help lab test lessons serve bench clean
 
 help:
 	@echo "make lab      set up .venv and open the lessons in JupyterLab (PORT=... optional)"
 	@echo "make test     set up .venv and run every test"
 	@echo "make lessons  re-execute every notebook in place, offline"
 	@echo "make serve    run the offline backend's loopback HTTP server (PORT, default 8765)"
+	@echo "make bench    run the benchmarks in bench/ (they print ratios; see bench/README.md)"
 	@echo "make clean    remove .venv, .cache, test artifacts and build leftovers"
 
 $(STAMP): pyproject.toml
@@ -53,6 +54,9 @@ lessons: $(STAMP)
 
 serve: $(STAMP)
 	$(PYTHON) -m helpers.offline --port $(or $(PORT),8765)
+
+bench: $(STAMP)
+	for script in bench/bench_*.py; do $(PYTHON) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .cache tests/artifacts *.egg-info

@@ -67,22 +67,22 @@ class UsageViewer(w.VBox):
         super().close()
 
     def update(self) -> None:
-        records = list(self.usage.records)
-        self.totals.value = self._totals_html(records)
-        self._update_gauge(records)
-        self.table.value = self._table_html(records[-TABLE_ROWS:], first_number=max(1, len(records) - TABLE_ROWS + 1))
+        count = len(self.usage.records)
+        recent = self.usage.records[-TABLE_ROWS:]  # the table shows the latest calls; totals are kept by the log
+        self.totals.value = self._totals_html(count, recent)
+        self._update_gauge(recent)
+        self.table.value = self._table_html(recent, first_number=max(1, count - TABLE_ROWS + 1))
 
-    def _totals_html(self, records: list[Record]) -> str:
+    def _totals_html(self, count: int, recent: list[Record]) -> str:
         limit = current_budget()
-        parts = [f"<b>{len(records)}</b> calls", f"<b>{self.usage.total_input_tokens:,}</b> input tokens",
+        parts = [f"<b>{count}</b> calls", f"<b>{self.usage.total_input_tokens:,}</b> input tokens",
                  f"<b>{self.usage.total_output_tokens:,}</b> output tokens", f"<b>${self.usage.total_cost_usd:.6f}</b>"]
         if limit.max_usd is not None:
             parts.append(f"budget ${limit.max_usd:g} ({self.usage.total_cost_usd / limit.max_usd:.0%} used)" if limit.max_usd else "budget $0")
         if limit.max_tokens is not None:
             parts.append(f"token limit {limit.max_tokens:,}")
-        offline = sum(r.offline for r in records)
-        if offline:
-            parts.append(f"{offline} offline (estimated tokens)")
+        if any(r.offline for r in recent):
+            parts.append("offline calls: token counts are estimates")
         return '<div class="kit-usage-totals">' + " · ".join(parts) + "</div>"
 
     def _update_gauge(self, records: list[Record]) -> None:

@@ -71,8 +71,9 @@ class UsageLog:
         with self._lock:
             self.records.append(record)
             self.total_cost_usd += record.cost_usd
-            self.total_input_tokens += record.input_tokens
-            self.total_output_tokens += record.output_tokens
+            if record.kind != "count_tokens":  # a count uses no tokens: it only reports how many a request would
+                self.total_input_tokens += record.input_tokens
+                self.total_output_tokens += record.output_tokens
             listeners = list(self._listeners)
         for listener in listeners:
             listener(record)
@@ -227,7 +228,11 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
                 self.log.add(_record(path, sent, response.status_code, message, response.headers, started, self.offline, True))
             response.stream = _Tap(response.stream, done)
             return response
-        self.log.add(_record(path, sent, response.status_code, _json(response.content), response.headers, started, self.offline, False))
+        # A streaming request that failed before its stream began still counts as a stream call.
+        parsed = _json(sent) if response.status_code != 200 else None
+        asked_to_stream = isinstance(parsed, dict) and parsed.get("stream") is True
+        self.log.add(_record(path, sent, response.status_code, _json(response.content), response.headers, started,
+                             self.offline, asked_to_stream))
         return response
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:

@@ -84,3 +84,12 @@ def test_errors_are_recorded_with_their_status():
         client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=[])
     [record] = usage_log.records
     assert record.status == 400 and record.stop_reason is None and record.cost_usd == 0
+
+
+def test_a_stream_refused_before_it_began_is_still_a_stream_call():
+    client = connect("offline", quiet=True, max_retries=0)
+    with faults("rate_limit", retry_after=0.01), pytest.raises(anthropic.RateLimitError):
+        with client.messages.stream(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO) as stream:
+            stream.get_final_message()
+    [record] = usage_log.records
+    assert (record.status, record.kind) == (429, "stream")

@@ -81,7 +81,8 @@ def sse(message: dict, *, fail_after: Optional[int] = None, error: Optional[dict
     """The encoded stream; with ``fail_after``, an ``error`` event replaces the rest after that many deltas."""
     deltas = 0
     for event in events(message):
-        if fail_after is not None and event["type"] in ("content_block_delta", "message_delta") and deltas >= fail_after:
+        # The error comes after ``fail_after`` content deltas, and at the latest in place of message_delta.
+        if fail_after is not None and (event["type"] == "message_delta" or (event["type"] == "content_block_delta" and deltas >= fail_after)):
             yield encode(error)
             return
         if event["type"] == "content_block_delta":

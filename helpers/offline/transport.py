@@ -6,6 +6,7 @@ building, retries, error classes and stream parsing all run unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Iterator
 
 import httpx2
@@ -23,6 +24,7 @@ class _Chunks(httpx2.SyncByteStream, httpx2.AsyncByteStream):
     async def __aiter__(self):
         for chunk in self._chunks:
             yield chunk
+            await asyncio.sleep(0)  # let other streams run between events, as a network would
 
 
 def _answer(request: httpx2.Request) -> httpx2.Response:

@@ -182,3 +182,15 @@ def test_stream_error_is_not_taken_by_non_streaming_calls(api):
     with faults("stream_error") as plan:
         assert api.create(**params()).stop_reason == "end_turn"
         assert plan.remaining == 1
+
+
+def test_a_stream_error_fires_even_after_the_last_content_delta():
+    """A fault that lets more deltas through than the reply has still breaks the stream, before message_delta."""
+    from helpers import DEFAULT_MODEL, connect
+    from helpers.offline import faults
+
+    client = connect("offline", quiet=True, max_retries=0)
+    with faults("stream_error", after_deltas=10_000) as plan, pytest.raises(anthropic.APIStatusError):
+        with client.messages.stream(model=DEFAULT_MODEL, max_tokens=20, messages=[{"role": "user", "content": "Hello"}]) as s:
+            "".join(s.text_stream)
+    assert plan.remaining == 0

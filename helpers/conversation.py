@@ -56,6 +56,16 @@ def as_param(content: Any) -> Any:
     return blocks
 
 
+def plain(message: Any) -> dict:
+    """A message whose content is plain data, as ``to_param()`` or ``{"content": reply.content}`` may hold SDK blocks."""
+    content = message.get("content", "")
+    if isinstance(content, list) and all(isinstance(b, dict) for b in content):
+        return message
+    if isinstance(content, str) or content is None:
+        return message
+    return {**message, "content": as_param(content)}
+
+
 def _blocks(content: Any) -> list[dict]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
@@ -75,6 +85,7 @@ def history_problems(messages: list[dict], model: Optional[str] = None) -> list[
     problems: list[Problem] = []
     if not messages:
         return [Problem(None, "the history is empty: add a user turn first.")]
+    messages = [plain(m) for m in messages]
     for i, message in enumerate(messages):
         role = message.get("role")
         if role not in ("user", "assistant"):

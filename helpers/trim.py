@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Optional
 
+from .conversation import plain
 from .offline import tokens
 
 Counter = Callable[[dict], int]
@@ -24,7 +25,7 @@ class TrimError(ValueError):
 
 def estimate(message: dict) -> int:
     """One message's tokens by the offline backend's estimate (what ``count_tokens`` adds for it offline)."""
-    return tokens.MESSAGE_OVERHEAD + tokens.count_content(message.get("content", ""))
+    return tokens.MESSAGE_OVERHEAD + tokens.count_content(plain(message).get("content", ""))
 
 
 _caches: dict[Counter, dict] = {}
@@ -77,13 +78,14 @@ def trim_to_budget(
     count = count or estimate
     if not messages:
         return []
-    newest_user = max((i for i, m in enumerate(messages) if _is_plain_user_turn(m)), default=None)
+    plain_messages = [plain(m) for m in messages]  # SDK blocks (from to_param()) as dicts; the originals are returned
+    newest_user = max((i for i, m in enumerate(plain_messages) if _is_plain_user_turn(m)), default=None)
     if newest_user is None:
         raise TrimError("the history has no plain user turn to keep: a trimmed history must start with one.")
-    if keep_first and not _is_plain_user_turn(messages[0]):
+    if keep_first and not _is_plain_user_turn(plain_messages[0]):
         raise TrimError("keep_first keeps the first turn, so it must be a plain user turn.")
     keep_first = keep_first and newest_user > 0
-    costs = [_counted(m, count) for m in messages]
+    costs = [_counted(m, count) for m in plain_messages]
     total = (_counted({"role": "system", "content": system}, count) if system else 0) + sum(costs[newest_user:])
     total += costs[0] if keep_first else 0
     if total > max_input_tokens:
@@ -99,7 +101,7 @@ def trim_to_budget(
         total += costs[i]
         if total > max_input_tokens:
             break
-        if _is_plain_user_turn(messages[i]) or (keep_first and messages[i].get("role") == "assistant"):
+        if _is_plain_user_turn(plain_messages[i]) or (keep_first and plain_messages[i].get("role") == "assistant"):
             best = i
     if keep_first:
         return [messages[0], *messages[best:]]

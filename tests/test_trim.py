@@ -122,3 +122,18 @@ def test_conversation_trim_and_the_api_counter():
     full = _cost(conversation.messages) + estimate({"role": "system", "content": "Answer briefly."})
     conversation.trim(full - 1)
     assert conversation.messages[0]["content"] == "List three colors" and len(conversation) == 4
+
+
+def test_histories_holding_sdk_blocks_from_to_param_are_trimmed():
+    client = connect("offline", quiet=True)
+    tool = {"name": "get_weather", "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}
+    messages = [{"role": "user", "content": "What's the weather in Paris?"}]
+    reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, messages=messages, tools=[tool])
+    messages.append(reply.to_param())  # content: SDK block objects, not dicts
+    messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": reply.content[-1].id, "content": "18 C"}]})
+    messages.append({"role": "assistant", "content": "It is 18 C."})
+    messages.append({"role": "user", "content": "Thanks"})
+    assert history_problems(messages) == []
+    assert trim_to_budget(messages, 10_000) == messages
+    assert trim_to_budget(messages, _cost(messages) - 1) == messages[-1:]
+    assert estimate(messages[1]) > estimate({"role": "assistant", "content": ""})

@@ -426,6 +426,8 @@ def _common(body: dict, version: str) -> tuple[catalog.ModelEntry, list[dict], s
     schema = _check_options(body, model)
     _check_sampling(body, version, model)
     merged, starts = _merge(messages)
+    if not tools and any(b.get("type") in ("tool_use", "tool_result") for m in merged for b in m["content"]):
+        raise invalid(say("tools_required"))
     _check_tool_pairs(merged, starts)
     return model, merged, system_text, tools, choice, schema
 

@@ -33,6 +33,7 @@ WORDING = {
     "temperature_deprecated": "`temperature` is deprecated for this model.",
     "temperature_and_top_p": "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
     "overloaded": "Overloaded",
+    "tools_required": "Requests which include `tool_use` or `tool_result` blocks must define tools.",
     # UNCONFIRMED: pydantic-style wordings the API is believed to use
     "wrong_type": "{field}: Input should be a valid {kind}",
     "too_small": "{field}: Input should be greater than or equal to {limit}",

@@ -8,6 +8,7 @@ code. Streamed replies are recorded when their stream ends.
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 import time
@@ -41,6 +42,7 @@ class Record:
     response: Optional[dict] = field(default=None, repr=False)
     request_id: Optional[str] = None
     message_id: Optional[str] = None
+    sent_at: float = field(default=0.0, repr=False)  # perf_counter() when the request left: the log's order
 
     @property
     def request(self) -> Optional[dict]:
@@ -69,7 +71,9 @@ class UsageLog:
 
     def add(self, record: Record) -> None:
         with self._lock:
-            self.records.append(record)
+            # Calls are listed in the order they were made: a stream is recorded when it ends,
+            # possibly after a call that started later.
+            bisect.insort(self.records, record, key=lambda r: r.sent_at)
             self.total_cost_usd += record.cost_usd
             if record.kind != "count_tokens":  # a count uses no tokens: it only reports how many a request would
                 self.total_input_tokens += record.input_tokens
@@ -146,6 +150,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         response=response,
         request_id=headers.get("request-id"),
         message_id=body.get("id") if body.get("type") == "message" else None,
+        sent_at=started,
     )
 
 

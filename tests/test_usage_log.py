@@ -93,3 +93,26 @@ def test_a_stream_refused_before_it_began_is_still_a_stream_call():
             stream.get_final_message()
     [record] = usage_log.records
     assert (record.status, record.kind) == (429, "stream")
+
+
+def test_gathered_streams_are_logged_in_the_order_they_started():
+    async def one(client, content):
+        async with client.messages.stream(model=DEFAULT_MODEL, max_tokens=60, messages=[{"role": "user", "content": content}]) as stream:
+            return await stream.get_final_message()
+
+    async def both():
+        client = aconnect("offline", quiet=True)
+        return await asyncio.gather(one(client, "Hello"), one(client, "Count to ten"))
+
+    first, second = asyncio.run(both())
+    assert [r.message_id for r in usage_log.records] == [first.id, second.id]
+
+
+def test_a_record_that_ends_late_is_listed_where_its_call_started():
+    from helpers.usage import Record, UsageLog
+
+    log = UsageLog()
+    made = lambda name, sent_at: Record(time=None, path="/v1/messages", status=200, model=None, request_id=name, sent_at=sent_at)  # noqa: E731
+    for name, sent_at in (("a", 1.0), ("c", 3.0), ("b", 2.0)):
+        log.add(made(name, sent_at))
+    assert [r.request_id for r in log.records] == ["a", "b", "c"]

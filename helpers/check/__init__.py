@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import anthropic
+import httpx2
 
-from ..usage import usage_log
+from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
+from ..offline.transport import OfflineTransport
+from ..usage import RecordingTransport, UsageLog, usage_log
 
 LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
 
@@ -75,6 +78,14 @@ def _is_editor(value: Any) -> bool:
 
 def is_message(value: Any) -> bool:
     return isinstance(value, anthropic.types.Message)
+
+
+def grader_client(log: Optional[UsageLog] = None) -> anthropic.Anthropic:
+    """An in-process offline client for a grader's own calls: no retries, recorded in ``log``
+    (a fresh one by default), so grading never shows up in the learner's usage log or viewer."""
+    transport = RecordingTransport(OfflineTransport(), offline=True, log=log if log is not None else UsageLog())
+    return anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=OFFLINE_BASE_URL, max_retries=0,
+                               http_client=httpx2.Client(transport=transport))
 
 
 def sent_request(message: Any) -> Optional[dict]:

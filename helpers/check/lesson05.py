@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import anthropic
-import httpx2
 
 from ..catalog import DEFAULT_MODEL
-from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline import faults
-from ..offline.transport import OfflineTransport
 from ..usage import usage_log
-from . import correct, grader, hint, is_message, sent_request
+from . import correct, grader, grader_client, hint, is_message, sent_request
 
 NEXT_STEP = {
     "end_turn": ("done", "the answer is complete"),
@@ -45,14 +42,8 @@ LETTERS_TOOL = "count_letters"
 RETRY_REQUEST = {"model": DEFAULT_MODEL, "max_tokens": 20, "messages": _COUNT}
 
 
-def _grader_client() -> anthropic.Anthropic:
-    """An in-process offline client with no retries, outside the usage log: the grader's own calls stay out of it."""
-    return anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=OFFLINE_BASE_URL, max_retries=0,
-                               http_client=httpx2.Client(transport=OfflineTransport()))
-
-
 def _sample_messages() -> dict[str, anthropic.types.Message]:
-    api = _grader_client()
+    api = grader_client()
     return {reason: api.messages.create(model=DEFAULT_MODEL, **request) for reason, request in _REQUESTS.items()}
 
 
@@ -148,7 +139,7 @@ def tool_round_trip(final: Any) -> Any:
 def _run(function: Callable, max_attempts: int = 3) -> tuple[str, Any]:
     """Call the learner's function; returns ("returned", value) or ("raised", error)."""
     try:
-        return "returned", function(_grader_client(), dict(RETRY_REQUEST), max_attempts=max_attempts)
+        return "returned", function(grader_client(), dict(RETRY_REQUEST), max_attempts=max_attempts)
     except Exception as error:  # noqa: BLE001 - raising is part of the expected behaviour
         return "raised", error
 

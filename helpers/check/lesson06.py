@@ -6,15 +6,13 @@ import numbers
 from typing import Any
 
 import anthropic
-import httpx2
 
 from .. import catalog
 from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
-from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..conversation import history_problems
-from ..offline.transport import OfflineTransport
 from ..trim import estimate, trim_to_budget
-from . import correct, grader, hint, is_message
+from ..usage import UsageLog
+from . import correct, grader, grader_client, hint
 from .lesson02 import is_plain_user
 
 MIN_HISTORY = 10  # the lesson's long_chat has 31 turns; anything much shorter is not it
@@ -87,24 +85,6 @@ def budget_trim(trimmed: Any, history: Any, budget: Any) -> Any:
 
 # --- shared: the grader's own offline client ----------------------------------------------------------------------
 
-class _CountingTransport(OfflineTransport):
-    """The offline backend, counting which endpoints a learner's function called."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.calls.append(request.url.path.rstrip("/"))
-        return super().handle_request(request)
-
-
-def _grader_client(transport: OfflineTransport | None = None) -> anthropic.Anthropic:
-    """An in-process offline client with no retries, outside the usage log: the grader's calls stay out of it."""
-    return anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=OFFLINE_BASE_URL, max_retries=0,
-                               http_client=httpx2.Client(transport=transport or OfflineTransport()))
-
-
 def _filler(words: int) -> str:
     return "Please read these notes." + " ant" * words
 
@@ -112,7 +92,7 @@ def _filler(words: int) -> str:
 # --- 06.2 ---------------------------------------------------------------------------------------------------------
 
 def _sample_replies() -> dict[str, anthropic.types.Message]:
-    api = _grader_client()
+    api = grader_client()
     default = catalog.get(DEFAULT_MODEL)
     long_prompt = _filler((default.price.long_context_above or 100_000) + 5_000)
     requests = {
@@ -197,21 +177,22 @@ def fit_max_tokens(function: Any) -> Any:
                     "`check.lesson06.fit_max_tokens(fit_max_tokens)`.")
     for what, model, messages, wanted in _fit_cases():
         entry = catalog.get(model)
-        transport = _CountingTransport()
-        api = _grader_client(transport)
+        log = UsageLog()
+        api = grader_client(log)
         counted = api.messages.count_tokens(model=model, messages=messages).input_tokens
-        transport.calls.clear()
+        log.clear()
         expected = min(wanted, entry.max_output_tokens, entry.context_window - counted)
         try:
             got = function(api, model, [dict(m) for m in messages], wanted)
         except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
             return hint(f"fit_max_tokens() raised {type(error).__name__}: {error} for {what}. Its signature is "
                         "`fit_max_tokens(client, model, messages, wanted)`.")
-        if "/v1/messages" in transport.calls:
+        calls = [record.path for record in log.records]
+        if "/v1/messages" in calls:
             return hint("fit_max_tokens() sent the request with `messages.create`: only count it, with "
                         "`client.messages.count_tokens(model=model, messages=messages)`, which runs no model and "
                         "costs nothing.")
-        if "/v1/messages/count_tokens" not in transport.calls:
+        if "/v1/messages/count_tokens" not in calls:
             return hint("fit_max_tokens() never called `client.messages.count_tokens`: count the input with the "
                         "client it is given, since only the API knows the real count.")
         if isinstance(got, bool) or not isinstance(got, int):

@@ -7,14 +7,11 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 import anthropic
-import httpx2
 
 from ..catalog import DEFAULT_MODEL
-from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline import faults
-from ..offline.transport import OfflineTransport
-from ..usage import RecordingTransport, UsageLog, usage_log
-from . import correct, grader, hint, is_message
+from ..usage import UsageLog, usage_log
+from . import correct, grader, grader_client, hint, is_message
 
 STEPS_QUESTION = "Explain in four short steps how a streamed reply reaches my notebook."
 COUNT_QUESTION = "Count to ten."
@@ -22,13 +19,6 @@ FAIL_AFTER_DELTAS = 4
 """How many text deltas the grader's failing stream lets through (its reply has about forty)."""
 HELPER_EVENTS = ("text", "input_json", "citation", "thinking", "signature")
 """Event types that ``messages.stream()`` adds on top of the raw ones."""
-
-
-def _grader_client(log: UsageLog) -> anthropic.Anthropic:
-    """An in-process offline client with no retries, recording into the grader's own log (not the lesson's)."""
-    transport = RecordingTransport(OfflineTransport(), offline=True, log=log)
-    return anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=OFFLINE_BASE_URL, max_retries=0,
-                               http_client=httpx2.Client(transport=transport))
 
 
 def _text(message: Any) -> str:
@@ -92,7 +82,7 @@ def _partial_text(request: dict) -> str:
     pieces: list[str] = []
     with faults("stream_error", after_deltas=FAIL_AFTER_DELTAS):
         try:
-            with _grader_client(UsageLog()).messages.stream(**request) as stream:
+            with grader_client().messages.stream(**request) as stream:
                 for text in stream.text_stream:
                     pieces.append(text)
         except anthropic.APIStatusError:
@@ -105,12 +95,12 @@ def recovery(function: Any) -> Any:
     if not callable(function):
         return hint("pass your function itself: `check.lesson07.recovery(stream_with_recovery)`.")
     request = _request(STEPS_QUESTION)
-    expected = _text(_grader_client(UsageLog()).messages.create(**request))
+    expected = _text(grader_client().messages.create(**request))
     partial = _partial_text(request)
 
     log = UsageLog()
     with faults("stream_error", times=1, after_deltas=FAIL_AFTER_DELTAS) as plan:
-        outcome, value = _run(function, _grader_client(log), request)
+        outcome, value = _run(function, grader_client(log), request)
     kinds = [record.kind for record in log.records]
     if outcome == "raised":
         if isinstance(value, anthropic.APIStatusError) and value.status_code == 200:
@@ -146,7 +136,7 @@ def recovery(function: Any) -> Any:
                     "unchanged and return the text of the attempt that finished.")
 
     log = UsageLog()
-    outcome, value = _run(function, _grader_client(log), request)
+    outcome, value = _run(function, grader_client(log), request)
     if outcome == "raised":
         return _raised_hint(value, "stream_with_recovery")
     if value != expected or [record.kind for record in log.records] != ["stream"]:
@@ -156,7 +146,7 @@ def recovery(function: Any) -> Any:
 
 
 def _expected_events(request: dict) -> dict[str, int]:
-    with _grader_client(UsageLog()).messages.create(**request, stream=True) as events:
+    with grader_client().messages.create(**request, stream=True) as events:
         return dict(Counter(event.type for event in events))
 
 
@@ -167,7 +157,7 @@ def event_counts(function: Any) -> Any:
     request = _request(COUNT_QUESTION, max_tokens=200)
     expected = _expected_events(request)
     log = UsageLog()
-    outcome, value = _run(function, _grader_client(log), request)
+    outcome, value = _run(function, grader_client(log), request)
     if outcome == "raised":
         return _raised_hint(value, "count_events")
     kinds = [record.kind for record in log.records]

@@ -9,7 +9,7 @@ and ``server.py`` turn outcomes into real HTTP.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 

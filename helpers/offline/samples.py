@@ -1,8 +1,8 @@
 """Deterministic values that satisfy a JSON schema: tool inputs and structured outputs.
 
-Strings come from the request where that is natural: a run of capitalised words
-in the user's message (a place or a name) fills a required string, and the first
-number fills a number. Everything else takes the schema's own hints (enum, const,
+Strings come from the request where that is natural: the runs of capitalised words
+in the user's message (places, names) fill string fields in turn, and its numbers
+fill number fields in turn. Everything else takes the schema's own hints (enum, const,
 default, minimum) or a plain value of the right type.
 """
 
@@ -43,16 +43,28 @@ def _kind(schema: dict) -> str | None:
     return kind
 
 
+class _Draw:
+    """What one sample may still use: a value budget, and the hint's names and numbers, each used once in turn."""
+
+    def __init__(self, hint: str):
+        self.budget = MAX_VALUES
+        self.names = [m.group(1) for m in _PROPER_NOUNS.finditer(hint)]
+        self.numbers = [float(m.group()) for m in _NUMBER.finditer(hint)]
+
+    def take(self, pool: list) -> Any:
+        return pool.pop(0) if pool else None
+
+
 def sample(
     schema: Any, hint: str = "", *, name: str = "value", required_only: bool = False, _root: dict | None = None,
-    _depth: int = 0, _budget: list[int] | None = None,
+    _depth: int = 0, _draw: _Draw | None = None,
 ) -> Any:
-    budget = _budget if _budget is not None else [MAX_VALUES]
-    if not isinstance(schema, dict) or _depth > MAX_DEPTH or budget[0] <= 0:
+    draw = _draw if _draw is not None else _Draw(hint)
+    if not isinstance(schema, dict) or _depth > MAX_DEPTH or draw.budget <= 0:
         return None
-    budget[0] -= 1
+    draw.budget -= 1
     root = _root if _root is not None else schema
-    deeper = {"required_only": required_only, "_root": root, "_depth": _depth + 1, "_budget": budget}
+    deeper = {"required_only": required_only, "_root": root, "_depth": _depth + 1, "_draw": draw}
     schema = _resolve(schema, root)
     for key in ("const", "default"):
         if key in schema:
@@ -71,11 +83,11 @@ def sample(
         keys = [k for k in properties if not required_only or k in required]
         return {key: sample(properties[key], hint, name=key, **deeper) for key in keys}
     if kind == "array":
-        count = min(budget[0], max(1, int(_number(schema.get("minItems"), 1))))
+        count = min(draw.budget, max(1, int(_number(schema.get("minItems"), 1))))
         return [sample(schema.get("items", {}), hint, name=name, **deeper) for _ in range(count)]
     if kind in ("integer", "number"):
-        found = _NUMBER.search(hint)
-        value: float = _number(float(found.group())) if found else float(_number(schema.get("minimum")))
+        found = draw.take(draw.numbers)
+        value: float = _number(found) if found is not None else float(_number(schema.get("minimum")))
         if "minimum" in schema:
             value = max(value, _number(schema["minimum"], value))
         if "maximum" in schema:
@@ -86,6 +98,6 @@ def sample(
     if kind == "null":
         return None
     if kind == "string":
-        found = _PROPER_NOUNS.search(hint)
-        return found.group(1) if found else f"offline {name}"
+        found = draw.take(draw.names)
+        return found if found is not None else f"offline {name}"
     return None

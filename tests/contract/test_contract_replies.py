@@ -434,3 +434,15 @@ def test_in_process_and_loopback_give_the_same_reply(clients, case):
     in_process = clients["sync-inprocess"].messages.create(**ADAPTER_CASES[case])
     loopback = clients["sync-loopback"].messages.create(**ADAPTER_CASES[case])
     assert comparable(in_process) == comparable(loopback)
+
+
+def test_tool_inputs_take_the_request_names_and_numbers_in_turn():
+    """Two string fields get two different names from the message, and numbers fill number fields."""
+    from helpers.offline import samples
+
+    schema = {"type": "object", "required": ["base", "quote", "amount"],
+              "properties": {"base": {"type": "string"}, "quote": {"type": "string"}, "amount": {"type": "number"}}}
+    assert samples.sample(schema, "Please convert 250 Euro to Yen", required_only=True) == {
+        "base": "Euro", "quote": "Yen", "amount": 250.0}
+    assert samples.sample(schema, "convert some money", required_only=True) == {
+        "base": "offline base", "quote": "offline quote", "amount": 0.0}

@@ -47,7 +47,7 @@ lessons: $(STAMP)
 	mkdir -p $(CACHE)
 	cd notebooks && shopt -s nullglob && nbs=(*.ipynb solutions/*.ipynb) && \
 	if (( $${#nbs[@]} )); then \
-		KIT_MODE=offline $(JUPYTER_DIRS) $(JUPYTER) nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False "$${nbs[@]}"; \
+		KIT_MODE=offline $(JUPYTER_DIRS) $(JUPYTER) nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False "$${nbs[@]}"; \
 	else \
 		echo "no notebooks to execute"; \
 	fi

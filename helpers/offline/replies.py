@@ -40,7 +40,7 @@ class Draft:
 class _Context:
     turns: int
     last_user: str
-    earlier_user: list[str]
+    earlier: list[str]  # every turn before the last user turn, user's and assistant's alike
     system: str
     prefill: str
     values: dict = field(default_factory=dict)
@@ -64,14 +64,15 @@ def _quote(text: str) -> str:
 
 
 def _context(request: Request) -> _Context:
-    users = [_text_of(m["content"]) for m in request.messages if m["role"] == "user"]
+    users = [i for i, m in enumerate(request.messages) if m["role"] == "user"]
+    last = users[-1] if users else len(request.messages)
     turns = len(request.messages)
     messages_word = "message" if turns == 1 else "messages"
     system_note = " and a system prompt" if request.system_text else ""
     context = _Context(
         turns=turns,
-        last_user=users[-1] if users else "",
-        earlier_user=users[:-1],
+        last_user=_text_of(request.messages[last]["content"]) if users else "",
+        earlier=[_text_of(m["content"]) for m in request.messages[:last]],
         system=request.system_text,
         prefill=request.prefill or "",
     )
@@ -105,7 +106,8 @@ def _entry_text(entry: dict, context: _Context) -> str:
     if "recall" not in entry:
         return _fill(entry["reply"], context.values)
     pattern = re.compile(entry["recall"], re.IGNORECASE)
-    for earlier in reversed(context.earlier_user):
+    # Like the model, the backend reads every earlier turn, the ones you wrote for the assistant too.
+    for earlier in reversed(context.earlier):
         found = pattern.search(earlier)
         if found:
             return _fill(entry["reply"], {**context.values, "recall": found.group(1)})

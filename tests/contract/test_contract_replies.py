@@ -446,3 +446,18 @@ def test_tool_inputs_take_the_request_names_and_numbers_in_turn():
         "base": "Euro", "quote": "Yen", "amount": 250.0}
     assert samples.sample(schema, "convert some money", required_only=True) == {
         "base": "offline base", "quote": "offline quote", "amount": 0.0}
+
+
+def test_the_backend_reads_assistant_turns_written_by_hand():
+    """Like the model, the backend takes an edited assistant turn as what it said earlier."""
+    from helpers import DEFAULT_MODEL, connect
+
+    client = connect("offline", quiet=True)
+    question = {"role": "user", "content": "I returned my kettle today. When will my refund arrive?"}
+
+    def answer(earlier_answer):
+        history = [{"role": "user", "content": "How long do refunds take?"}, {"role": "assistant", "content": earlier_answer}]
+        return client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=history + [question]).content[0].text
+
+    assert "30 days" in answer("Refunds take 30 days.")
+    assert "5 business days" in answer("Refunds take 5 business days.")

@@ -4,11 +4,19 @@ SHELL := /bin/bash
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 JUPYTER := $(CURDIR)/$(VENV)/bin/jupyter
-STAMP   := $(VENV)/.installed
 CACHE   := $(CURDIR)/.cache
+
+# Installs come from uv.lock, with a pinned uv (see README, "Dependencies").
+UV_VERSION := 0.13.9
+UV_HOME    := $(CACHE)/uv-$(UV_VERSION)
+UV         := $(UV_HOME)/bin/uv
+UV_ENV     := UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(VENV) UV_PYTHON_DOWNLOADS=never
+SYNC       := $(UV_ENV) $(UV) sync --frozen --quiet --python python3
 
 # Optional: `make lab PORT=8899`, `make serve PORT=9000`.
 PORT ?=
+# Where `make lab` keeps the learner's own copies of the lessons (git-ignored).
+WORKSPACE ?= workspace
 
 # Jupyter refuses to start as root unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -20,30 +28,43 @@ JUPYTER_DIRS := \
 	JUPYTER_DATA_DIR=$(CACHE)/jupyter/data \
 	JUPYTER_RUNTIME_DIR=$(CACHE)/jupyter/runtime
 
-.PHONY: help lab test lessons serve bench clean
+.PHONY: help lab test lessons serve bench upgrade check-upstream lab-env test-env clean
 
 help:
-	@echo "make lab      set up .venv and open the lessons in JupyterLab (PORT=... optional)"
-	@echo "make test     set up .venv and run every test"
-	@echo "make lessons  re-execute every notebook in place, offline"
-	@echo "make serve    run the offline backend's loopback HTTP server (PORT, default 8765)"
-	@echo "make bench    run the benchmarks in bench/ (they print ratios; see bench/README.md)"
-	@echo "make clean    remove .venv, .cache, test artifacts and build leftovers"
+	@echo "make lab             set up .venv and open your copies of the lessons in JupyterLab (PORT=... optional)"
+	@echo "make test            set up .venv with the test tools and run every test"
+	@echo "make lessons         re-execute every shipped notebook in place, offline"
+	@echo "make serve           run the offline backend's loopback HTTP server (PORT, default 8765)"
+	@echo "make bench           run the benchmarks in bench/ (they print ratios; see bench/README.md)"
+	@echo "make upgrade         refresh uv.lock to the newest allowed versions, then run every test"
+	@echo "make check-upstream  compare the model catalog with the newest anthropic SDK (never part of make test)"
+	@echo "make clean           remove .venv, .cache, test artifacts and build leftovers"
 
-$(STAMP): pyproject.toml
-	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install -e '.[test]'
-	touch $@
+$(UV):
+	@echo "Installing uv $(UV_VERSION), the installer that reads uv.lock (a few seconds) ..."
+	@python3 -m venv $(UV_HOME)
+	@$(UV_HOME)/bin/pip install --quiet --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-lab: $(STAMP)
-	$(JUPYTER) lab notebooks/ $(if $(PORT),--port $(PORT)) $(ROOT_FLAG)
+# A learner's install: what the lessons need, exactly as locked.
+lab-env: $(UV)
+	@echo "Setting up .venv from uv.lock (the first run downloads about 100 MB: a minute or two) ..."
+	@$(SYNC) --inexact
 
-test: $(STAMP)
-	mkdir -p $(CACHE)
+# A developer's install: the same plus the test tools.
+test-env: $(UV)
+	@echo "Setting up .venv from uv.lock with the test tools (the first run: a minute or two) ..."
+	@$(SYNC) --extra test
+
+lab: lab-env
+	@$(PYTHON) -m helpers.workspace notebooks $(WORKSPACE)
+	@echo "Opening JupyterLab on $(WORKSPACE)/ (your copies of the lessons). Stop it with Ctrl+C twice."
+	@$(JUPYTER_DIRS) $(JUPYTER) lab $(WORKSPACE)/ $(if $(PORT),--port $(PORT)) $(ROOT_FLAG)
+
+test: test-env
+	@mkdir -p $(CACHE)
 	$(JUPYTER_DIRS) $(PYTHON) -m pytest
 
-lessons: $(STAMP)
+lessons: test-env
 	mkdir -p $(CACHE)
 	cd notebooks && shopt -s nullglob && nbs=(*.ipynb solutions/*.ipynb) && \
 	if (( $${#nbs[@]} )); then \
@@ -52,11 +73,24 @@ lessons: $(STAMP)
 		echo "no notebooks to execute"; \
 	fi
 
-serve: $(STAMP)
+serve: lab-env
 	$(PYTHON) -m helpers.offline --port $(or $(PORT),8765)
 
-bench: $(STAMP)
+bench: test-env
 	for script in bench/bench_*.py; do $(PYTHON) $$script || exit 1; done
+
+# Moves the lock on purpose: newest versions within pyproject.toml's bounds, then the whole suite on them.
+upgrade: $(UV)
+	$(UV_ENV) $(UV) lock --upgrade --python python3
+	$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --format requirements-txt -o requirements/lab.txt
+	$(MAKE) test
+
+# A look at the moving world: the newest SDK in a scratch environment, compared with the catalog.
+check-upstream: $(UV)
+	@rm -rf $(CACHE)/upstream
+	@UV_PYTHON_DOWNLOADS=never $(UV) venv --quiet --python python3 $(CACHE)/upstream
+	@UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(CACHE)/upstream/bin/python --upgrade anthropic
+	@$(CACHE)/upstream/bin/python tools/check_upstream.py --catalog helpers/models.json --env-file .env
 
 clean:
 	rm -rf $(VENV) .cache tests/artifacts *.egg-info

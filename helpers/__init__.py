@@ -1,6 +1,7 @@
 """The helpers the lessons import: ``from helpers import connect, ...``."""
 
 from . import catalog, check
+from .api_key import forget_api_key, set_api_key
 from .budget import BudgetExceeded, budget
 from .catalog import DEFAULT_MODEL, PREFILL_MODEL
 from .connection import SetupError, aconnect, connect
@@ -11,7 +12,7 @@ from .usage import usage_log
 __all__ = [
     "DEFAULT_MODEL", "PREFILL_MODEL", "BudgetExceeded", "Conversation", "ConversationError", "HistoryEditor",
     "SetupError", "TrimError", "UsageViewer", "aconnect", "api_counter", "budget", "catalog", "check", "connect",
-    "trim_to_budget", "usage_log",
+    "forget_api_key", "set_api_key", "trim_to_budget", "usage_log",
 ]
 
 

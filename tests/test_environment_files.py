@@ -1,7 +1,8 @@
 """The set-up files agree with each other.
 
-`pyproject.toml` is the source of truth for dependencies; `environment.yml`
-(conda, Binder, JupyterHub) must list the same packages with the same bounds.
+`pyproject.toml` states the bounds; `uv.lock` pins every package within them;
+`requirements/lab.txt` (exported from the lock) is what `environment.yml`
+(conda, Binder, JupyterHub) installs.
 Also checks that a real API key cannot be committed by accident and that CI
 runs the same command as a learner would.
 """
@@ -135,32 +136,60 @@ def pyproject() -> dict:
 
 
 @pytest.fixture(scope="module")
+def lock() -> dict:
+    with open(ROOT / "uv.lock", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
 def environment() -> dict:
     return parse_environment_yml((ROOT / "environment.yml").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def conda_deps(environment) -> dict[str, frozenset]:
-    deps = {}
-    for item in environment["dependencies"]:
-        if isinstance(item, dict):
-            continue
-        name, bounds = _split_requirement(item)
-        assert name not in deps, f"{name} listed twice in environment.yml"
-        deps[name] = bounds
-    return deps
+def _locked_versions(lock: dict) -> set[tuple[str, str]]:
+    """(name, version) pairs; a universal lock may hold two versions of a package, one per Python range."""
+    return {(_normalise_name(p["name"]), p["version"]) for p in lock["package"]}
 
 
-@pytest.fixture(scope="module")
-def pyproject_deps(pyproject) -> dict[str, frozenset]:
-    project = pyproject["project"]
-    reqs = list(project["dependencies"]) + list(project["optional-dependencies"]["test"])
-    deps = {}
-    for req in reqs:
-        name, bounds = _split_requirement(req)
-        assert name not in deps, f"{name} listed twice in pyproject.toml"
-        deps[name] = bounds
-    return deps
+def _project_entry(lock: dict, pyproject: dict) -> dict:
+    name = _normalise_name(pyproject["project"]["name"])
+    (entry,) = [p for p in lock["package"] if _normalise_name(p["name"]) == name]
+    return entry
+
+
+def _lab_closure(lock: dict, pyproject: dict) -> set[str]:
+    """Every locked package the kit needs without its own extras (markers ignored: all platforms)."""
+    packages: dict[str, list] = {}
+    for package in lock["package"]:
+        packages.setdefault(_normalise_name(package["name"]), []).append(package)
+
+    def needs(name: str, extras=()) -> list:
+        deps = []
+        for entry in packages[name]:  # every version the lock holds (one per Python range)
+            deps += entry.get("dependencies", [])
+            for extra in extras:
+                deps += entry.get("optional-dependencies", {}).get(extra, [])
+        return [(_normalise_name(d["name"]), tuple(d.get("extra", ()))) for d in deps]
+
+    todo = needs(_normalise_name(pyproject["project"]["name"]))
+    seen: set[tuple] = set()
+    while todo:
+        item = todo.pop()
+        if item not in seen:
+            seen.add(item)
+            todo.extend(needs(*item))
+    return {name for name, _ in seen}
+
+
+def _pins(path: Path) -> set[tuple[str, str]]:
+    pins = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)(\s*;.*)?", line)
+            assert m, f"{path.name}: not an exact pin: {line!r}"
+            pins.add((_normalise_name(m.group(1)), m.group(2)))
+    return pins
 
 
 # --------------------------------------------------------------------------
@@ -172,12 +201,12 @@ def test_parser_reads_nested_pip_section():
     text = (
         "name: x  # comment\n"
         "channels:\n  - conda-forge\n"
-        "dependencies:\n  - python >=3.10\n  - pip\n  - pip:\n      - -e .\n  - pytest >=8\n"
+        "dependencies:\n  - python=3.11\n  - pip\n  - pip:\n      - -e .\n  - pytest >=8\n"
     )
     assert parse_environment_yml(text) == {
         "name": "x",
         "channels": ["conda-forge"],
-        "dependencies": ["python >=3.10", "pip", {"pip": ["-e ."]}, "pytest >=8"],
+        "dependencies": ["python=3.11", "pip", {"pip": ["-e ."]}, "pytest >=8"],
     }
 
 
@@ -189,7 +218,61 @@ def test_bounds_normalisation():
 
 
 # --------------------------------------------------------------------------
-# environment.yml mirrors pyproject.toml
+# One lock: uv.lock follows pyproject.toml; requirements/lab.txt and environment.yml follow uv.lock
+# --------------------------------------------------------------------------
+
+
+def test_lock_was_made_from_this_pyproject(lock, pyproject):
+    project = pyproject["project"]
+    wanted = set()
+    for req, extra in [(r, None) for r in project["dependencies"]] + [
+        (r, name) for name, reqs in project["optional-dependencies"].items() for r in reqs
+    ]:
+        spec, _, marker = req.partition(";")
+        name, bounds = _NAME.match(spec).groups()
+        markers = [m for m in (marker.strip(), f"extra == '{extra}'" if extra else "") if m]
+        wanted.add((_normalise_name(name), _normalise_bounds(bounds), " and ".join(markers)))
+    locked = {
+        (_normalise_name(r["name"]), _normalise_bounds(r.get("specifier", "")),
+         re.sub(r"python_full_version < '(\d+\.\d+)'", r"python_version < '\1'", r.get("marker", "")))
+        for r in _project_entry(lock, pyproject)["metadata"]["requires-dist"]
+    }
+    assert locked == wanted, (
+        "uv.lock is out of date with pyproject.toml: run `make upgrade` (or `uv lock`). "
+        f"only in the lock: {sorted(map(str, locked - wanted))}; only in pyproject: {sorted(map(str, wanted - locked))}"
+    )
+    assert lock["requires-python"] == project["requires-python"]
+
+
+def test_lab_requirements_are_the_locked_lab_packages(lock, pyproject):
+    pins = _pins(ROOT / "requirements" / "lab.txt")
+    wrong = pins - _locked_versions(lock)
+    assert not wrong, f"requirements/lab.txt pins versions that uv.lock does not: {sorted(wrong)}; run `make upgrade`"
+    names = {name for name, _ in pins}
+    assert names == _lab_closure(lock, pyproject)
+    test_tools = {_normalise_name(_NAME.match(r).group(1))
+                  for r in pyproject["project"]["optional-dependencies"]["test"] if ";" not in r}
+    assert {"pytest", "nbval", "playwright"} <= test_tools
+    assert not test_tools & names, "a learner's install must not carry the test tools"
+
+
+def test_every_locked_package_has_an_exact_version_and_hashes(lock):
+    for package in lock["package"]:
+        assert package.get("version"), package["name"]
+        if "registry" in package["source"]:
+            files = package.get("wheels", []) + ([package["sdist"]] if "sdist" in package else [])
+            assert files and all(f.get("hash", "").startswith("sha256:") for f in files), package["name"]
+
+
+def test_makefile_installs_only_from_the_lock():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "sync --frozen" in makefile
+    assert not re.search(r"pip install[^\n]*-e", makefile), "installs must come from uv.lock, not a fresh resolve"
+    assert re.search(r"^UV_VERSION := \d+\.\d+\.\d+$", makefile, re.MULTILINE), "uv itself must be pinned"
+
+
+# --------------------------------------------------------------------------
+# environment.yml (conda, Binder, JupyterHub)
 # --------------------------------------------------------------------------
 
 
@@ -199,33 +282,24 @@ def test_environment_name_and_channels(environment):
     assert channels == ["conda-forge"]
 
 
-def test_environment_lists_same_packages_as_pyproject(conda_deps, pyproject_deps):
-    conda_names = set(conda_deps) - {"python", "pip"}
-    assert conda_names == set(pyproject_deps), (
-        f"only in environment.yml: {sorted(conda_names - set(pyproject_deps))}; "
-        f"only in pyproject.toml: {sorted(set(pyproject_deps) - conda_names)}"
+def test_environment_pins_a_python_that_repo2docker_reads(environment, pyproject, lock):
+    pythons = [d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python")]
+    assert len(pythons) == 1
+    # repo2docker picks the image's Python from an exact `python=X.Y` entry only.
+    m = re.fullmatch(r"python=(3\.\d+)", pythons[0])
+    assert m, f"{pythons[0]!r}: write python=3.X so that repo2docker uses that version"
+    minor = int(m.group(1).split(".")[1])
+    floor = int(re.fullmatch(r">=3\.(\d+)", pyproject["project"]["requires-python"]).group(1))
+    assert minor >= floor
+
+
+def test_environment_installs_the_lab_lock_and_the_kit(environment):
+    conda_packages = [d for d in environment["dependencies"] if isinstance(d, str)]
+    assert sorted(re.split(r"[=<> ]", d)[0] for d in conda_packages) == ["pip", "python"], (
+        "every other package comes from requirements/lab.txt, so Binder gets the locked versions"
     )
-
-
-def test_environment_version_bounds_match_pyproject(conda_deps, pyproject_deps):
-    mismatched = {
-        name: (sorted(conda_deps[name]), sorted(bounds))
-        for name, bounds in pyproject_deps.items()
-        if name in conda_deps and conda_deps[name] != bounds
-    }
-    assert not mismatched, f"(environment.yml, pyproject.toml) bounds differ: {mismatched}"
-
-
-def test_environment_python_matches_requires_python(conda_deps, pyproject):
-    assert "python" in conda_deps
-    assert conda_deps["python"] == _normalise_bounds(pyproject["project"]["requires-python"])
-
-
-def test_environment_installs_pip_and_the_kit(environment, conda_deps):
-    assert "pip" in conda_deps
     pip_sections = [d["pip"] for d in environment["dependencies"] if isinstance(d, dict)]
-    assert len(pip_sections) == 1, "expected exactly one `- pip:` section"
-    assert [re.sub(r"\s+", " ", p) for p in pip_sections[0]] == ["-e ."]
+    assert pip_sections == [["-r requirements/lab.txt", "-e ."]]
 
 
 # --------------------------------------------------------------------------
@@ -241,7 +315,7 @@ def test_gitignore_lists_local_state():
     }
     expected = {
         ".env", ".venv/", ".cache/", "__pycache__/", "*.egg-info/", ".ipynb_checkpoints/",
-        "tests/artifacts/", ".pytest_cache/", ".hypothesis/", "build/", "dist/",
+        "tests/artifacts/", ".pytest_cache/", ".hypothesis/", "build/", "dist/", "workspace/",
     }
     assert expected <= lines, f"missing from .gitignore: {sorted(expected - lines)}"
     assert not any(line.startswith("!") and ".env" in line for line in lines)

@@ -62,8 +62,10 @@ def _forget_loaded_copy(path: Path) -> None:
         del os.environ[KEY_NAME]
 
 
-def set_api_key(*, ask: Callable[[str], str] = getpass.getpass) -> None:
+def set_api_key(*, ask: Optional[Callable[[str], str]] = None) -> None:
     """Ask for the key (hidden) and save it in ``.env``; then ``connect()`` runs live."""
+    # Looked up at call time: Jupyter kernels install their own getpass for each cell they run.
+    ask = ask or getpass.getpass
     key = ask("Paste your Anthropic API key (it stays hidden), then press Enter: ").strip()
     if not key:
         print("Nothing was saved: the key was empty. Run set_api_key() again and paste the key.")

@@ -113,3 +113,20 @@ def test_make_lab_opens_the_workspace_and_git_ignores_it():
     if ignored.returncode == 128:
         pytest.skip("not a git work tree")
     assert ignored.returncode == 0
+
+
+def test_make_test_never_collects_the_learners_workspace(tmp_path):
+    """With the project's pytest settings, a saved (solved, re-executed) workspace notebook is not a test."""
+    project = tmp_path / "kit"
+    (project / "tests").mkdir(parents=True)
+    (project / "notebooks").mkdir()
+    (project / "workspace").mkdir()
+    (project / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (project / "tests" / "sanitize.cfg").write_text("")
+    (project / "tests" / "test_shipped.py").write_text("def test_shipped():\n    assert True\n")
+    (project / "workspace" / "00_setup.ipynb").write_text(_lesson("my edited copy"))
+    (project / "workspace" / "test_mine.py").write_text("def test_mine():\n    assert False\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                            cwd=project, capture_output=True, text=True, timeout=120)
+    assert "tests/test_shipped.py::test_shipped" in result.stdout, result.stdout + result.stderr
+    assert "workspace" not in result.stdout

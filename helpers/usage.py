@@ -162,9 +162,27 @@ def _json(data: bytes) -> Optional[Any]:
         return None
 
 
-def _cost(model: Optional[str], input_tokens: int, output_tokens: int) -> float:
+# Prompt-cache prices, as multiples of the input rate (https://platform.claude.com/docs/en/about-claude/pricing).
+CACHE_WRITE_5M = 1.25
+CACHE_WRITE_1H = 2.0
+CACHE_READ = 0.1
+
+
+def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None) -> float:
+    """Dollars for one call: input, output, and the prompt-cache writes and reads the usage reports."""
     entry = catalog.lookup(model) if model else None
-    return entry.price.cost_usd(input_tokens, output_tokens) if entry else 0.0
+    if entry is None:
+        return 0.0
+    usage = usage or {}
+    written, read = _count(usage.get("cache_creation_input_tokens")), _count(usage.get("cache_read_input_tokens"))
+    split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+    hour = min(_count(split.get("ephemeral_1h_input_tokens")), written)
+    price = entry.price
+    rate_in, rate_out = price.input, price.output
+    if price.long_context_above is not None and input_tokens + written + read > price.long_context_above:
+        rate_in, rate_out = price.long_context_input, price.long_context_output
+    cached = (written - hour) * CACHE_WRITE_5M + hour * CACHE_WRITE_1H + read * CACHE_READ
+    return ((input_tokens + cached) * rate_in + output_tokens * rate_out) / 1_000_000
 
 
 def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
@@ -186,7 +204,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         cache_creation_input_tokens=_count(usage.get("cache_creation_input_tokens")),
         stop_reason=body.get("stop_reason") if isinstance(body.get("stop_reason"), str) else None,
         latency_s=time.perf_counter() - started,
-        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens),
+        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage),
         offline=offline,
         streamed=streamed,
         request_body=request_body,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import anthropic
+import httpx2
 import pytest
 
 from helpers import DEFAULT_MODEL, aconnect, catalog, connect, usage_log
@@ -160,3 +161,15 @@ def test_a_response_the_log_cannot_read_is_not_sent_again(monkeypatch):
     with pytest.warns(RecordingWarning, match="could not record"):
         client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
     assert counter.sent == 1 and len(usage_log) == 0
+
+
+def test_prompt_cache_writes_and_reads_are_priced():
+    from helpers.usage import _record
+
+    price = catalog.get(DEFAULT_MODEL).price
+    usage = {"input_tokens": 100, "output_tokens": 10, "cache_creation_input_tokens": 1000, "cache_read_input_tokens": 2000,
+             "cache_creation": {"ephemeral_5m_input_tokens": 600, "ephemeral_1h_input_tokens": 400}}
+    response = {"type": "message", "id": "msg_1", "model": DEFAULT_MODEL, "usage": usage}
+    record = _record("/v1/messages", b"{}", 200, response, httpx2.Headers(), 0.0, True, False)
+    expected = ((100 + 600 * 1.25 + 400 * 2 + 2000 * 0.1) * price.input + 10 * price.output) / 1_000_000
+    assert record.cost_usd == pytest.approx(expected)

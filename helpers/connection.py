@@ -1,8 +1,9 @@
 """``connect()`` and ``aconnect()``: the SDK's own client, live or offline.
 
-Live mode is the plain ``anthropic.Anthropic`` reading its key from the
-environment (or a ``.env`` file). Offline mode is the same class with the kit's
-offline backend behind its HTTP layer: nothing else changes.
+Live mode is the plain ``anthropic.Anthropic`` with a key passed as ``api_key=``
+(or ``auth_token=``), or read from the environment or a ``.env`` file (the nearest
+one at or above the working directory; the banner names it). Offline mode is the
+same class with the kit's offline backend behind its HTTP layer: nothing else changes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .usage import RecordingTransport
 
 MODES = ("live", "offline")
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+KEY_OPTIONS = ("api_key", "auth_token")
 OFFLINE_BASE_URL = "http://offline.localhost"
 OFFLINE_KEY = "offline-no-key-needed"
 """Sent to the in-process backend only; it is not a credential."""
@@ -43,9 +45,17 @@ def _load_dotenv() -> Optional[Path]:
     return Path(found)
 
 
-def resolve_mode(mode: Optional[str] = None) -> tuple[str, str]:
-    """The mode to use and, for live, where the key came from (``environment`` or a ``.env`` path)."""
+def _dotenv_words(path: Path) -> str:
+    here = Path.cwd()
+    if path.parent.resolve() == here.resolve():
+        return f"the API key from the .env file in the working directory ({path})"
+    return f"the API key from {path}, a .env file in a folder above the working directory ({here})"
+
+
+def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False) -> tuple[str, str]:
+    """The mode to use and, for live, where the key came from, in words (the key itself is never shown)."""
     key_was_set = _key_in_environment()
+    mode_was_set = bool(os.environ.get("KIT_MODE"))
     dotenv_path = _load_dotenv()
     chosen = mode if mode is not None else os.environ.get("KIT_MODE") or None
     if chosen is not None:
@@ -53,12 +63,22 @@ def resolve_mode(mode: Optional[str] = None) -> tuple[str, str]:
         if chosen not in MODES:
             origin = "connect(mode=...)" if mode is not None else "KIT_MODE"
             raise SetupError(f"{origin} is {chosen!r}; valid modes are: {', '.join(MODES)} (or leave it unset to choose automatically).")
-    has_key = _key_in_environment()
-    source = "environment" if key_was_set else (f".env ({dotenv_path})" if has_key and dotenv_path else "")
+    has_key = explicit_key or _key_in_environment()
+    if explicit_key:
+        source = "the API key passed to connect()"
+    elif key_was_set:
+        source = "the API key from the environment"
+    else:
+        source = _dotenv_words(dotenv_path) if has_key and dotenv_path else ""
+    mode_from_dotenv = mode is None and not mode_was_set and bool(os.environ.get("KIT_MODE")) and dotenv_path
+    if mode_from_dotenv:
+        source += f" (KIT_MODE={os.environ['KIT_MODE']} is also set in {dotenv_path})"
     if chosen == "live" and not has_key:
+        asked = f" (KIT_MODE=live is set in {dotenv_path})" if mode_from_dotenv else ""
         raise SetupError(
-            "Live mode needs an API key, and none is set. Copy .env.example to .env and paste your key "
-            "after ANTHROPIC_API_KEY= (or set ANTHROPIC_API_KEY in your environment), then run connect() again. "
+            f"Live mode needs an API key, and none is set{asked}. Run helpers.set_api_key() to save your key in .env "
+            "(it stays hidden), or copy .env.example to .env and paste your key after ANTHROPIC_API_KEY= (or set "
+            "ANTHROPIC_API_KEY in your environment), then run connect() again. "
             "To work without a key, use connect('offline') or KIT_MODE=offline."
         )
     if chosen is None:
@@ -72,7 +92,10 @@ def _banner(mode: str, source: str, base_url: str) -> str:
             "Offline mode: replies come from the kit's offline backend, deterministic text written for this kit, "
             "not Claude's. Add an API key to .env for live mode."
         )
-    return f"Live mode: requests go to {base_url}, with the API key from the {source}."
+    text = f"Live mode: requests go to {base_url}, with {source}."
+    if ".env" in source:
+        text += " To work offline instead, use connect('offline') or set KIT_MODE=offline."
+    return text
 
 
 def _offline_options(client_options: dict[str, Any], http_client: type) -> dict[str, Any]:
@@ -96,7 +119,7 @@ def _with_guard(options: dict[str, Any]) -> dict[str, Any]:
 
 def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.Anthropic:
     """The SDK's ``anthropic.Anthropic`` client, live or offline; ``client_options`` go to the SDK."""
-    chosen, source = resolve_mode(mode)
+    chosen, source = resolve_mode(mode, explicit_key=any(client_options.get(o) for o in KEY_OPTIONS))
     if chosen == "offline":
         client = anthropic.Anthropic(**_with_guard(_offline_options(client_options, httpx2.Client)))
     else:
@@ -108,7 +131,7 @@ def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options
 
 def aconnect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.AsyncAnthropic:
     """The async twin of ``connect``: the SDK's ``anthropic.AsyncAnthropic``."""
-    chosen, source = resolve_mode(mode)
+    chosen, source = resolve_mode(mode, explicit_key=any(client_options.get(o) for o in KEY_OPTIONS))
     if chosen == "offline":
         client = anthropic.AsyncAnthropic(**_with_guard(_offline_options(client_options, httpx2.AsyncClient)))
     else:

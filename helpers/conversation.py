@@ -1,8 +1,10 @@
 """``Conversation``: a history kept by the caller, as the stateless Messages API requires.
 
-Each ``send`` posts the whole history and appends the reply. ``problems()``
+Each ``send`` posts the whole history and appends the reply, every block of it
+(thinking blocks included: the API needs them back unchanged). ``problems()``
 explains, before anything is sent, what the API would reject or what would
-surprise a learner.
+surprise a learner. ``save``/``load`` use ``helpers/conversation_file.py``: a file
+is checked whole before it is used, and a failed save leaves the old file as it was.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Any, Optional, Union
 
 import anthropic
 
-from . import catalog
+from . import catalog, conversation_file, thinking
+from .conversation_file import FORMAT, ConversationFileError  # noqa: F401 - both part of this module's face
 
 DEFAULT_MAX_TOKENS = 1024
-FORMAT = "claude-messages-kit/conversation"
 
 
 @dataclass(frozen=True)
@@ -152,17 +154,41 @@ class Conversation:
     """A chat history you keep yourself: ``add_user``, ``add_assistant``, ``send``."""
 
     def __init__(self, system: Optional[str] = None, model: Optional[str] = None):
-        self.system = system
-        self.model = model or catalog.DEFAULT_MODEL
         self._messages: list[dict] = []
+        self._notes: list[Problem] = []  # what the conversation did on its own, told by problems()
+        self._system = system
+        self.model = model or catalog.DEFAULT_MODEL
+
+    @property
+    def system(self) -> Optional[str]:
+        return self._system
+
+    @system.setter
+    def system(self, value: Optional[str]) -> None:
+        # The system prompt comes before every thinking block: changing it invalidates them all.
+        if value != self._system:
+            touched = thinking.drop_after(self._messages, 0)
+            if touched:
+                self._notes.append(Problem(None, thinking.removal_note("the system prompt changed", touched),
+                                           blocking=False, kind="thinking_removed"))
+        self._system = value
+
+    def _append(self, role: str, content: Any) -> "Conversation":
+        if not isinstance(content, (str, list, tuple, anthropic.types.Message)):
+            raise TypeError(f"add_{role}() takes text, a list of content blocks or a Message, not {type(content).__name__}")
+        content = as_param(content)
+        problems = conversation_file.message_problems([{"role": role, "content": content}])
+        if problems:
+            raise ValueError(f"add_{role}(): " + "; ".join(p.replace("turn 0", "this turn", 1) for p in problems))
+        self._messages.append({"role": role, "content": content})
+        return self
 
     def add_user(self, content: Any) -> "Conversation":
-        self._messages.append({"role": "user", "content": as_param(content)})
-        return self
+        return self._append("user", content)
 
     def add_assistant(self, content_or_message: Union[str, list, anthropic.types.Message]) -> "Conversation":
-        self._messages.append({"role": "assistant", "content": as_param(content_or_message)})
-        return self
+        """Append an assistant turn; a Message keeps every block, thinking blocks included."""
+        return self._append("assistant", content_or_message)
 
     @property
     def messages(self) -> list[dict]:
@@ -177,7 +203,7 @@ class Conversation:
         return f"Conversation({len(self._messages)} turns: {roles}; model={self.model})"
 
     def problems(self) -> list[Problem]:
-        return history_problems(self._messages, self.model)
+        return history_problems(self._messages, self.model) + self._notes
 
     def check(self) -> None:
         """Raise ``ConversationError`` naming every blocking problem."""
@@ -198,35 +224,49 @@ class Conversation:
         self.check()
         reply = client.messages.create(**self.request(**create_options))
         self.add_assistant(reply)
+        self._notes.clear()
         return reply
 
     def trim(self, max_input_tokens: int, *, count: Any = None, keep_first: bool = False) -> "Conversation":
-        """Drop the oldest turns until the history (and system prompt) fits the budget; see ``trim_to_budget``."""
+        """Drop the oldest turns until the history (and system prompt) fits the budget; see ``trim_to_budget``.
+
+        The turns kept after a dropped one have a new prefix, so their thinking blocks are removed
+        (the API would refuse or drop them); ``problems()`` says so until the next ``send``.
+        """
         from .trim import trim_to_budget
 
-        self._messages = trim_to_budget(self._messages, max_input_tokens, count=count, system=self.system,
-                                        keep_first=keep_first)
+        before = self._messages
+        kept = [dict(m) for m in trim_to_budget(before, max_input_tokens, count=count, system=self.system,
+                                                keep_first=keep_first)]
+        changed = next((i for i, (old, new) in enumerate(zip(before, kept)) if old != new), len(kept))
+        touched = thinking.drop_after(kept, changed)
+        self._messages = kept
+        if touched:
+            dropped = len(before) - len(kept)
+            self._notes.append(Problem(None, thinking.removal_note(f"trimming dropped {dropped} earlier "
+                                                                   f"turn{'s' if dropped != 1 else ''}", touched),
+                                       blocking=False, kind="thinking_removed"))
         return self
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "model": self.model, "system": self.system, "messages": self.messages}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Conversation":
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-            raise ValueError("not a saved conversation: expected an object with a 'messages' list")
-        conversation = cls(system=data.get("system"), model=data.get("model"))
-        for message in data["messages"]:
-            if message.get("role") not in ("user", "assistant") or "content" not in message:
-                raise ValueError(f"not a saved conversation: each message needs a role and content, got {message!r}")
-            conversation._messages.append({"role": message["role"], "content": message["content"]})
+    def from_dict(cls, data: Any) -> "Conversation":
+        """A conversation from ``to_dict()`` data; ConversationFileError names every problem, with turn numbers."""
+        return cls._built(conversation_file.check(data, "This is not a saved conversation:"))
+
+    @classmethod
+    def _built(cls, checked: dict) -> "Conversation":
+        conversation = cls(system=checked["system"], model=checked["model"])
+        conversation._messages = checked["messages"]
         return conversation
 
     def save(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        """Write the conversation as JSON. If anything fails, the previous file stays byte for byte."""
+        return conversation_file.write(path, self.to_dict())
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "Conversation":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a saved conversation; ConversationFileError (a ValueError) names every problem in the file."""
+        return cls._built(conversation_file.read(path))

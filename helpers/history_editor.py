@@ -5,11 +5,18 @@ editable content, buttons to add, delete, move and switch turns, a system prompt
 a prefill box, a model picker fed by the catalog, and Send. Problems are shown
 before sending; API errors are shown in the widget and nothing typed is lost.
 Long histories are shown a page of turns at a time.
+
+Text that comes from a file, a learner or an API response is only ever shown as
+text: in text widgets, or escaped where a widget renders HTML. An import is checked
+whole before anything changes. Thinking blocks are shown as a read-only note, sent
+back unchanged, and removed (with a note saying why) when an edit changes what came
+before them: see ``helpers/thinking.py``.
 """
 
 from __future__ import annotations
 
 import copy
+import html
 import json
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -17,32 +24,93 @@ from typing import Any, Optional, Union
 import anthropic
 import ipywidgets as w
 
-from . import catalog
+from . import catalog, thinking
 from .budget import BudgetExceeded
+from .connection import SetupError
 from .conversation import Conversation, Problem, as_param, history_problems
+from .conversation_file import ConversationFileError, message_problems
 
 PAGE_SIZE = 20
 ROLES = ("user", "assistant")
 DEFAULT_MAX_TOKENS = 1024
 
 
+NO_KEY = ("Not sent: this client has no API key. Run helpers.set_api_key() (or put ANTHROPIC_API_KEY=... in .env), "
+          "then connect() again; or work offline with connect('offline').")
+STATUS_COLORS = {"ok": "#1b5e20", "error": "#b00020", "note": "#8a4b00"}
+
+
+def _editable(content: Any) -> list:
+    return [b for b in content if not thinking.is_thinking(b)]
+
+
+def _plain(content: Any) -> bool:
+    """Edited as plain text: text only, after any thinking blocks (which stay where they are)."""
+    if isinstance(content, str):
+        return True
+    editable = _editable(content)
+    first = next((i for i, b in enumerate(content) if not thinking.is_thinking(b)), len(content))
+    return all(b.get("type") == "text" for b in editable) and not any(thinking.is_thinking(b) for b in content[first:])
+
+
 def _content_text(content: Any) -> str:
+    """What the turn's text box shows: the text, or the JSON of its blocks; never its thinking blocks."""
     if isinstance(content, str):
         return content
-    if all(b.get("type") == "text" for b in content):
-        return "".join(b.get("text", "") for b in content)
-    return json.dumps(content, indent=1, ensure_ascii=False)
+    if _plain(content):
+        return "".join(b.get("text", "") for b in _editable(content))
+    return json.dumps(_editable(content), indent=1, ensure_ascii=False)
 
 
-def _content_from_text(text: str, before: Any) -> Any:
-    """Edited text back to content: block lists stay block lists when the text is still valid JSON."""
-    if isinstance(before, list) and not all(b.get("type") == "text" for b in before):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return text
-        return parsed if isinstance(parsed, list) else text
-    return text
+def _content_from_text(text: str, before: Any, role: str) -> tuple[Any, str]:
+    """Edited text back to content, thinking blocks kept in place; or the reason it cannot be used."""
+    if _plain(before):
+        leading = [b for b in before if thinking.is_thinking(b)] if isinstance(before, list) else []
+        return (leading + ([{"type": "text", "text": text}] if text else []) if leading else text), ""
+    try:
+        parsed = json.loads(text)
+    except ValueError as error:
+        where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+        return None, f"the blocks typed here are not valid JSON: {getattr(error, 'msg', error)}{where}"
+    if not isinstance(parsed, list):
+        return None, "the blocks typed here must be a JSON list of content blocks: [{\"type\": ..., ...}]"
+    problems = message_problems([{"role": role, "content": parsed}])
+    if problems:
+        return None, "the blocks typed here are not valid: " + problems[0].replace("turn 0, ", "", 1)
+    if any(thinking.is_thinking(b) for b in parsed):
+        return None, "thinking blocks cannot be typed in: they come only from the API (the ones it sent are kept)"
+    content = list(parsed)
+    for position, block in enumerate(before):
+        if thinking.is_thinking(block):
+            content.insert(min(position, len(content)), block)
+    return content, ""
+
+
+def _thinking_note(content: Any) -> str:
+    blocks = [b for b in content if thinking.is_thinking(b)] if isinstance(content, list) else []
+    if not blocks:
+        return ""
+    shown = []
+    for block in blocks:
+        text = block.get("thinking") or ""
+        shown.append("redacted: encrypted by the API" if block.get("type") == "redacted_thinking"
+                     else (f"“{text[:117]}…”" if len(text) > 120 else f"“{text}”") if text else "its text is not shown by the API")
+    them = "them" if len(blocks) > 1 else "it"
+    return (f"🔒 {len(blocks)} thinking block{'s' if len(blocks) > 1 else ''} from the API ({'; '.join(shown)}). "
+            f"Sent back unchanged, not editable; editing an earlier turn or the system prompt removes {them}.")
+
+
+def _normalized(messages: list) -> list:
+    """SDK blocks as plain data; anything that is not a turn is left for ``message_problems`` to name."""
+    out = []
+    for message in messages:
+        if isinstance(message, dict) and isinstance(message.get("content"), (list, tuple, anthropic.types.Message)):
+            try:
+                message = {**message, "content": as_param(message["content"])}
+            except (TypeError, ValueError, AttributeError):
+                pass
+        out.append(message)
+    return out
 
 
 class _TurnRow(w.HBox):
@@ -53,7 +121,8 @@ class _TurnRow(w.HBox):
         self.index: Optional[int] = None
         self.number = w.Label(layout=w.Layout(width="2.5em"))
         self.role = w.Dropdown(options=ROLES, layout=w.Layout(width="7.5em"), description_allow_html=False)
-        self.content = w.Textarea(layout=w.Layout(width="60%", min_height="3em"), continuous_update=False)
+        self.content = w.Textarea(layout=w.Layout(width="100%", min_height="3em"), continuous_update=False)
+        self.thinking_note = w.Label(layout=w.Layout(display="none"))  # plain text: never rendered as markup
         self.up = w.Button(icon="arrow-up", tooltip="Move up", layout=w.Layout(width="2.5em"))
         self.down = w.Button(icon="arrow-down", tooltip="Move down", layout=w.Layout(width="2.5em"))
         self.switch = w.Button(icon="exchange", tooltip="Switch role", layout=w.Layout(width="2.5em"))
@@ -65,15 +134,19 @@ class _TurnRow(w.HBox):
         self.down.on_click(lambda _: self.editor.move_turn(self.index, self.index + 1))
         self.switch.on_click(lambda _: self.editor.switch_role(self.index))
         self.delete.on_click(lambda _: self.editor.remove_turn(self.index))
-        super().__init__([self.number, self.role, self.content, self.up, self.down, self.switch, self.delete])
+        body = w.VBox([self.thinking_note, self.content], layout=w.Layout(width="60%"))
+        super().__init__([self.number, self.role, body, self.up, self.down, self.switch, self.delete])
         self.add_class("kit-turn")
 
-    def show(self, index: int, message: dict, total: int) -> None:
+    def show(self, index: int, message: dict, total: int, draft: Optional[str] = None) -> None:
         self._filling = True
         self.index = index
         self.number.value = f"{index}"
         self.role.value = message["role"] if message["role"] in ROLES else ROLES[0]
-        self.content.value = _content_text(message["content"])
+        self.content.value = draft if draft is not None else _content_text(message["content"])
+        note = _thinking_note(message["content"])
+        self.thinking_note.value = note
+        self.thinking_note.layout.display = "flex" if note else "none"
         self.up.disabled = index == 0
         self.down.disabled = index == total - 1
         self.add_class(f"kit-role-{message['role']}")
@@ -106,9 +179,16 @@ class HistoryEditor(w.VBox):
             model = model or conversation_or_messages.model
             system = system if system is not None else conversation_or_messages.system
         else:
-            messages = [{"role": m["role"], "content": as_param(m["content"])} for m in conversation_or_messages or []]
+            given = _normalized(list(conversation_or_messages or []))
+            problems = message_problems(given)
+            if problems:
+                raise ConversationFileError("HistoryEditor cannot show this history:", problems)
+            messages = [{"role": m["role"], "content": copy.deepcopy(m["content"])} for m in given]
+        if system is not None and not isinstance(system, str):
+            raise TypeError(f"system must be text, not {type(system).__name__}")
         self.client = client
         self._messages: list[dict] = messages
+        self._drafts: dict[int, tuple[str, str]] = {}  # id(turn) -> (text typed, why it cannot be used yet)
         self._undo: list[tuple] = []
         self._page = max(0, (len(messages) - 1) // PAGE_SIZE)
         self.last_reply: Optional[anthropic.types.Message] = None
@@ -191,7 +271,10 @@ class HistoryEditor(w.VBox):
         return conversation
 
     def problems(self) -> list[Problem]:
-        problems = history_problems(self.messages, self.model)
+        drafts = [Problem(i, f"{self._drafts[id(m)][1]}. Fix them, or Undo to go back; until then Send uses "
+                             "nothing from this turn's box.")
+                  for i, m in enumerate(self._messages) if id(m) in self._drafts]
+        problems = drafts + history_problems(self.messages, self.model)
         if self.prefill_box.value or not self._messages or self._messages[-1]["role"] != "assistant":
             return problems
         # The turn list ending with the assistant's turn is the normal state after Send: say what comes next.
@@ -203,14 +286,19 @@ class HistoryEditor(w.VBox):
     def add_turn(self, role: str, content: Any) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
+        [turn] = _normalized([{"role": role, "content": content}])
+        problems = message_problems([turn])
+        if problems:
+            raise ConversationFileError("This turn cannot be added:", [p.replace("turn 0", "the turn", 1) for p in problems])
         self._checkpoint()
-        self._messages.append({"role": role, "content": as_param(content)})
+        self._messages.append({"role": role, "content": copy.deepcopy(turn["content"])})
         self._page = (len(self._messages) - 1) // PAGE_SIZE
         self._refresh()
 
     def remove_turn(self, index: int) -> None:
         self._checkpoint()
         del self._messages[index]
+        self._changed_before_thinking(f"turn {index} was deleted", index)
         self._refresh()
 
     def move_turn(self, index: int, to: int) -> None:
@@ -218,24 +306,38 @@ class HistoryEditor(w.VBox):
             return
         self._checkpoint()
         self._messages.insert(to, self._messages.pop(index))
+        self._changed_before_thinking(f"turn {index} was moved", min(index, to))
         self._refresh()
 
     def switch_role(self, index: int) -> None:
         self.set_role(index, "assistant" if self._messages[index]["role"] == "user" else "user")
 
     def set_role(self, index: int, role: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
         if self._messages[index]["role"] != role:
             self._checkpoint()
             self._messages[index]["role"] = role
+            self._changed_before_thinking(f"the role of turn {index} was switched", index)
             self._refresh()
 
     def set_content(self, index: int, text: str) -> None:
-        before = self._messages[index]["content"]
-        after = _content_from_text(text, before)
-        if after != before:
-            self._checkpoint()
-            self._messages[index]["content"] = after
+        """Use ``text`` as the turn's content; text that is not valid blocks is kept as a draft and named as a problem."""
+        message = self._messages[index]
+        before = message["content"]
+        after, reason = _content_from_text(text, before, message["role"])
+        if reason:
+            self._drafts[id(message)] = (text, reason)
             self._refresh(rows=False)
+            return
+        self._drafts.pop(id(message), None)
+        if after == before:
+            self._refresh(rows=False)
+            return
+        self._checkpoint()
+        message["content"] = after
+        touched = self._changed_before_thinking(f"turn {index} was edited", index, thinking.first_change(before, after))
+        self._refresh(rows=bool(touched))
 
     def undo(self) -> bool:
         """Go back one change; False when there is nothing to undo."""
@@ -254,7 +356,7 @@ class HistoryEditor(w.VBox):
         """Send the history (and prefill); append the reply. Problems and API errors are shown, not raised."""
         blocking = [p for p in self.problems() if p.blocking]
         if blocking:
-            self._show_status("Not sent: fix the problems above first.", error=True)
+            self._show_status("Not sent: fix the problems above first.", kind="error")
             return None
         prefill = self.prefill_box.value
         options: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens.value, "messages": self.messages}
@@ -266,21 +368,36 @@ class HistoryEditor(w.VBox):
                 from .connection import connect
                 client = self.client = connect(quiet=True)
             reply = client.messages.create(**options)
+        except SetupError as error:
+            self.last_error = str(error)
+            self._show_status(f"Not sent: {error}", kind="error")
+            return None
+        except TypeError as error:
+            if "Could not resolve authentication method" not in str(error):  # the SDK's words for a missing key
+                raise
+            self.last_error = NO_KEY
+            self._show_status(NO_KEY, kind="error")
+            return None
         except anthropic.APIStatusError as error:
             body = error.body if isinstance(error.body, dict) else {}
             detail = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
             self.last_error = f"{error.status_code} {detail.get('type', type(error).__name__)}: {detail.get('message', error.message)}"
-            self._show_status(f"The API answered {self.last_error}. Nothing was lost: fix the history and send again.", error=True)
+            self._show_status(f"The API answered {self.last_error}. Nothing was lost: fix the history and send again.",
+                              kind="error")
             return None
         except (anthropic.APIConnectionError, BudgetExceeded, anthropic.AnthropicError) as error:
             self.last_error = f"{type(error).__name__}: {error}"
-            self._show_status(f"Not sent: {self.last_error}", error=True)
+            self._show_status(f"Not sent: {self.last_error}", kind="error")
             return None
         self._checkpoint()
         content = as_param(reply)
         if prefill:
-            text = prefill + "".join(b.get("text", "") for b in content if b.get("type") == "text")
-            content = [{"type": "text", "text": text}] + [b for b in content if b.get("type") != "text"]
+            # The reply continues the prefill: prepend it to the first text block, every block left in its place.
+            first = next((i for i, b in enumerate(content) if b.get("type") == "text"), None)
+            if first is None:
+                content.insert(thinking.count(content), {"type": "text", "text": prefill})
+            else:
+                content[first] = {**content[first], "text": prefill + content[first].get("text", "")}
             self._restoring = True
             self.prefill_box.value = ""
             self._restoring = False
@@ -290,8 +407,8 @@ class HistoryEditor(w.VBox):
         self._page = (len(self._messages) - 1) // PAGE_SIZE
         self._refresh()
         usage = reply.usage
-        self._show_status(f"stop_reason: <b>{reply.stop_reason}</b> · {usage.input_tokens} input tokens · "
-                          f"{usage.output_tokens} output tokens")
+        self._show_status_html(f"stop_reason: <b>{_as_text(str(reply.stop_reason))}</b> · {int(usage.input_tokens)} "
+                               f"input tokens · {int(usage.output_tokens)} output tokens")
         return reply
 
     def to_json(self) -> str:
@@ -300,19 +417,30 @@ class HistoryEditor(w.VBox):
     def export(self, path: Union[str, Path]) -> Path:
         return self.conversation.save(path)
 
-    def load(self, path: Union[str, Path]) -> None:
-        """Replace the history with a saved conversation (the ``Conversation.save`` format); undo brings it back."""
+    def load(self, path: Union[str, Path]) -> str:
+        """Replace the history with a saved conversation (the ``Conversation.save`` format); undo brings it back.
+
+        The whole file is checked first: a file that is not a conversation raises ConversationFileError
+        (or OSError) and changes nothing. Returns a note about the model when the file's one is not offered.
+        """
         loaded = Conversation.load(path)
+        entry = catalog.lookup(loaded.model) if loaded.model else None
+        offered = entry is not None and entry.id in self.model_picker.options
+        note = "" if offered or not loaded.model else (
+            f" The file asks for the model {loaded.model!r}, which the catalog does not offer, so the model stays "
+            f"{self.model}.")
         self._checkpoint()
         self._messages = loaded.messages
+        self._drafts.clear()
         self._restoring = True
         self.system_box.value = loaded.system or ""
-        if loaded.model and catalog.lookup(loaded.model) and catalog.lookup(loaded.model).id in self.model_picker.options:
-            self.model_picker.value = catalog.lookup(loaded.model).id
+        if offered:
+            self.model_picker.value = entry.id
         self._restoring = False
         self._remember_settings()
         self._page = max(0, (len(self._messages) - 1) // PAGE_SIZE)
         self._refresh()
+        return note
 
     # ---- internals -----------------------------------------------------------------------------
     _restoring = False
@@ -329,7 +457,16 @@ class HistoryEditor(w.VBox):
             return
         self._checkpoint(self._settings_before(change))
         self._remember_settings()
-        self._refresh(rows=False)
+        # The system prompt comes before every thinking block.
+        touched = change["owner"] is self.system_box and self._changed_before_thinking("the system prompt changed", 0)
+        self._refresh(rows=bool(touched))
+
+    def _changed_before_thinking(self, change: str, turn: int, block: int = 0) -> list[int]:
+        """Remove the thinking blocks that follow a change (they no longer match what came before them), and say so."""
+        touched = thinking.drop_after(self._messages, turn, block)
+        if touched:
+            self._show_status(thinking.removal_note(change, touched) + " Undo brings them back.", kind="note")
+        return touched
 
     def _settings_before(self, change: dict) -> tuple:
         system, prefill, model = self._settings
@@ -350,26 +487,31 @@ class HistoryEditor(w.VBox):
         try:
             path = self.export(self.file_path.value)
             self._show_status(f"Exported {len(self._messages)} turns to {path.name}.")
-        except OSError as error:
-            self._show_status(f"Could not export: {error}", error=True)
+        except (OSError, ValueError) as error:
+            self._show_status(f"Could not export: {_reason(error)}", kind="error")
 
     def _import_clicked(self) -> None:
         try:
-            self.load(self.file_path.value)
-            self._show_status(f"Imported {len(self._messages)} turns from {Path(self.file_path.value).name}.")
+            note = self.load(self.file_path.value)
+            self._show_status(f"Imported {len(self._messages)} turns from {Path(self.file_path.value).name}.{note}")
         except (OSError, ValueError) as error:
-            self._show_status(f"Could not import: {error}", error=True)
+            self._show_status(f"Could not import: {_reason(error)}\nNothing was changed.", kind="error")
 
-    def _show_status(self, text: str, *, error: bool = False) -> None:
-        color = "#b00020" if error else "#1b5e20"
-        self.status.value = f'<div class="kit-status" style="color:{color}">{text}</div>'
+    def _show_status(self, text: str, *, kind: str = "ok") -> None:
+        """Show ``text`` as text: it may hold words from a file, the learner or the API."""
+        self._show_status_html(_as_text(text).replace("\n", "<br>"), kind=kind)
+
+    def _show_status_html(self, markup: str, *, kind: str = "ok") -> None:
+        self.status.value = f'<div class="kit-status" style="color:{STATUS_COLORS[kind]}">{markup}</div>'
 
     def _refresh(self, rows: bool = True) -> None:
         if rows:
             self._render_rows()
+        live = {id(m) for m in self._messages}
+        self._drafts = {key: value for key, value in self._drafts.items() if key in live}
         problems = self.problems()
         if problems:
-            items = "".join(f"<li><b>{'Fix' if p.blocking else 'Note'}:</b> {_escape(str(p))}</li>" for p in problems)
+            items = "".join(f"<li><b>{'Fix' if p.blocking else 'Note'}:</b> {_as_text(str(p))}</li>" for p in problems)
             self.problems_box.value = f'<ul class="kit-problems">{items}</ul>'
         else:
             self.problems_box.value = ""
@@ -384,7 +526,8 @@ class HistoryEditor(w.VBox):
         while len(self._rows) < len(shown):
             self._rows.append(_TurnRow(self))
         for offset, message in enumerate(shown):
-            self._rows[offset].show(start + offset, message, total)
+            draft = self._drafts.get(id(message))
+            self._rows[offset].show(start + offset, message, total, draft[0] if draft else None)
         self.rows_box.children = self._rows[: len(shown)]
         self.pager.layout.display = "flex" if total > PAGE_SIZE else "none"
         self.page_label.value = f"turns {start}–{start + len(shown) - 1} of {total}" if total else "no turns"
@@ -397,5 +540,14 @@ class HistoryEditor(w.VBox):
         return f"HistoryEditor({len(self._messages)} turns: {roles}; model {self.model}{reply})"
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _as_text(text: str) -> str:
+    """Text for the inside of an HTML element: shown as written, never as markup."""
+    return html.escape(text, quote=False)
+
+
+def _reason(error: BaseException) -> str:
+    """An error in words: an OSError's message names the file without the errno noise."""
+    if isinstance(error, OSError) and error.strerror:
+        name = f" ({Path(error.filename).name})" if error.filename else ""
+        return f"{error.strerror}{name}."
+    return str(error)

@@ -3,15 +3,25 @@
 Clients from ``connect`` carry a recording transport around their real one
 (offline or live), so every ``create``, ``stream`` and ``count_tokens`` call is
 logged with its tokens, stop reason, latency and cost, with no change to lesson
-code. Streamed replies are recorded when their stream ends.
+code. Streamed replies are recorded when their stream ends (or is closed, or dropped
+unread: then the record says the stream was not complete).
+
+Recording never changes a call: a listener that raises, or a response the log cannot
+read, is reported as a warning, and the SDK never sees an error from here (an error
+raised inside the transport would look like a network failure, and the SDK would send
+the request again).
 """
 
 from __future__ import annotations
 
 import bisect
+import collections
 import json
 import threading
 import time
+import warnings
+import weakref
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Optional
@@ -21,6 +31,27 @@ import httpx2
 from . import catalog
 
 RECORDED_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
+
+
+class RecordingWarning(RuntimeWarning):
+    """Something went wrong while recording a call; the call itself was not affected."""
+
+
+class CallWatcher:
+    """Told when the usage of one HTTP attempt is known; the spending limit uses one per call in flight."""
+
+    def claim(self) -> bool:
+        """Whether this transport may report this call (only the first transport that asks may)."""
+        return False
+
+    def finished(self, record: Optional["Record"], complete: bool) -> None:
+        """The call is over: ``record`` is its log entry (None if none could be made); ``complete`` is
+        False when a stream ended before the API reported its final usage."""
+
+
+watching: ContextVar[Optional[CallWatcher]] = ContextVar("kit_call_watcher", default=None)
+"""Set around each attempt by the budget guard (SDK middleware), read by the recording transport
+below it: both run in the caller's thread or task, so the context carries it."""
 
 
 @dataclass
@@ -43,6 +74,7 @@ class Record:
     request_id: Optional[str] = None
     message_id: Optional[str] = None
     sent_at: float = field(default=0.0, repr=False)  # perf_counter() when the request left: the log's order
+    complete: bool = True  # False for a stream closed (or dropped) before the API reported its final usage
 
     @property
     def request(self) -> Optional[dict]:
@@ -79,15 +111,14 @@ class UsageLog:
                 self.total_input_tokens += record.input_tokens
                 self.total_output_tokens += record.output_tokens
             listeners = list(self._listeners)
-        for listener in listeners:
-            listener(record)
+        _notify(listeners, record)
 
     def clear(self) -> None:
         with self._lock:
             self.records.clear()
             self.total_cost_usd, self.total_input_tokens, self.total_output_tokens = 0.0, 0, 0
-        for listener in list(self._listeners):
-            listener(None)
+            listeners = list(self._listeners)
+        _notify(listeners, None)
 
     def subscribe(self, listener: Callable[[Optional[Record]], None]) -> Callable[[], None]:
         """Call ``listener(record)`` for every new record (``None`` after ``clear``); returns an unsubscribe function."""
@@ -112,6 +143,18 @@ class UsageLog:
 usage_log = UsageLog()
 
 
+def _notify(listeners: list[Callable[[Optional[Record]], None]], record: Optional[Record]) -> None:
+    """Call every listener; one that raises is reported and skipped, never passed on to the call."""
+    for listener in listeners:
+        try:
+            listener(record)
+        except Exception as error:  # noqa: BLE001 - a listener must never break or repeat a call
+            name = getattr(listener, "__qualname__", None) or repr(listener)
+            warnings.warn(f"A usage log listener ({name}) raised {type(error).__name__}: {error}. "
+                          "The call itself was made once and recorded; only this listener missed it.",
+                          RecordingWarning, stacklevel=2)
+
+
 def _json(data: bytes) -> Optional[Any]:
     try:
         return json.loads(data) if data else None
@@ -119,18 +162,36 @@ def _json(data: bytes) -> Optional[Any]:
         return None
 
 
-def _cost(model: Optional[str], input_tokens: int, output_tokens: int) -> float:
+# Prompt-cache prices, as multiples of the input rate (https://platform.claude.com/docs/en/about-claude/pricing).
+CACHE_WRITE_5M = 1.25
+CACHE_WRITE_1H = 2.0
+CACHE_READ = 0.1
+
+
+def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None) -> float:
+    """Dollars for one call: input, output, and the prompt-cache writes and reads the usage reports."""
     entry = catalog.lookup(model) if model else None
-    return entry.price.cost_usd(input_tokens, output_tokens) if entry else 0.0
+    if entry is None:
+        return 0.0
+    usage = usage or {}
+    written, read = _count(usage.get("cache_creation_input_tokens")), _count(usage.get("cache_read_input_tokens"))
+    split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+    hour = min(_count(split.get("ephemeral_1h_input_tokens")), written)
+    price = entry.price
+    rate_in, rate_out = price.input, price.output
+    if price.long_context_above is not None and input_tokens + written + read > price.long_context_above:
+        rate_in, rate_out = price.long_context_input, price.long_context_output
+    cached = (written - hour) * CACHE_WRITE_5M + hour * CACHE_WRITE_1H + read * CACHE_READ
+    return ((input_tokens + cached) * rate_in + output_tokens * rate_out) / 1_000_000
 
 
 def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
-            started: float, offline: bool, streamed: bool) -> Record:
+            started: float, offline: bool, streamed: bool, complete: bool = True) -> Record:
     body = response if isinstance(response, dict) else {}
-    usage = body.get("usage") or {}
-    model = body.get("model")
-    input_tokens = usage.get("input_tokens") or body.get("input_tokens") or 0
-    output_tokens = usage.get("output_tokens") or 0
+    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    input_tokens = _count(usage.get("input_tokens")) or _count(body.get("input_tokens"))
+    output_tokens = _count(usage.get("output_tokens"))
     counted_only = path.endswith("count_tokens")
     return Record(
         time=datetime.now(timezone.utc),
@@ -139,19 +200,25 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         model=model,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_input_tokens=usage.get("cache_read_input_tokens") or 0,
-        cache_creation_input_tokens=usage.get("cache_creation_input_tokens") or 0,
-        stop_reason=body.get("stop_reason"),
+        cache_read_input_tokens=_count(usage.get("cache_read_input_tokens")),
+        cache_creation_input_tokens=_count(usage.get("cache_creation_input_tokens")),
+        stop_reason=body.get("stop_reason") if isinstance(body.get("stop_reason"), str) else None,
         latency_s=time.perf_counter() - started,
-        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens),
+        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage),
         offline=offline,
         streamed=streamed,
         request_body=request_body,
         response=response,
         request_id=headers.get("request-id"),
-        message_id=body.get("id") if body.get("type") == "message" else None,
+        message_id=body.get("id") if body.get("type") == "message" and isinstance(body.get("id"), str) else None,
         sent_at=started,
+        complete=complete,
     )
+
+
+def _count(value: Any) -> int:
+    """A token count from a response; anything that is not a non-negative integer counts as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 class _StreamedMessage:
@@ -160,6 +227,7 @@ class _StreamedMessage:
     def __init__(self) -> None:
         self._buffer = b""
         self.message: dict = {}
+        self.ended = False  # message_stop seen: the usage in ``message`` is the API's final count
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk
@@ -172,46 +240,98 @@ class _StreamedMessage:
     def _apply(self, data: Any) -> None:
         if not isinstance(data, dict):
             return
-        if data.get("type") == "message_start":
-            self.message = dict(data.get("message") or {})
+        if data.get("type") == "message_start" and isinstance(data.get("message"), dict):
+            self.message = dict(data["message"])
         elif data.get("type") == "message_delta":
-            self.message.update({k: v for k, v in (data.get("delta") or {}).items()})
-            usage = dict(self.message.get("usage") or {})
-            usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+            self.message.update(delta)
+            usage = dict(self.message.get("usage") or {}) if isinstance(self.message.get("usage"), dict) else {}
+            extra = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            usage.update({k: v for k, v in extra.items() if v is not None})
             self.message["usage"] = usage
+        elif data.get("type") == "message_stop":
+            self.ended = True
+
+
+class _StreamRecording:
+    """What a tapped stream needs to record itself once; kept apart from the tap so that a
+    finalizer can hold it without keeping the tap alive."""
+
+    def __init__(self, on_done: Callable[["_StreamedMessage"], None]):
+        self.parser = _StreamedMessage()
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._done = False
+
+    def finish(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        self._on_done(self.parser)
+
+
+# Streams dropped without being read to the end or closed. Their finalizer runs during garbage
+# collection, possibly while this thread holds a lock, so it only queues them (deque.append is
+# atomic); they are recorded at the next recorded request or spending check.
+_dropped: "collections.deque[_StreamRecording]" = collections.deque()
+
+
+def record_dropped_streams() -> None:
+    """Record the streams that were dropped unread since the last call."""
+    while True:
+        try:
+            recording = _dropped.popleft()
+        except IndexError:
+            return
+        recording.finish()
 
 
 class _Tap(httpx2.SyncByteStream, httpx2.AsyncByteStream):
-    def __init__(self, stream: Any, on_done: Callable[[dict], None]):
+    def __init__(self, stream: Any, recording: _StreamRecording):
         self._stream = stream
-        self._on_done = on_done
-        self._parser = _StreamedMessage()
-        self._done = False
+        self._recording = recording
+        self._finalizer = weakref.finalize(self, _dropped.append, recording)
+        self._finalizer.atexit = False
 
     def _finish(self) -> None:
-        if not self._done:
-            self._done = True
-            self._on_done(self._parser.message)
+        self._finalizer.detach()
+        self._recording.finish()
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._stream:
-            self._parser.feed(chunk)
+            self._recording.parser.feed(chunk)
             yield chunk
         self._finish()
 
     async def __aiter__(self):
         async for chunk in self._stream:
-            self._parser.feed(chunk)
+            self._recording.parser.feed(chunk)
             yield chunk
         self._finish()
 
     def close(self) -> None:
-        self._finish()
-        self._stream.close()
+        try:
+            self._stream.close()
+        finally:
+            self._finish()
 
     async def aclose(self) -> None:
-        self._finish()
-        await self._stream.aclose()
+        try:
+            await self._stream.aclose()
+        finally:
+            self._finish()
+
+
+# Failures that happen before the request reaches the server: nothing can have been generated.
+NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.UnsupportedProtocol, httpx2.LocalProtocolError)
+
+
+def _no_response(watcher: Optional[CallWatcher], error: BaseException) -> None:
+    """The transport raised. If the request may have reached the server (a read timeout, a dropped
+    connection), the API may still have generated and billed the reply: the call is not complete."""
+    if watcher is not None:
+        watcher.finished(None, isinstance(error, NEVER_SENT))
 
 
 class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
@@ -225,40 +345,81 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     def _recorded(self, request: httpx2.Request) -> bool:
         return request.method == "POST" and request.url.path.rstrip("/") in RECORDED_PATHS
 
-    def _finish(self, request: httpx2.Request, response: httpx2.Response, started: float) -> httpx2.Response:
+    def _add(self, make: Callable[[], Record], watcher: Optional[CallWatcher], complete: bool) -> None:
+        """Make and add the record, then tell the watcher; nothing raised here reaches the SDK."""
+        record = None
+        try:
+            record = make()
+            self.log.add(record)
+        except Exception as error:  # noqa: BLE001 - see the module docstring
+            warnings.warn(f"The usage log could not record a call ({type(error).__name__}: {error}); "
+                          "the call itself was not affected.", RecordingWarning, stacklevel=2)
+            complete = False  # the spending limit then counts the most the call could have cost
+        if watcher is not None:
+            watcher.finished(record, complete)
+
+    def _finish(self, request: httpx2.Request, response: httpx2.Response, started: float,
+                watcher: Optional[CallWatcher]) -> httpx2.Response:
         path = request.url.path.rstrip("/")
         sent = request.content
         if response.headers.get("content-type", "").startswith("text/event-stream"):
-            def done(message: dict) -> None:
-                self.log.add(_record(path, sent, response.status_code, message, response.headers, started, self.offline, True))
-            response.stream = _Tap(response.stream, done)
+            status, headers = response.status_code, response.headers  # not the response: it holds the tap
+
+            def done(parser: _StreamedMessage) -> None:
+                self._add(lambda: _record(path, sent, status, parser.message, headers, started, self.offline, True,
+                                          complete=parser.ended),
+                          watcher, parser.ended)
+            response.stream = _Tap(response.stream, _StreamRecording(done))
             return response
-        # A streaming request that failed before its stream began still counts as a stream call.
-        parsed = _json(sent) if response.status_code != 200 else None
-        asked_to_stream = isinstance(parsed, dict) and parsed.get("stream") is True
-        self.log.add(_record(path, sent, response.status_code, _json(response.content), response.headers, started,
-                             self.offline, asked_to_stream))
+
+        def made() -> Record:
+            # A streaming request that failed before its stream began still counts as a stream call.
+            parsed = _json(sent) if response.status_code != 200 else None
+            asked_to_stream = isinstance(parsed, dict) and parsed.get("stream") is True
+            return _record(path, sent, response.status_code, _json(response.content), response.headers, started,
+                           self.offline, asked_to_stream)
+        self._add(made, watcher, True)
         return response
+
+    def _watcher(self) -> Optional[CallWatcher]:
+        watcher = watching.get()
+        return watcher if watcher is not None and watcher.claim() else None
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if not self._recorded(request):
             return self.inner.handle_request(request)
+        record_dropped_streams()
+        watcher = self._watcher()
         request.read()
         started = time.perf_counter()
-        response = self.inner.handle_request(request)
+        response = self._send(lambda: self.inner.handle_request(request), watcher)
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             response.read()
-        return self._finish(request, response, started)
+        return self._finish(request, response, started, watcher)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if not self._recorded(request):
             return await self.inner.handle_async_request(request)
+        record_dropped_streams()
+        watcher = self._watcher()
         await request.aread()
         started = time.perf_counter()
-        response = await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException as error:
+            _no_response(watcher, error)
+            raise
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             await response.aread()
-        return self._finish(request, response, started)
+        return self._finish(request, response, started, watcher)
+
+    @staticmethod
+    def _send(send: Callable[[], httpx2.Response], watcher: Optional[CallWatcher]) -> httpx2.Response:
+        try:
+            return send()
+        except BaseException as error:
+            _no_response(watcher, error)
+            raise
 
     def close(self) -> None:
         self.inner.close()

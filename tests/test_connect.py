@@ -144,3 +144,33 @@ def test_live_mode_honours_anthropic_base_url(capsys):
     assert base_url in capsys.readouterr().out
     assert message.content == again.content
     assert message._request_id.startswith("req_")
+
+
+def test_an_explicit_key_means_live_and_is_never_printed(capsys):
+    with running() as base_url:
+        os.environ["ANTHROPIC_BASE_URL"] = base_url
+        client = connect("live", api_key=SENTINEL_KEY, max_retries=0)
+        message = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=HELLO)
+        automatic = aconnect(api_key=SENTINEL_KEY, max_retries=0)
+        again = asyncio.run(automatic.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=HELLO))
+    assert client.api_key == automatic.api_key == SENTINEL_KEY
+    assert not isinstance(_transport(client), OfflineTransport) and message.content == again.content
+    out = capsys.readouterr().out
+    assert out.count("with the API key passed to connect()") == 2 and SENTINEL_KEY not in out
+
+
+def test_a_dotenv_above_that_switches_to_live_is_named_plainly(clean_env, capsys):
+    dotenv = clean_env.parent / ".env"
+    dotenv.write_text(f"ANTHROPIC_API_KEY={SENTINEL_KEY}\nKIT_MODE=live\n")
+    connect()
+    out = capsys.readouterr().out
+    assert f"with the API key from {dotenv}, a .env file in a folder above the working directory ({clean_env})" in out
+    assert f"KIT_MODE=live is also set in {dotenv}" in out and "connect('offline')" in out
+    assert SENTINEL_KEY not in out
+
+
+def test_live_asked_by_a_dotenv_without_a_key_says_where(clean_env):
+    dotenv = clean_env.parent / ".env"
+    dotenv.write_text("KIT_MODE=live\n")
+    with pytest.raises(SetupError, match=rf"none is set \(KIT_MODE=live is set in {dotenv}\).*set_api_key\(\)"):
+        connect()

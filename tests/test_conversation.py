@@ -103,11 +103,62 @@ def test_save_and_load_round_trip_losslessly(client, tmp_path):
     assert json.loads(path.read_text())["messages"] == conversation.messages
 
 
-def test_load_rejects_files_that_are_not_conversations(tmp_path):
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"messages": [{"role": "user"}]}))
-    with pytest.raises(ValueError, match="role and content"):
-        Conversation.load(path)
-    path.write_text("[]")
-    with pytest.raises(ValueError, match="messages"):
-        Conversation.load(path)
+def test_add_refuses_content_that_is_not_a_turn():
+    with pytest.raises(TypeError, match=r"add_user\(\) takes text, a list of content blocks or a Message, not int"):
+        Conversation().add_user(5)
+    with pytest.raises(ValueError, match="this turn, block 0 has no \"type\""):
+        Conversation().add_user([{"text": "no type"}])
+
+
+THINKING = {"type": "thinking", "thinking": "", "signature": "sig-from-the-api"}
+REDACTED = {"type": "redacted_thinking", "data": "encrypted-by-the-api"}
+
+
+def _reply_with_thinking(text: str, *thinking_blocks: dict):
+    """A Message as the SDK parses one from a current model: thinking first, then the answer."""
+    import anthropic
+
+    return anthropic.types.Message.model_validate({
+        "id": "msg_hand_made", "type": "message", "role": "assistant", "model": DEFAULT_MODEL,
+        "content": [*thinking_blocks, {"type": "text", "text": text}], "stop_reason": "end_turn",
+        "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 5},
+    })
+
+
+def test_thinking_blocks_are_kept_and_sent_back_unchanged(client):
+    conversation = Conversation().add_user("Hello")
+    conversation.add_assistant(_reply_with_thinking("Hi!", THINKING, REDACTED))
+    conversation.add_user("And now?")
+    assert conversation.messages[1]["content"] == [THINKING, REDACTED, {"type": "text", "text": "Hi!"}]
+    reply = conversation.send(client, max_tokens=50)
+    assert usage_log.find(reply.id).request["messages"][1]["content"][:2] == [THINKING, REDACTED]
+    assert not any(p.kind == "thinking_removed" for p in conversation.problems())
+
+
+def test_changing_the_system_prompt_removes_thinking_and_says_why():
+    conversation = Conversation(system="Be brief.").add_user("Hello")
+    conversation.add_assistant(_reply_with_thinking("Hi!", THINKING)).add_user("More?")
+    conversation.add_assistant(_reply_with_thinking("Sure.", REDACTED)).add_user("Thanks")
+    conversation.system = "Be brief."  # unchanged: nothing happens
+    assert conversation.messages[1]["content"][0] == THINKING
+    conversation.system = "Be very brief."
+    assert [b["type"] for m in conversation.messages for b in (m["content"] if isinstance(m["content"], list) else [])] \
+        == ["text", "text"]
+    [note] = [p for p in conversation.problems() if p.kind == "thinking_removed"]
+    assert not note.blocking
+    assert "the system prompt changed, so the thinking blocks in turns 1 and 3 were removed" in str(note).lower()
+    assert "refuses (400) or drops" in str(note)
+
+
+def test_trimming_removes_thinking_from_the_turns_kept_after_a_gap():
+    conversation = Conversation()
+    for i in range(4):
+        conversation.add_user(f"Question {i}: " + "words " * 30)
+        conversation.add_assistant(_reply_with_thinking(f"Answer {i}", THINKING))
+    conversation.add_user("Last question")
+    conversation.trim(150, keep_first=True)
+    kept = conversation.messages
+    assert kept[0]["content"].startswith("Question 0") and len(kept) < 9
+    assert not any(b.get("type") == "thinking" for m in kept[1:] if isinstance(m["content"], list) for b in m["content"])
+    assert any(str(p).startswith("Trimming dropped 5 earlier turns, so the thinking blocks in turn 2 were removed")
+               for p in conversation.problems())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import anthropic
+import httpx2
 import pytest
 
 from helpers import DEFAULT_MODEL, aconnect, catalog, connect, usage_log
@@ -116,3 +117,59 @@ def test_a_record_that_ends_late_is_listed_where_its_call_started():
     for name, sent_at in (("a", 1.0), ("c", 3.0), ("b", 2.0)):
         log.add(made(name, sent_at))
     assert [r.request_id for r in log.records] == ["a", "b", "c"]
+
+
+def test_a_listener_that_raises_never_repeats_or_breaks_a_call():
+    """An error inside the transport looks like a network failure to the SDK, which would send the request again."""
+    from call_counter import CallCounter
+
+    from helpers.usage import RecordingWarning
+
+    counter = CallCounter()
+    client = connect("offline", quiet=True, middleware=[counter])  # the SDK's default: two retries
+
+    def broken(record):
+        raise ValueError("a bug in a listener")
+
+    unsubscribe = usage_log.subscribe(broken)
+    try:
+        with pytest.warns(RecordingWarning, match="a bug in a listener"):
+            message = client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+        with pytest.warns(RecordingWarning, match="a bug in a listener"):
+            with client.messages.stream(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO) as stream:
+                final = stream.get_final_message()
+        with pytest.warns(RecordingWarning, match="a bug in a listener"):
+            usage_log.clear()
+    finally:
+        unsubscribe()
+    assert counter.sent == 2 and message.stop_reason and final.stop_reason
+    assert len(usage_log) == 0
+
+
+def test_a_response_the_log_cannot_read_is_not_sent_again(monkeypatch):
+    from call_counter import CallCounter
+
+    from helpers import usage
+    from helpers.usage import RecordingWarning
+
+    def unreadable(*args, **kwargs):
+        raise KeyError("usage")
+
+    monkeypatch.setattr(usage, "_record", unreadable)
+    counter = CallCounter()
+    client = connect("offline", quiet=True, middleware=[counter])
+    with pytest.warns(RecordingWarning, match="could not record"):
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert counter.sent == 1 and len(usage_log) == 0
+
+
+def test_prompt_cache_writes_and_reads_are_priced():
+    from helpers.usage import _record
+
+    price = catalog.get(DEFAULT_MODEL).price
+    usage = {"input_tokens": 100, "output_tokens": 10, "cache_creation_input_tokens": 1000, "cache_read_input_tokens": 2000,
+             "cache_creation": {"ephemeral_5m_input_tokens": 600, "ephemeral_1h_input_tokens": 400}}
+    response = {"type": "message", "id": "msg_1", "model": DEFAULT_MODEL, "usage": usage}
+    record = _record("/v1/messages", b"{}", 200, response, httpx2.Headers(), 0.0, True, False)
+    expected = ((100 + 600 * 1.25 + 400 * 2 + 2000 * 0.1) * price.input + 10 * price.output) / 1_000_000
+    assert record.cost_usd == pytest.approx(expected)

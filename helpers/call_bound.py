@@ -1,0 +1,98 @@
+"""The most a Messages call can cost, worked out from its request before it is sent.
+
+The spending limit reserves this much for every call in flight, so that calls made at
+the same time cannot together pass the limit (see ``helpers/budget.py``).
+
+- Output: at most ``max_tokens``, thinking included (the API stops there).
+- Input: at most one token per byte of the request body, plus a margin for the prompt the
+  API adds when tools are defined (token text is cut from the request's UTF-8 bytes, so a
+  token never stands for less than one byte). Content the body only points to (an image or
+  file by URL or file id, a PDF whose pages count as images) can be far larger than its
+  reference, so such requests are bounded by the model's whole context window instead.
+- Price: the catalog's rates for that many tokens, long-context rates included; with
+  ``cache_control`` anywhere, input may be written to the cache at up to twice the input
+  rate (the 1-hour cache).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+from . import catalog
+from .usage import CACHE_WRITE_1H
+
+TOOL_PROMPT_MARGIN = 1_000
+"""Tokens allowed for the system prompt the API adds when ``tools`` are given: at most 530 in the
+table at https://docs.anthropic.com/en/docs/tool-use-pricing-and-tokens."""
+
+REFERENCED_SOURCES = ("url", "file")
+
+
+@dataclass(frozen=True)
+class CallBound:
+    tokens: int  # input + output tokens the call can use at most
+    usd: Optional[float]  # the most it can cost; None when the kit cannot price it
+    unpriced: str = ""  # why ``usd`` is None, in words
+
+
+def _walk(value: Any) -> Iterator[dict]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _references_content(body: dict) -> bool:
+    for item in _walk(body.get("messages")):
+        source = item.get("source")
+        if item.get("type") == "document" or (isinstance(source, dict) and source.get("type") in REFERENCED_SOURCES):
+            return True
+    return False
+
+
+def _anthropic_tools(body: dict) -> list[str]:
+    """Tools defined by Anthropic (web search, code execution, ...): some carry fees the catalog does not list."""
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    return [str(t.get("type")) for t in tools
+            if isinstance(t, dict) and "input_schema" not in t and t.get("type") not in (None, "custom")]
+
+
+def _unpriced(body: dict, entry: Optional[catalog.ModelEntry]) -> str:
+    if entry is None:
+        return f"the kit's catalog has no price for the model {body.get('model')!r}"
+    if body.get("speed") == "fast":
+        return "fast mode (speed='fast') is billed at premium rates that the kit's catalog does not list"
+    tools = _anthropic_tools(body)
+    if tools:
+        return (f"the Anthropic-defined tool {tools[0]!r} may add per-use fees that the kit's catalog does not list "
+                "(it prices tokens only)")
+    return ""
+
+
+def bound(body: Any) -> CallBound:
+    """The most the call with this JSON body can use and cost."""
+    if not isinstance(body, dict):
+        return CallBound(0, 0.0)
+    model = body.get("model")
+    entry = catalog.lookup(model) if isinstance(model, str) else None
+    output = _count(body.get("max_tokens"))
+    size = len(json.dumps(body, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
+    input_tokens = size + (TOOL_PROMPT_MARGIN if body.get("tools") else 0)
+    if entry is not None:
+        window = entry.context_window
+        input_tokens = window if _references_content(body) or _anthropic_tools(body) else min(input_tokens, window)
+    reason = _unpriced(body, entry)
+    if reason:
+        return CallBound(input_tokens + output, None, reason)
+    priced_input = input_tokens * (CACHE_WRITE_1H if any("cache_control" in d for d in _walk(body)) else 1)
+    return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output))

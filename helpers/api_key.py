@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import getpass
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 from dotenv import dotenv_values, find_dotenv
+
+from .safe_file import replace_file
 
 KEY_NAME = "ANTHROPIC_API_KEY"
 KIT_ROOT = Path(__file__).resolve().parents[1]
@@ -32,18 +33,8 @@ def env_file() -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, owner-only; on any failure the old file stays as it was."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".env.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` in one step, readable only by its owner; on any failure the old file stays as it was."""
+    replace_file(path, text.encode("utf-8"), mode=0o600)
 
 
 def _lines_without_key(path: Path) -> list[str]:

@@ -10,11 +10,10 @@ when anything fails.
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 from pathlib import Path
 from typing import Any, Optional, Union
+
+from .safe_file import replace_file
 
 FORMAT = "claude-messages-kit/conversation"
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -200,42 +199,6 @@ def serialize(data: dict) -> bytes:
         raise ConversationFileError(headline, [
             f"{where} holds a lone surrogate ({bad}), which is not valid text (often half of an emoji that was "
             "cut in two): remove it or replace it, then save again"]) from None
-
-
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-def replace_file(path: Union[str, Path], data: bytes) -> Path:
-    """Put ``data`` at ``path`` in one step: the old file stays byte for byte if anything fails."""
-    path = Path(os.path.realpath(path))  # through a symlink, to the file it names
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    except OSError:
-        pass
-    return path
 
 
 def write(path: Union[str, Path], data: dict) -> Path:

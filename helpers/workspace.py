@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .safe_file import replace_file
 
 MANIFEST = ".kit-workspace.json"
 COPIED_SUFFIXES = (".ipynb", ".md", ".json", ".csv", ".txt", ".png", ".jpg", ".pdf")
@@ -72,16 +72,12 @@ def _read_manifest(dest: Path) -> dict[str, str]:
 
 
 def _write_manifest(dest: Path, manifest: dict[str, str]) -> None:
-    temporary = dest / (MANIFEST + ".tmp")
-    temporary.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, dest / MANIFEST)
+    replace_file(dest / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def _copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".kit-tmp")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, target)
+    replace_file(target, source.read_bytes())
 
 
 def sync(source: Path, dest: Path) -> SyncReport:

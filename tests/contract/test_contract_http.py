@@ -246,3 +246,26 @@ def test_a_body_of_exactly_32_mb_is_read_and_validated(api):
         api.call(api.client.post, "/v1/messages", content=body, cast_to=object,
                  options={"headers": {"content-type": "application/json"}})
     check_error(info.value, 400, "invalid_request_error", say("extra_input", field="padding"))
+
+
+def test_a_reply_json_cannot_hold_is_a_500_never_a_nan(api, monkeypatch):
+    """Should the backend ever produce a value JSON cannot hold, the client gets the API's 500, not a NaN."""
+    from helpers.offline import respond  # noqa: PLC0415
+
+    real = respond.message
+
+    def with_nan(request, *args, **kwargs):
+        message = real(request, *args, **kwargs)
+        message["usage"]["output_tokens_details"] = {"ratio": float("nan")}
+        return message
+
+    monkeypatch.setattr(respond, "message", with_nan)
+    for stream in (False, True):
+        with pytest.raises(anthropic.InternalServerError) as info:
+            if stream:
+                api.stream_events(**params())
+            else:
+                api.create(**params())
+        check_error(info.value, 500, "api_error")
+        _strict(info.value.response.content)
+        assert info.value.response.headers["x-should-retry"] == "true"

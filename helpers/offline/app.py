@@ -101,11 +101,11 @@ def _parse(body: bytes) -> object:
 def _messages(body: object, version: str, request_id: str, fault: Optional[fault_plans.Fault]) -> Outcome:
     request = validate.check_create(body, version)
     message = respond.message(request)
-    strict_json(message)  # a value JSON cannot hold fails here, before any byte is sent (stream or not)
+    encoded = strict_json(message)  # a value JSON cannot hold fails here, before any byte is sent (stream or not)
     usage = message["usage"]
     limits = rate_limits.headers(usage["input_tokens"], usage["output_tokens"])
     if not request.stream:
-        return _json(200, message, request_id, limits)
+        return Reply(200, {"content-type": "application/json", "request-id": request_id, **limits}, encoded.encode())
     headers = {
         "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "request-id": request_id,
         **limits,

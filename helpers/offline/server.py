@@ -190,6 +190,7 @@ class _GuardedH11(H11Protocol):
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # uvicorn's own idle timer, armed from the start and not only after a first answer (any byte stops it)
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
         if len(self.connections) > self._cap:
             self._make_room()
@@ -206,7 +207,7 @@ class _GuardedH11(H11Protocol):
         self._stop_deadline()
         super().connection_lost(exc)
 
-    # a request being read has READ_TIMEOUT_S from its first byte to its last
+    # a request being read has Limits.read_timeout_s from its first byte to its last
     def _reading(self) -> bool:
         state = self.conn.their_state
         if state is h11.SEND_BODY:

@@ -81,3 +81,51 @@ def test_the_sdk_streams_from_it(served):
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == final.content[0].text and final.usage.output_tokens > 0
+
+
+# -- where it listens: loopback unless --expose (checked in process: nothing ever listens beyond loopback) ----------
+
+
+def _no_serving(*args, **kwargs):
+    raise AssertionError("started serving")
+
+
+def _cli(monkeypatch, serve):
+    from helpers.offline import __main__ as cli  # noqa: PLC0415
+    from helpers.offline import server  # noqa: PLC0415
+
+    monkeypatch.setattr(server, "serve", serve)
+    monkeypatch.setattr(cli, "serve", serve, raising=False)
+    return cli.main
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "my-laptop.example"])
+def test_a_host_beyond_loopback_is_refused_without_expose(monkeypatch, capsys, host):
+    main = _cli(monkeypatch, _no_serving)
+    with pytest.raises(SystemExit) as info:
+        main(["--host", host])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert host in err and "not a loopback address" in err and "--expose" in err
+
+
+def test_expose_serves_and_says_what_is_exposed(monkeypatch, capsys):
+    calls = []
+    main = _cli(monkeypatch, lambda *args, **kwargs: calls.append((args, kwargs)))
+    main(["--host", "0.0.0.0", "--port", "9876", "--expose"])
+    out = capsys.readouterr()
+    assert calls == [(("0.0.0.0", 9876), {"expose": True})]
+    assert "http://0.0.0.0:9876" in out.out
+    assert out.err.startswith("WARNING: listening on every network interface of this machine (port 9876)")
+    assert "any non-empty API key" in out.err
+
+
+@pytest.mark.parametrize(("host", "url"), [("::1", "http://[::1]:8765"), ("127.0.0.1", "http://127.0.0.1:8765"),
+                                           ("localhost", "http://localhost:8765")])
+def test_loopback_hosts_need_no_flag_and_get_no_warning(monkeypatch, capsys, host, url):
+    calls = []
+    main = _cli(monkeypatch, lambda *args, **kwargs: calls.append(args))
+    main(["--host", host, "--port", "8765"])
+    out = capsys.readouterr()
+    assert calls == [(host, 8765)]
+    assert f"on {url} (" in out.out and out.err == ""

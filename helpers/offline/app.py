@@ -9,16 +9,22 @@ and ``server.py`` turn outcomes into real HTTP.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 from . import fault_injection as fault_plans
 from . import models as model_routes
-from . import respond, stream, validate
-from .errors import ApiError, error_body
+from . import rate_limits, respond, stream, validate
+from .errors import ApiError, error_body, error_headers
 from .ids import new_id
 from .wording import say
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest body the Messages and count_tokens endpoints take: 32 MB ("Request size limits",
+https://platform.claude.com/docs/en/api/errors). Larger ones get 413 ``request_too_large``,
+from Cloudflare, before the API reads them. UNCONFIRMED: whether 32 MB means 2**25 bytes."""
 
 
 @dataclass
@@ -48,22 +54,46 @@ class Drop:
 Outcome = Union[Reply, Stream, Stall, Drop]
 
 
+def strict_json(payload: object) -> str:
+    """JSON text with no ``NaN`` or ``Infinity`` (Python writes them by default; no JSON parser reads them)."""
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False)
+
+
 def _json(status: int, payload: dict, request_id: str, extra: Optional[dict] = None) -> Reply:
     headers = {"content-type": "application/json", "request-id": request_id, **(extra or {})}
-    return Reply(status, headers, json.dumps(payload, ensure_ascii=False).encode())
+    return Reply(status, headers, strict_json(payload).encode())
 
 
 def _error(err: ApiError, request_id: str) -> Reply:
-    return _json(err.status, error_body(err.error_type, err.message, request_id), request_id, err.headers)
+    headers = {**error_headers(err.status), **err.headers}
+    return _json(err.status, error_body(err.error_type, err.message, request_id), request_id, headers)
+
+
+def too_large() -> Reply:
+    """The 413 for a body over ``MAX_BODY_BYTES``, answered before the body is read or parsed."""
+    return _error(ApiError("request_too_large", say("request_too_large")), new_id("req"))
 
 
 _UNPARSABLE = object()
 
 
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON allows the text, but no float holds it
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def _parse(body: bytes) -> object:
-    """The JSON body, or ``_UNPARSABLE`` (the error is raised later, after any injected fault)."""
+    """The JSON body, or ``_UNPARSABLE`` (the error is raised later, after any injected fault).
+
+    Strict JSON only: Python's parser also takes ``NaN`` and ``Infinity``, which are not JSON."""
     try:
-        return json.loads(body or b"null")
+        return json.loads(body or b"null", parse_constant=_reject_constant, parse_float=_finite)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _UNPARSABLE
 
@@ -71,9 +101,15 @@ def _parse(body: bytes) -> object:
 def _messages(body: object, version: str, request_id: str, fault: Optional[fault_plans.Fault]) -> Outcome:
     request = validate.check_create(body, version)
     message = respond.message(request)
+    encoded = strict_json(message)  # a value JSON cannot hold fails here, before any byte is sent (stream or not)
+    usage = message["usage"]
+    limits = rate_limits.headers(usage["input_tokens"], usage["output_tokens"])
     if not request.stream:
-        return _json(200, message, request_id)
-    headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "request-id": request_id}
+        return Reply(200, {"content-type": "application/json", "request-id": request_id, **limits}, encoded.encode())
+    headers = {
+        "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "request-id": request_id,
+        **limits,
+    }
     if fault is not None and fault.kind == "stream_error":
         return Stream(headers, stream.sse(message, fail_after=fault.after_deltas, error=fault.stream_error()))
     return Stream(headers, stream.sse(message))
@@ -89,8 +125,20 @@ def _route(method: str, path: str) -> Optional[str]:
     return None
 
 
+def _key_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers, less an ``Authorization`` of another scheme than Bearer (``Basic ...`` carries no API key).
+
+    An empty ``Authorization`` stays: it is an empty key, which the API calls invalid."""
+    words = headers.get("authorization", "").split()
+    if words and words[0].lower() != "bearer":
+        return {k: v for k, v in headers.items() if k != "authorization"}
+    return headers
+
+
 def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"", *, require_key: bool = True) -> Outcome:
     """Answer one HTTP request as the Messages API would. ``headers`` keys must be lower-case."""
+    if len(body) > MAX_BODY_BYTES:
+        return too_large()
     request_id = new_id("req")
     try:
         url = urlsplit(target)
@@ -101,7 +149,7 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
         route = _route(method.upper(), path)
         if route is None:
             raise ApiError("not_found_error", say("not_found_route"))
-        version = validate.check_headers(headers, require_key=require_key)
+        version = validate.check_headers(_key_headers(headers), require_key=require_key)
         parsed = _parse(body) if route != "models" else None
         streaming = route == "messages" and isinstance(parsed, dict) and parsed.get("stream") is True
         fault = fault_plans.take(streaming)

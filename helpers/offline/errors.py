@@ -1,4 +1,4 @@
-"""API errors as the backend raises them, and the body the API sends for them."""
+"""API errors as the backend raises them, and the body and headers the API sends for them."""
 
 from __future__ import annotations
 
@@ -33,3 +33,21 @@ def invalid(message: str) -> ApiError:
 
 def error_body(error_type: str, message: str, request_id: str) -> dict:
     return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id}
+
+
+def should_retry(status: int) -> bool:
+    """Whether an error response tells the client to retry (its ``x-should-retry`` header).
+
+    Recorded exchanges with the real API show ``false`` on 400 and 401 and ``true`` on 429.
+    For the other statuses the kit follows the SDK's own rule for responses without the header
+    (``anthropic/_base_client.py``, ``_should_retry``: 408, 409, 429 and every 5xx are retried),
+    so 500 api_error, 504 timeout_error and 529 overloaded_error (which the errors page,
+    https://platform.claude.com/docs/en/api/errors, describes as the API being temporarily
+    overloaded) say ``true``, and every other 4xx says ``false``. The header therefore never
+    changes what the SDK would have done; it only says it out loud.
+    """
+    return status in (408, 409, 429) or status >= 500
+
+
+def error_headers(status: int) -> dict[str, str]:
+    return {"x-should-retry": "true" if should_retry(status) else "false"}

@@ -26,6 +26,15 @@ class _Chunks(httpx2.SyncByteStream, httpx2.AsyncByteStream):
             yield chunk
             await asyncio.sleep(0)  # let other streams run between events, as a network would
 
+    # Closing the response (the client stopped reading) ends the stream's work at once.
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+    async def aclose(self) -> None:
+        self.close()
+
 
 def _answer(request: httpx2.Request) -> httpx2.Response:
     headers = {key.lower(): value for key, value in request.headers.items()}

@@ -69,6 +69,9 @@ WORDING = {
     "authentication_error": "invalid x-api-key",
     "permission_error": "Your API key does not have permission to use the specified resource.",
     "billing_error": "Your credit balance is too low to access the Anthropic API.",
+    # UNCONFIRMED: the 413 sent for a body over 32 MB, as third-party pages quote it; the errors page
+    # (https://platform.claude.com/docs/en/api/errors) describes request_too_large in the same words
+    "request_too_large": "Request exceeds the maximum allowed number of bytes.",
 }
 
 

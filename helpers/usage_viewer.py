@@ -204,8 +204,8 @@ class UsageViewer(w.VBox):
         self.gauge.value = share
         self.gauge.bar_style = "danger" if share > 0.9 else ("warning" if share > 0.6 else "info")
         self.gauge_label.value = (
-            f'<div class="kit-usage-totals"><span>{used:,} of {entry.context_window:,} tokens '
-            f'({share:.2%})</span><span class="kit-usage-muted">in {_escape(entry.id)}\'s window, last call</span></div>')
+            f'<div class="kit-usage-totals"><span>{used:,} of {entry.context_window:,} tokens ({share:.2%})</span>'
+            f'<span class="kit-usage-muted">in {_escape(entry.id)}\'s window, last call</span></div>')
 
     def _table_html(self, records: list[Record], first_number: int) -> str:
         if not records:
@@ -229,8 +229,8 @@ class UsageViewer(w.VBox):
             }
             html_cells = "".join(f'<td class="kit-col-{name}">{cells[name]}</td>' for name, _ in COLUMNS)
             rows.append(f'<tr class="kit-usage-row">{html_cells}</tr>')
-        legend = (f'<div class="kit-usage-muted" style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> input '
-                  f'tokens &nbsp; <span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
+        legend = (f'<div class="kit-usage-muted" style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> '
+                  f'input tokens &nbsp; <span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
         return (f'{STYLE}<div class="kit-usage"><table class="kit-usage-table"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table>{legend}</div>')
 

@@ -56,6 +56,7 @@ test-env: $(UV)
 	@$(SYNC) --extra test
 
 lab: lab-env
+	@$(PYTHON) -m helpers.lab_settings
 	@$(PYTHON) -m helpers.workspace notebooks $(WORKSPACE)
 	@echo "Opening JupyterLab on $(WORKSPACE)/ (your copies of the lessons). Stop it with Ctrl+C twice."
 	@$(JUPYTER_DIRS) $(JUPYTER) lab $(WORKSPACE)/ $(if $(PORT),--port $(PORT)) $(ROOT_FLAG)

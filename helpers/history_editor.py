@@ -16,6 +16,7 @@ before them: see ``helpers/thinking.py``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import json
 from pathlib import Path
@@ -33,6 +34,7 @@ from .conversation_file import ConversationFileError, message_problems
 PAGE_SIZE = 20
 ROLES = ("user", "assistant")
 DEFAULT_MAX_TOKENS = 1024
+NEXT_STEP = "next_step"  # Problem.kind of what normally comes next (a user turn to add or write), not a mistake
 
 
 NO_KEY = ("Not sent: this client has no API key. Run helpers.set_api_key() (or put ANTHROPIC_API_KEY=... in .env), "
@@ -121,7 +123,7 @@ class _TurnRow(w.HBox):
         self.index: Optional[int] = None
         self.number = w.Label(layout=w.Layout(width="2.5em"))
         self.role = w.Dropdown(options=ROLES, layout=w.Layout(width="7.5em"), description_allow_html=False)
-        self.content = w.Textarea(layout=w.Layout(width="100%", min_height="3em"), continuous_update=False)
+        self.content = w.Textarea(layout=w.Layout(width="100%", min_height="3em"), continuous_update=True)
         self.thinking_note = w.Label(layout=w.Layout(display="none"))  # plain text: never rendered as markup
         self.up = w.Button(icon="arrow-up", tooltip="Move up", layout=w.Layout(width="2.5em"))
         self.down = w.Button(icon="arrow-down", tooltip="Move down", layout=w.Layout(width="2.5em"))
@@ -130,6 +132,8 @@ class _TurnRow(w.HBox):
         self._filling = False
         self.role.observe(self._role_changed, "value")
         self.content.observe(self._content_changed, "value")
+        for button in (self.up, self.down, self.switch, self.delete):
+            button.layout.padding = "0"  # the default side padding leaves no room for the icon in 2.5em
         self.up.on_click(lambda _: self.editor.move_turn(self.index, self.index - 1))
         self.down.on_click(lambda _: self.editor.move_turn(self.index, self.index + 1))
         self.switch.on_click(lambda _: self.editor.switch_role(self.index))
@@ -215,7 +219,7 @@ class HistoryEditor(w.VBox):
         self.add_user_button.on_click(lambda _: self.add_turn("user", ""))
         self.add_assistant_button.on_click(lambda _: self.add_turn("assistant", ""))
         self.prefill_box = w.Text(placeholder="Prefill: the start of the next reply (optional)", description="Prefill",
-                                  layout=w.Layout(width="80%"), continuous_update=False)
+                                  layout=w.Layout(width="80%"), continuous_update=True)
         self.problems_box = w.HTML()
         self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
         self.undo_button = w.Button(description="Undo", icon="undo")
@@ -275,13 +279,34 @@ class HistoryEditor(w.VBox):
                              "nothing from this turn's box.")
                   for i, m in enumerate(self._messages) if id(m) in self._drafts]
         problems = drafts + history_problems(self.messages, self.model)
-        if self.prefill_box.value or not self._messages or self._messages[-1]["role"] != "assistant":
+        if self.prefill_box.value:
+            return [Problem(p.turn, f"{self.model} does not accept prefills: clear the Prefill box, or pick a model "
+                                    f"that accepts them, such as {catalog.PREFILL_MODEL}.", kind=p.kind)
+                    if p.kind == "prefill_unsupported" else p for p in problems]
+        if not self._messages:
             return problems
-        # The turn list ending with the assistant's turn is the normal state after Send: say what comes next.
         last = len(self._messages) - 1
-        return [Problem(last, "the last turn is the assistant's: add a user turn (+ user turn) before sending again, "
-                              "or use the Prefill box on a model that accepts prefills.")
-                if p.kind == "prefill_unsupported" else p for p in problems]
+        role, content = self._messages[last]["role"], self._messages[last]["content"]
+        if role == "user":
+            if _content_text(content).strip():
+                return problems
+            # A user turn just added and not written yet: writing it is the next step, not a mistake to fix.
+            return [dataclasses.replace(p, kind=NEXT_STEP) if p.turn == last and p.blocking else p for p in problems]
+        if isinstance(content, list) and any(b.get("type") == "tool_use" for b in content):
+            return problems  # the missing tool_result is what comes next, and its problem says so
+        # Ending with the assistant's turn is the normal state after Send: say what comes next.
+        entry = catalog.lookup(self.model)
+        accepts_prefill = entry is not None and entry.supports_prefill
+        if not _content_text(content).strip():
+            step = Problem(last, "write this assistant turn (yours to write), then add a user turn (+ user turn) "
+                                 "for the question it answers.", kind=NEXT_STEP)
+        else:
+            step = Problem(last, "the last turn is the assistant's: add a user turn (+ user turn) for your next "
+                                 "message, then Send.", kind=NEXT_STEP)
+        if accepts_prefill:  # Send would continue this turn, which the model allows
+            step = dataclasses.replace(step, message=step.message + " Sending as it is continues this turn as a "
+                                                                     "prefill.", blocking=False)
+        return [p for p in problems if p.kind != "prefill_unsupported"] + [step]
 
     def add_turn(self, role: str, content: Any) -> None:
         if role not in ROLES:
@@ -334,7 +359,10 @@ class HistoryEditor(w.VBox):
         if after == before:
             self._refresh(rows=False)
             return
-        self._checkpoint()
+        typing = ("turn", id(message))
+        if self._typing != typing:  # one undo step for a stretch of typing in one box, not one per key
+            self._checkpoint()
+        self._typing = typing
         message["content"] = after
         touched = self._changed_before_thinking(f"turn {index} was edited", index, thinking.first_change(before, after))
         self._refresh(rows=bool(touched))
@@ -344,6 +372,7 @@ class HistoryEditor(w.VBox):
         if not self._undo:
             return False
         messages, system, prefill, model = self._undo.pop()
+        self._typing = None
         self._messages = messages
         self._restoring = True
         self.system_box.value, self.prefill_box.value, self.model_picker.value = system, prefill, model
@@ -356,7 +385,9 @@ class HistoryEditor(w.VBox):
         """Send the history (and prefill); append the reply. Problems and API errors are shown, not raised."""
         blocking = [p for p in self.problems() if p.blocking]
         if blocking:
-            self._show_status("Not sent: fix the problems above first.", kind="error")
+            steps_only = all(p.kind == NEXT_STEP for p in blocking)
+            self._show_status("Not sent: " + ("do the next step above first." if steps_only
+                                              else "fix the problems above first."), kind="error")
             return None
         prefill = self.prefill_box.value
         options: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens.value, "messages": self.messages}
@@ -444,18 +475,23 @@ class HistoryEditor(w.VBox):
 
     # ---- internals -----------------------------------------------------------------------------
     _restoring = False
+    _typing: Optional[tuple] = None  # the box being typed into since the last undo step
 
     def _remember_settings(self) -> None:
         self._settings = (self.system_box.value, self.prefill_box.value, self.model_picker.value)
 
     def _checkpoint(self, settings: Optional[tuple] = None) -> None:
         system, prefill, model = settings or self._settings
+        self._typing = None
         self._undo.append((copy.deepcopy(self._messages), system, prefill, model))
 
     def _setting_changed(self, change: dict) -> None:
         if self._restoring:
             return
-        self._checkpoint(self._settings_before(change))
+        typing = ("setting", "prefill") if change["owner"] is self.prefill_box else None
+        if typing is None or self._typing != typing:
+            self._checkpoint(self._settings_before(change))
+        self._typing = typing
         self._remember_settings()
         # The system prompt comes before every thinking block.
         touched = change["owner"] is self.system_box and self._changed_before_thinking("the system prompt changed", 0)
@@ -511,11 +547,23 @@ class HistoryEditor(w.VBox):
         self._drafts = {key: value for key, value in self._drafts.items() if key in live}
         problems = self.problems()
         if problems:
-            items = "".join(f"<li><b>{'Fix' if p.blocking else 'Note'}:</b> {_as_text(str(p))}</li>" for p in problems)
-            self.problems_box.value = f'<ul class="kit-problems">{items}</ul>'
+            items = "".join(self._problem_html(p) for p in problems)
+            self.problems_box.value = f'<ul class="kit-problems" style="line-height:1.5">{items}</ul>'
         else:
             self.problems_box.value = ""
         self.undo_button.disabled = not self._undo
+
+    def _problem_html(self, problem: Problem) -> str:
+        """One problem: "Cannot send" (Send is refused), "Next step" (the usual next move) or "Note" (sent anyway)."""
+        if problem.kind == NEXT_STEP:
+            label, css, color = "Next step", "kit-problem-next", "#0d47a1"
+        elif problem.blocking:
+            label, css, color = "Cannot send", "kit-problem-blocking", "#b00020"
+        else:
+            label, css, color = "Note", "kit-problem-note", "#8a4b00"
+        prefill_turn = self.prefill_box.value and problem.turn == len(self._messages)
+        where = "the Prefill box: " if prefill_turn else (f"turn {problem.turn}: " if problem.turn is not None else "")
+        return f'<li class="{css}"><b style="color:{color}">{label}:</b> {_as_text(where + problem.message)}</li>'
 
     def _render_rows(self) -> None:
         total = len(self._messages)

@@ -1,13 +1,16 @@
 """``UsageViewer``: watch what every call costs, live, from ``helpers.usage_log``.
 
-A table of calls, running totals (tokens and dollars), bars of input vs output
-tokens per call, and a gauge of how full the latest call's context window was.
-It updates as calls happen, without re-running the cell.
+Running totals (calls, tokens, dollars, the spending limit) on top, a gauge of how
+full the latest call's context window was, and the latest calls, a page at a time,
+with bars of input vs output tokens. It updates as calls happen, without re-running
+the cell, and fits a notebook column: below ``NARROW_PX`` each call takes two short
+lines instead of one wide row.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import html
+from typing import Any, Optional
 
 import ipywidgets as w
 
@@ -16,49 +19,128 @@ from .budget import budget as set_budget
 from .budget import current as current_budget
 from .usage import Record, UsageLog, usage_log
 
-TABLE_ROWS = 50
-BAR_WIDTH_PX = 160
+ROWS = 10  # calls on one page; the totals always count every call
+BAR_WIDTH_PX = 72
+NARROW_PX = 720  # the width of the viewer below which each call takes two lines
 INPUT_COLOR, OUTPUT_COLOR = "#5c6bc0", "#ef6c00"
-CELL = "padding:2px 10px;text-align:left"
+PLACEHOLDER = ("UsageViewer: a live table of the API calls this kernel makes. "
+               "Run this cell to show it (it needs a running kernel and widget support).")
+
+# Scoped to the viewer by class names; shipped with the table (the totals and gauge use it too).
+# Text never wraps inside a word: a cell either fits or moves to the next line whole.
+STYLE = f"""<style>
+.kit-usage {{container-type: inline-size; line-height: 1.45; font-size: var(--jp-ui-font-size1, 13px);}}
+.kit-usage-totals {{display: flex; flex-wrap: wrap; column-gap: 0.9em; line-height: 1.6;}}
+.kit-usage-totals > span {{white-space: nowrap;}}
+.kit-usage-table {{border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums;}}
+.kit-usage-table th, .kit-usage-table td {{padding: 1px 6px; text-align: left; white-space: nowrap; vertical-align: middle;}}
+.kit-usage-table th {{font-weight: 600; border-bottom: 1px solid var(--jp-border-color1, #bdbdbd);}}
+.kit-usage-table .kit-col-input, .kit-usage-table .kit-col-output, .kit-usage-table .kit-col-time,
+.kit-usage-table .kit-col-cost, .kit-usage-table .kit-col-number {{text-align: right;}}
+.kit-usage-table .kit-col-break, .kit-usage-table .kit-unit {{display: none;}}
+.kit-usage-row:nth-child(even) {{background: var(--jp-layout-color2, #eeeeee);}}
+.kit-usage-row .kit-failed {{color: var(--jp-error-color1, #d32f2f);}}
+.kit-usage-muted {{color: var(--jp-ui-font-color2, #616161);}}
+.kit-bars {{display: inline-block; width: {BAR_WIDTH_PX}px; vertical-align: middle;}}
+.kit-bars > div {{height: 5px;}}
+@container (max-width: {NARROW_PX}px) {{
+  .kit-usage-table, .kit-usage-table tbody {{display: block;}}
+  .kit-usage-table thead {{display: none;}}
+  .kit-usage-row {{display: flex; flex-wrap: wrap; align-items: center; padding: 2px 0;}}
+  .kit-usage-table td {{display: block; padding: 0 4px;}}
+  .kit-usage-table .kit-col-number {{width: 2.6em; text-align: right;}}
+  .kit-usage-table .kit-col-number::before {{content: "#";}}
+  .kit-usage-table .kit-col-result, .kit-usage-table .kit-col-cost {{margin-left: auto;}}
+  .kit-usage-table .kit-col-break {{display: block; flex-basis: 100%; height: 0; padding: 0;}}
+  .kit-usage-table .kit-col-input {{margin-left: 2.6em;}}
+  .kit-usage-table .kit-unit {{display: inline;}}
+}}
+</style>"""
+
+COLUMNS = (  # (css name, header) in the order cells appear
+    ("number", "#"), ("model", "model"), ("call", "call"), ("result", "result"), ("break", ""),
+    ("input", "input"), ("output", "output"), ("bars", "tokens"), ("time", "time"), ("cost", "cost"),
+)
+
+
+def _escape(text: Any) -> str:
+    """Text from outside (model ids, stop reasons, error messages) as inert HTML, quotes included."""
+    return html.escape(str(text), quote=True)
 
 
 def _bars(record: Record, biggest: int) -> str:
     """Input and output tokens of one call as two bars, on the scale of the largest call shown."""
     width_in = round(BAR_WIDTH_PX * record.input_tokens / biggest)
     width_out = round(BAR_WIDTH_PX * record.output_tokens / biggest)
-    return (f'<div title="{record.input_tokens} in / {record.output_tokens} out" style="width:{BAR_WIDTH_PX}px">'
-            f'<div style="background:{INPUT_COLOR};height:6px;width:{width_in}px"></div>'
-            f'<div style="background:{OUTPUT_COLOR};height:6px;width:{width_out}px;margin-top:1px"></div></div>')
+    return (f'<div class="kit-bars" title="{record.input_tokens} in / {record.output_tokens} out">'
+            f'<div style="background:{INPUT_COLOR};width:{width_in}px"></div>'
+            f'<div style="background:{OUTPUT_COLOR};width:{width_out}px;margin-top:1px"></div></div>')
 
 
-def _escape(text: object) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _model(record: Record) -> str:
+    """The model that answered, or the one asked for when the answer names none (errors, token counts)."""
+    if record.model:
+        return record.model
+    request = record.request or {}
+    model = request.get("model")
+    return model if isinstance(model, str) else ""
+
+
+def _result(record: Record) -> str:
+    """Status and stop reason; for a failed call, the error type, with its message as a tooltip."""
+    if record.status >= 400:
+        body = record.response if isinstance(record.response, dict) else {}
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        kind, message = error.get("type") or "error", error.get("message") or ""
+        return (f'<span class="kit-failed" title="{_escape(message)}">{record.status} '
+                f'<span>{_escape(kind)}</span></span>')
+    if record.stop_reason:
+        return f'{record.status} <span>{_escape(record.stop_reason)}</span>'
+    if record.kind == "count_tokens":
+        return str(record.status)
+    return f'{record.status} <span class="kit-usage-muted">no stop_reason</span>'
 
 
 class UsageViewer(w.VBox):
     """Live view of the usage log; ``budget_usd`` sets a spending limit for every kit client."""
 
-    def __init__(self, log: UsageLog = usage_log, *, budget_usd: Optional[float] = None, max_tokens: Optional[int] = None):
+    def __init__(self, log: UsageLog = usage_log, *, budget_usd: Optional[float] = None,
+                 max_tokens: Optional[int] = None, rows: int = ROWS):
         if budget_usd is not None or max_tokens is not None:
             set_budget(budget_usd, max_tokens=max_tokens)
+        if rows < 1:
+            raise ValueError(f"rows must be at least 1, not {rows!r}")
         self.usage = log
+        self.rows = rows
+        self._first: Optional[int] = None  # index of the first call shown; None follows the latest calls
         self.totals = w.HTML()
-        self.gauge = w.FloatProgress(min=0.0, max=1.0, description="Context", bar_style="info")
-        self.gauge_label = w.Label()
+        self.gauge = w.FloatProgress(min=0.0, max=1.0, description="Context", bar_style="info",
+                                     style={"description_width": "initial"}, layout=w.Layout(width="14em"))
+        self.gauge_label = w.HTML(layout=w.Layout(flex="1 1 12em"))
         self.table = w.HTML()
-        self.clear_button = w.Button(description="Clear log", icon="eraser")
+        self.earlier_button = w.Button(description="◀ earlier", tooltip="Show earlier calls",
+                                       layout=w.Layout(width="auto"))
+        self.later_button = w.Button(description="later ▶", tooltip="Show later calls", layout=w.Layout(width="auto"))
+        self.page_label = w.HTML()
+        self.clear_button = w.Button(description="Clear log", icon="eraser", layout=w.Layout(width="auto"))
+        self.earlier_button.on_click(lambda _: self._turn_page(-1))
+        self.later_button.on_click(lambda _: self._turn_page(1))
         self.clear_button.on_click(lambda _: self.usage.clear())
+        wrapping = dict(flex_flow="row wrap", align_items="center")
         super().__init__([
             self.totals,
-            w.HBox([self.gauge, self.gauge_label]),
+            w.HBox([self.gauge, self.gauge_label], layout=w.Layout(**wrapping)),
             self.table,
-            self.clear_button,
+            w.HBox([self.earlier_button, self.later_button, self.page_label, self.clear_button],
+                   layout=w.Layout(**wrapping)),
         ])
         self.add_class("kit-usage-viewer")
         self._unsubscribe = log.subscribe(self._on_record)
         self.update()
 
     def _on_record(self, record: Optional[Record]) -> None:
+        if record is None:
+            self._first = None  # the log was cleared
         self.update()
 
     def close(self) -> None:
@@ -66,51 +148,98 @@ class UsageViewer(w.VBox):
             self._unsubscribe()
         super().close()
 
+    # ---- what is shown -------------------------------------------------------------------------
+    def shown_range(self) -> tuple[int, int]:
+        """(first, end) indexes of the calls on the current page: the latest ``rows`` unless paged back."""
+        count = len(self.usage.records)
+        if self._first is None:
+            return max(0, count - self.rows), count
+        first = min(self._first, max(0, count - self.rows))
+        return first, min(count, first + self.rows)
+
     def update(self) -> None:
         count = len(self.usage.records)
-        recent = self.usage.records[-TABLE_ROWS:]  # the table shows the latest calls; totals are kept by the log
-        self.totals.value = self._totals_html(count, recent)
-        self._update_gauge(recent)
-        self.table.value = self._table_html(recent, first_number=max(1, count - TABLE_ROWS + 1))
+        first, end = self.shown_range()
+        shown = self.usage.records[first:end]  # only the rows on the page are read: totals are kept by the log
+        self.totals.value = self._totals_html(count, shown)
+        self._update_gauge(shown)
+        self.table.value = self._table_html(shown, first_number=first + 1)
+        self.page_label.value = (f'<span class="kit-usage-muted">calls {first + 1}–{end} of {count}</span>'
+                                 if count else "")
+        self.earlier_button.disabled = first == 0
+        self.later_button.disabled = end >= count
+        pager = "flex" if count > self.rows else "none"
+        self.earlier_button.layout.display = self.later_button.layout.display = pager
 
-    def _totals_html(self, count: int, recent: list[Record]) -> str:
+    def _turn_page(self, step: int) -> None:
+        count = len(self.usage.records)
+        first, _ = self.shown_range()
+        first += step * self.rows
+        self._first = None if first + self.rows >= count else max(0, first)
+        self.update()
+
+    def _totals_html(self, count: int, shown: list[Record]) -> str:
         limit = current_budget()
         parts = [f"<b>{count}</b> calls", f"<b>{self.usage.total_input_tokens:,}</b> input tokens",
                  f"<b>{self.usage.total_output_tokens:,}</b> output tokens", f"<b>${self.usage.total_cost_usd:.6f}</b>"]
         if limit.max_usd is not None:
-            parts.append(f"budget ${limit.max_usd:g} ({self.usage.total_cost_usd / limit.max_usd:.0%} used)" if limit.max_usd else "budget $0")
+            parts.append(f"budget ${limit.max_usd:g} ({self.usage.total_cost_usd / limit.max_usd:.0%} used)"
+                         if limit.max_usd else "budget $0")
         if limit.max_tokens is not None:
             parts.append(f"token limit {limit.max_tokens:,}")
-        if any(r.offline for r in recent):
-            parts.append("offline calls: token counts are estimates")
-        return '<div class="kit-usage-totals">' + " · ".join(parts) + "</div>"
+        if any(r.offline for r in shown):
+            parts.append('<span class="kit-usage-muted">offline: token counts are estimates</span>')
+        items = "".join(f"<span>{part}</span>" for part in parts)
+        return f'<div class="kit-usage-totals">{items}</div>'
 
     def _update_gauge(self, records: list[Record]) -> None:
         latest = next((r for r in reversed(records) if r.status == 200 and r.kind != "count_tokens"), None)
         entry = catalog.lookup(latest.model) if latest and latest.model else None
         if latest is None or entry is None:
-            self.gauge.value, self.gauge_label.value = 0.0, "no call yet"
+            self.gauge.value = 0.0
+            self.gauge_label.value = '<span class="kit-usage-muted">no call yet</span>'
             return
         used = latest.input_tokens + latest.cache_read_input_tokens + latest.cache_creation_input_tokens + latest.output_tokens
         share = min(1.0, used / entry.context_window)
         self.gauge.value = share
         self.gauge.bar_style = "danger" if share > 0.9 else ("warning" if share > 0.6 else "info")
-        self.gauge_label.value = f"{used:,} of {entry.context_window:,} tokens ({share:.2%}) in {entry.id}'s context window"
+        self.gauge_label.value = (
+            f'<div class="kit-usage-totals"><span>{used:,} of {entry.context_window:,} tokens ({share:.2%})</span>'
+            f'<span class="kit-usage-muted">in {_escape(entry.id)}\'s window, last call</span></div>')
 
     def _table_html(self, records: list[Record], first_number: int) -> str:
+        if not records:
+            return (f'{STYLE}<div class="kit-usage kit-usage-muted">No calls yet: calls made with a client from '
+                    "connect() appear here.</div>")
         biggest = max((max(r.input_tokens, r.output_tokens) for r in records), default=0) or 1
-        head = "".join(f"<th style='{CELL}'>{h}</th>" for h in
-                       ("#", "call", "model", "status", "stop_reason", "input", "output", "tokens", "latency", "cost"))
+        head = "".join(f'<th class="kit-col-{name}">{title}</th>' for name, title in COLUMNS if name != "break")
         rows = []
         for number, r in enumerate(records, start=first_number):
-            cells = [number, r.kind, r.model or "", r.status, r.stop_reason or "", f"{r.input_tokens:,}",
-                     f"{r.output_tokens:,}", None, f"{r.latency_s * 1000:.0f} ms", f"${r.cost_usd:.6f}"]
-            html = "".join(f"<td style='{CELL}'>{_escape(c) if c is not None else _bars(r, biggest)}</td>" for c in cells)
-            rows.append(f'<tr class="kit-usage-row">{html}</tr>')
-        body = "".join(rows) or '<tr><td colspan="10">No calls yet: calls made with a client from connect() appear here.</td></tr>'
-        legend = (f'<div style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> input tokens &nbsp; '
-                  f'<span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
-        return f'<table class="kit-usage-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{legend}'
+            cells = {
+                "number": str(number),
+                "model": _escape(_model(r)),
+                "call": f'<span class="kit-usage-muted">{_escape(r.kind)}</span>',
+                "result": _result(r),
+                "break": "",
+                "input": f'{r.input_tokens:,}<span class="kit-unit"> in</span>',
+                "output": f'{r.output_tokens:,}<span class="kit-unit"> out</span>',
+                "bars": _bars(r, biggest),
+                "time": f"{r.latency_s * 1000:,.0f} ms",
+                "cost": f"${r.cost_usd:.6f}",
+            }
+            html_cells = "".join(f'<td class="kit-col-{name}">{cells[name]}</td>' for name, _ in COLUMNS)
+            rows.append(f'<tr class="kit-usage-row">{html_cells}</tr>')
+        legend = (f'<div class="kit-usage-muted" style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> '
+                  f'input tokens &nbsp; <span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
+        return (f'{STYLE}<div class="kit-usage"><table class="kit-usage-table"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>{legend}</div>')
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        # Shown where the widget cannot be (a notebook opened before its cells run, a static render):
+        # say what this is and how to see it, rather than counts from some earlier run.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = PLACEHOLDER
+        return bundle
 
     def __repr__(self) -> str:
         return (f"UsageViewer({len(self.usage.records)} calls, {self.usage.total_input_tokens} input / "

@@ -1,162 +1,201 @@
 """The widgets in a real browser: JupyterLab headless on loopback, Debian's chromium driven by Playwright.
 
-Opens the lesson that uses the history editor, runs all cells, adds a synthetic
-turn and clicks Send in the page, then checks that the new turns and a usage row
-appear in the DOM. Screenshots go to tests/artifacts/ (git-ignored).
-Without chromium the test skips, except under CI=true, where it must run.
+Lessons 03, 05 and 06 run from top to bottom in a 1,400 px window, then are looked at again at
+1,000 px: the usage viewer, the history editor and the graders' results must fit their output
+areas, with no word wrapped in its middle and no button cut short. In lesson 03 the history
+editor is used as a learner would (typing, adding turns, a prefill, Send), next to a docked view
+of the usage viewer: a problem that stops Send is shown only when Send refuses to send.
+Screenshots go to tests/artifacts/ (git-ignored).
+Without chromium the tests skip, except under CI=true, where they must run.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
-import nbformat
 import pytest
 
-from notebooks_support import NOTEBOOKS, ROOT
+from browser_support import (
+    ARTIFACTS, NEWS_TOAST, TOKEN, chromium, copy_without_outputs, open_and_run_all, require_browser, running_lab,
+)
+from helpers.usage_viewer import ROWS
+from notebooks_support import NOTEBOOKS
 
-CHROMIUM = Path("/usr/bin/chromium")
-LESSON = NOTEBOOKS / "03_synthetic_turns.ipynb"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-TOKEN = "kit-browser-test"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
+LAST_GRADER = {  # the last output of each lesson: once it shows, every cell has run
+    "03_synthetic_turns.ipynb": "(03.2 correct an earlier answer)",
+    "05_stop_reasons.ipynb": "(05.3",
+    "06_tokens_and_context.ipynb": "(06.3",
+}
+WIDTHS = (1400, 1000)
+WIDGETS = ".kit-usage-viewer, .kit-history-editor, .kit-grader-result"
 
-
-def _require_browser():
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append("Debian's chromium (/usr/bin/chromium: apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright (pip install -e '.[test]')")
-    if missing:
-        reason = "browser test needs " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; under CI=true it must run")
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Everything that does not fit, for one widget or grader result: the element against its output area,
+# any descendant past the area's right edge, buttons whose label is cut, and words split across lines
+# (a word on two lines has two boxes at different heights).
+MISFITS = """(element) => {
+  const problems = [];
+  const area = element.closest('.jp-OutputArea-output, .jp-LinkedOutputView');
+  const box = area.getBoundingClientRect();
+  const name = element.className.split(' ').find(c => c.startsWith('kit-'));
+  const own = element.getBoundingClientRect();
+  if (own.right > box.right + 0.5) problems.push(`${name} is ${own.width}px wide in a ${box.width}px output area`);
+  if (element.scrollWidth > element.clientWidth + 1) problems.push(`${name} scrolls sideways (${element.scrollWidth}px)`);
+  for (const el of element.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > box.right + 0.5) {
+      problems.push(`${name}: <${el.tagName.toLowerCase()} class="${el.className}"> ends at ${r.right}, past ${box.right}`);
+    }
+  }
+  for (const button of element.querySelectorAll('button')) {
+    if (button.offsetParent && button.scrollWidth > button.clientWidth + 1) {
+      problems.push(`${name}: button "${button.title || button.innerText}" is cut (${button.scrollWidth}px in ${button.clientWidth}px)`);
+    }
+  }
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('textarea, select, style, script')) continue;
+    for (const match of node.data.matchAll(/\\S+/g)) {
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) problems.push(`${name}: "${match[0]}" is wrapped across ${tops.size} lines`);
+    }
+  }
+  return problems;
+}"""
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    _require_browser()
+    require_browser()
     home = tmp_path_factory.mktemp("lab")
-    workdir = home / "notebooks"
-    workdir.mkdir()
-    # Outputs cleared, so that the page shows only what this run produces.
-    notebook = nbformat.read(LESSON, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    nbformat.write(notebook, workdir / LESSON.name)
-    settings = home / "settings"
-    # No "Jupyter news?" toast over the page.
-    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True)
-    notification.write_text(json.dumps({"fetchNews": "false"}))
-    env = {
-        **os.environ,
-        "KIT_MODE": "offline", "ANTHROPIC_API_KEY": "", "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-    }
-    port = _free_port()
-    jupyter = Path(sys.executable).with_name("jupyter")
-    command = [str(jupyter), "lab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
-               f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir}"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = open(home / "lab.log", "wb")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start:\n" + (home / "lab.log").read_text()[-3000:])
-            time.sleep(0.3)
-    yield url, home
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    copy_without_outputs([NOTEBOOKS / name for name in LAST_GRADER], home / "notebooks")
+    with running_lab(home, home / "notebooks") as url:
+        yield url, home
 
 
-def test_history_editor_and_usage_viewer_work_in_jupyterlab(lab):
-    from playwright.sync_api import sync_playwright
+def _show(page, locator) -> None:
+    """Scroll ``locator`` to the top of the notebook; offscreen cells are laid out only once they are near."""
+    for _ in range(5):
+        locator.evaluate("e => { e.scrollIntoView({block: 'start'}); e.closest('.jp-WindowedPanel-outer')?.scrollBy(0, -40); }")
+        page.wait_for_timeout(300)
+        top = locator.evaluate("e => e.getBoundingClientRect().top")
+        if 0 <= top < page.viewport_size["height"] / 2:
+            return
 
+
+def _misfits(page, locator) -> list[str]:
+    _show(page, locator)
+    return locator.evaluate(MISFITS)
+
+
+def _assert_no_news_toast(page, url: str) -> None:
+    assert page.get_by_text(NEWS_TOAST).count() == 0, "JupyterLab asked about its news feed"
+    notification = json.load(urllib.request.urlopen(
+        f"{url}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={TOKEN}"))
+    assert notification["schema"]["properties"]["fetchNews"]["default"] == "false"  # the kit's own setting
+
+
+@pytest.mark.parametrize("name", list(LAST_GRADER), ids=[n[:2] for n in LAST_GRADER])
+def test_widgets_and_grader_results_fit_the_notebook_column(lab, name):
     url, home = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(home / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        page = browser.pages[0] if browser.pages else browser.new_page()
+    lesson = f"lesson{name[:2]}"
+    with chromium(home / f"profile-{lesson}", WIDTHS[0]) as page:
         try:
-            page.goto(f"{url}/lab/tree/{LESSON.name}?token={TOKEN}")
-            idle = page.locator("#jp-main-statusbar").get_by_text("Idle")
-            idle.first.wait_for(timeout=60_000)
-            page.get_by_text("Run", exact=True).first.click()
-            page.get_by_text("Run All Cells", exact=True).first.click()
-
-            editor = page.locator(".kit-history-editor").first
-            editor.wait_for(timeout=60_000)
+            open_and_run_all(page, url, name, LAST_GRADER[name], workspace=lesson)
+            _assert_no_news_toast(page, url)
             viewer = page.locator(".kit-usage-viewer").first
-            viewer.wait_for(timeout=60_000)
-            # The last exercise's grader has answered: every cell has run.
-            page.get_by_text("(03.2 correct an earlier answer)").first.wait_for(timeout=60_000)
-            turns_before = editor.locator(".kit-turn").count()
-            rows_before = viewer.locator(".kit-usage-row").count()
-            editor.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "history_editor_before_send.png"), full_page=False)
+            assert viewer.locator(".kit-usage-row").count() <= ROWS
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 1000})
+                page.wait_for_timeout(500)
+                problems = []
+                widgets = page.locator(WIDGETS)
+                for index in range(widgets.count()):
+                    problems += _misfits(page, widgets.nth(index))
+                for selector in (".kit-usage-viewer", ".kit-history-editor", ".kit-grader-result"):
+                    shown = page.locator(selector)
+                    if shown.count():
+                        _show(page, shown.last if selector == ".kit-grader-result" else shown.first)
+                        page.screenshot(path=str(ARTIFACTS / f"{lesson}-{width}px-{selector[5:]}.png"))
+                assert not problems, f"at {width} px:\n" + "\n".join(problems)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"{lesson}-failure.png"))
+            raise
 
+
+def test_history_editor_and_docked_usage_viewer_in_jupyterlab(lab):
+    url, home = lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium(home / "profile-editor", 1400) as page:
+        try:
+            open_and_run_all(page, url, "03_synthetic_turns.ipynb", LAST_GRADER["03_synthetic_turns.ipynb"],
+                             workspace="editor")
+            editor = page.locator(".kit-history-editor").first
+            viewer = page.locator(".kit-usage-viewer").first
+
+            # The pointer in the lesson: right-click the viewer, Create New View for Cell Output.
+            _show(page, viewer)
+            viewer.click(button="right")
+            page.get_by_role("menu").get_by_text("Create New View for Cell Output", exact=True).click()
+            docked = page.locator(".jp-LinkedOutputView .kit-usage-viewer").first
+            docked.wait_for(timeout=30_000)
+            assert not docked.evaluate(MISFITS)
+            rows_before = docked.locator(".kit-usage-row").count()
+            calls_before = docked.locator(".kit-usage-totals b").first.inner_text()
+
+            # Right after Run All the history ends with the model's reply: a next step, nothing to fix.
+            blocking, next_step = editor.locator(".kit-problem-blocking"), editor.locator(".kit-problem-next")
+            assert blocking.count() == 0 and "add a user turn" in next_step.inner_text()
+            turns_before = editor.locator(".kit-turn").count()
+            _show(page, editor)
             editor.get_by_role("button", name="+ assistant turn (synthetic)").click()
             editor.locator(".kit-turn").nth(turns_before).wait_for()
-            synthetic = editor.locator(".kit-turn textarea").nth(turns_before)
-            synthetic.fill("A synthetic turn typed in the browser.")
-            synthetic.press("Tab")  # commit the text to the kernel
+            editor.get_by_text("write this assistant turn").wait_for()
+            assert blocking.count() == 0
+            # Typed, not yet committed by leaving the box: the message follows the typing.
+            editor.locator(".kit-turn textarea").nth(turns_before).click()
+            page.keyboard.type("A synthetic turn typed in the browser.")
+            editor.get_by_text("the last turn is the assistant's").wait_for()
             editor.get_by_role("button", name="+ user turn").click()
-            question = editor.locator(".kit-turn textarea").nth(turns_before + 1)
-            question.fill("What is my name?")
-            question.press("Tab")
-            editor.get_by_role("button", name="Send").click()
+            editor.get_by_text("this user turn is empty").wait_for()
+            assert blocking.count() == 0 and next_step.count() == 1
+            editor.locator(".kit-turn textarea").nth(turns_before + 1).click()
+            page.keyboard.type("What is my name?")
+            next_step.wait_for(state="detached")
+            assert blocking.count() == 0
 
+            # A real mistake: a prefill on a model that takes none. Send refuses it, and says where it is.
+            prefill = editor.get_by_placeholder("Prefill: the start of the next reply (optional)")
+            prefill.click()
+            page.keyboard.type("My answer:")
+            blocking.first.wait_for()
+            assert "the Prefill box" in blocking.inner_text() and f"turn {turns_before + 2}" not in blocking.inner_text()
+            editor.get_by_role("button", name="Send").click()
+            editor.locator(".kit-status").get_by_text("Not sent").wait_for()
+            assert docked.locator(".kit-usage-totals b").first.inner_text() == calls_before
+            prefill.fill("")  # empty again: the only problem is gone
+            blocking.first.wait_for(state="detached")
+
+            editor.get_by_role("button", name="Send").click()
             editor.locator(".kit-turn").nth(turns_before + 2).wait_for(timeout=30_000)
-            viewer.locator(".kit-usage-row").nth(rows_before).wait_for(timeout=30_000)
             assert editor.locator(".kit-turn").count() == turns_before + 3
             assert "stop_reason" in editor.locator(".kit-status").inner_text()
             texts = editor.locator(".kit-turn textarea").evaluate_all("els => els.map(e => e.value)")
             assert "A synthetic turn typed in the browser." in texts
-            assert viewer.locator(".kit-usage-row").count() == rows_before + 1
-            editor.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "history_editor_after_send.png"), full_page=False)
-            viewer.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "usage_viewer.png"), full_page=False)
+            assert blocking.count() == 0 and next_step.count() == 1
+            assert not _misfits(page, editor)
+            # The docked view follows the log: one call more, on the page of the latest calls.
+            page.wait_for_function(
+                "([el, before]) => el.querySelector('.kit-usage-totals b').innerText !== before",
+                arg=[docked.element_handle(), calls_before], timeout=30_000)
+            assert int(docked.locator(".kit-usage-totals b").first.inner_text()) == int(calls_before) + 1
+            assert docked.locator(".kit-usage-row").count() == min(rows_before + 1, ROWS)
+            _show(page, editor)
+            page.screenshot(path=str(ARTIFACTS / "lesson03-editor-after-send-with-docked-viewer.png"))
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "browser_failure.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "lesson03-editor-failure.png"))
             raise
-        finally:
-            browser.close()

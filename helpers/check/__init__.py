@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import importlib
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -36,6 +38,21 @@ class Result:
     def __repr__(self) -> str:
         mark = "✅ Correct" if self.passed else "❌ Not yet"
         return f"{mark} ({self.exercise}): {self.message}"
+
+    def _repr_html_(self) -> str:
+        """The notebook's view: wraps between words in a narrow column. All text is escaped, since a message
+        can quote what the learner sent; `code` spans are made after escaping, so they add only <code> tags."""
+        # Text marks rather than emoji in the rich view: they render with any font.
+        mark, color = ("✔ Correct", "#2e7d32") if self.passed else ("✘ Not yet", "#c62828")
+        exercise = html.escape(self.exercise, quote=True)
+        message = _CODE_SPAN.sub(r"<code>\1</code>", html.escape(self.message, quote=True))
+        return (f'<div class="kit-grader-result" style="border-left: 4px solid {color}; padding: 2px 0 2px 10px; '
+                f'line-height: 1.5; white-space: normal; overflow-wrap: break-word; word-break: normal">'
+                f'<b style="color: {color}">{mark}</b> <span style="opacity: 0.75">({exercise})</span>'
+                f'<div>{message}</div></div>')
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
 def correct(message: str) -> Result:

@@ -78,7 +78,7 @@ def test_system_prompt_mistakes_name_the_mechanic(learner, body, words):
 def test_system_prompt_error_in_the_cell_becomes_a_message(learner):
     result = learner.answer(SYSTEM, """reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, temperature=0.5,
                                messages=[{"role": "user", "content": exercise_question}])""")
-    assert not result.passed and "TypeError" in result.message and "temperature" in result.message
+    assert not result.passed and "TypeError on line 4 of the cell" in result.message and "temperature" in result.message
 
 
 def test_system_prompt_unsolved(learner):

@@ -79,7 +79,7 @@ final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=his
     ("""history = []
 for question in questions:
     history.append({"role": "user", "content": question})
-    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)""", "merges them into one"),
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)""", "merges into one"),
 ])
 def test_whole_history_mistakes_name_the_mechanic(learner, body, words):
     result = learner.answer(WHOLE, body)
@@ -117,7 +117,7 @@ def test_keep_exchanges_right_answers_pass(learner, body):
 
 def test_keep_exchanges_lesson_function_is_refused(learner):
     result = learner.answer(EXCHANGES, "return trim_last_turns(messages, k)")  # section 6's function counts turns
-    assert not result.passed and "count exchanges, not turns" in result.message
+    assert not result.passed and "Count exchanges, not turns".lower() in result.message.lower()
 
 
 def test_keep_exchanges_typed_answer_is_refused(learner):
@@ -128,7 +128,7 @@ def test_keep_exchanges_typed_answer_is_refused(learner):
 @pytest.mark.parametrize("body, words", [
     ("return messages[-2 * k:]", "seed"),
     ("""starts = [i for i, t in enumerate(messages) if t["role"] == "user"]
-return messages[starts[-k]:] if len(starts) >= k else messages[:]""", "in the middle of an exchange"),
+return messages[starts[-k]:] if len(starts) >= k else messages[:]""", "exchange"),  # a tool_result counted as one
     ("""del messages[:-2]
 return messages""", "changed the list"),
 ])

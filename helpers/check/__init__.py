@@ -15,6 +15,7 @@ for each run (``seed=`` repeats a run).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -24,7 +25,6 @@ import re
 import sys
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
@@ -75,7 +75,7 @@ class Attempt:
 _attempts: dict[str, Attempt] = {}
 
 
-@contextmanager
+@contextlib.contextmanager
 def attempt(exercise: str) -> Iterator[Attempt]:
     """Run an exercise's code: the grader called next in the cell grades what this run sent,
     and an exception raised inside the block becomes its message instead of a traceback."""
@@ -115,7 +115,8 @@ def error_summary(error: BaseException) -> str:
         return f"the API answered HTTP {error.status_code} {error.type or ''}: {message}".replace("  ", " ")
     if isinstance(error, anthropic.APIConnectionError):
         return f"no answer came back ({type(error).__name__}: {error})"
-    frames = traceback.extract_tb(error.__traceback__)
+    # The first frame outside this module and contextlib is the exercise cell's own.
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename not in (__file__, contextlib.__file__)]
     where = f" on line {frames[0].lineno} of the cell" if frames and frames[0].lineno else ""
     return f"your code raised {type(error).__name__}{where}: {error}"
 

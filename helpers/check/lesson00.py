@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable, Optional
 
 import anthropic
@@ -11,7 +10,7 @@ from .. import catalog
 from ..catalog import ModelEntry
 from ..usage import usage_log
 from . import correct, draw, grader, kit_function, made_during_attempt, not_yet
-from .made_up import made_up_models
+from .made_up import made_up_catalog
 
 RANDOM_CATALOGS = 6
 """Made-up model lists each function meets, besides the real catalog."""
@@ -60,10 +59,8 @@ def cheapest(function: Any, *, seed: Optional[int] = None) -> Any:
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `cheapest_current(models)` yourself.")
     rng, seed = draw(seed)
-    cases = [list(catalog.available())] + [made_up_models(rng, rng.randrange(4, 9)) for _ in range(RANDOM_CATALOGS)]
+    cases = [list(catalog.available())] + [made_up_catalog(rng, rng.randrange(4, 9)) for _ in range(RANDOM_CATALOGS)]
     for number, models in enumerate(cases):
-        if not _current(models):
-            models.append(dataclasses.replace(made_up_models(rng, 1)[0], lifecycle="active", legacy=False))
         got, error = _call(function, models)
         where = "the real catalog" if number == 0 else f"a made-up list of models (seed {seed})"
         if error is not None:
@@ -135,7 +132,7 @@ def prefill_models(function: Any, *, seed: Optional[int] = None) -> Any:
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `accepts_prefill(models)` yourself.")
     rng, seed = draw(seed)
-    cases = [list(catalog.models())] + [made_up_models(rng, rng.randrange(4, 9)) for _ in range(RANDOM_CATALOGS)]
+    cases = [list(catalog.models())] + [made_up_catalog(rng, rng.randrange(4, 9)) for _ in range(RANDOM_CATALOGS)]
     for number, models in enumerate(cases):
         got, error = _call(function, models)
         where = "the whole catalog" if number == 0 else f"a made-up list of models (seed {seed})"

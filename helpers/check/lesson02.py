@@ -167,7 +167,10 @@ def last_exchanges(function: Any, *, seed: Optional[int] = None) -> Any:
             continue
         if not isinstance(kept, list):
             return not_yet(f"your function returned a {type(kept).__name__}: return a list of turns.")
-        if not kept or kept != history[-len(kept):]:
+        if not kept:
+            return not_yet(f"{where}, your function returned no turns: the last exchange always fits, so keep at "
+                           "least that one. Count exchanges, not turns.")
+        if kept != history[-len(kept):]:
             return not_yet(f"{where}, the result is not the end of the history: keep the newest turns, in order, "
                            "without gaps or changes.")
         if not is_plain_user(kept[0]):

@@ -11,7 +11,7 @@ import pydantic
 
 from .. import catalog
 from . import correct, draw, grader, kit_function, logged, not_yet, reply_text, same_text, text_of_content
-from .made_up import catalog_including, made_up_models
+from .made_up import catalog_including, made_up_catalog
 
 OPTION = re.compile(r"\([A-Z]\)")
 MAX_LETTER_TOKENS = 5
@@ -141,7 +141,7 @@ def technique(choose: Any, *, seed: Optional[int] = None) -> Any:
     if kit_function(choose):
         return not_yet("that is one of the kit's own functions: write `choose_technique(model_id)` yourself.")
     rng, seed = draw(seed)
-    made_up = [m for m in made_up_models(rng, MADE_UP_MODELS) if not m.retired]
+    made_up = [m for m in made_up_catalog(rng, MADE_UP_MODELS) if not m.retired]
     real = [i for entry in catalog.available() for i in (entry.id, *((entry.snapshot,) if entry.snapshot else ()))]
     invented = [i for entry in made_up for i in (entry.id, *((entry.snapshot,) if entry.snapshot else ()))]
     cases = real + invented

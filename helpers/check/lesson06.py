@@ -237,9 +237,10 @@ def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
             return not_yet(f"message_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
         if not _close(float(got), _expected_cost(message)):
             return not_yet(f"{_cost_mistake(float(got), message, what)} (seed {seed})")
-    return correct("message_cost() priced four replies made up for this run, with the input of all three usage "
-                   "fields: one with prompt-cache tokens, one reporting a dated snapshot id with cache fields set to "
-                   "None, and one over the long-context threshold.")
+    return correct("message_cost() matched the catalog's price on four replies drawn for this run, counting all "
+                   "three input fields of `usage`: a reply from the offline backend, one with prompt-cache tokens, "
+                   "one reporting a dated snapshot id with its cache fields set to None, and one over the "
+                   "long-context threshold.")
 
 
 # --- 06.3 ---------------------------------------------------------------------------------------------------------

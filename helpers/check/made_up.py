@@ -47,6 +47,26 @@ def made_up_models(rng: random.Random, count: int) -> list[ModelEntry]:
     return entries
 
 
+def made_up_catalog(rng: random.Random, count: int) -> list[ModelEntry]:
+    """``count`` (at least 4) invented entries, among them always: a current model that accepts a prefill, a
+    current one that refuses it, a retired one that accepted it, and a legacy or deprecated one cheaper than every
+    current model, so that a shortcut in a learner's function shows on every run."""
+    entries = made_up_models(rng, max(count, 4))
+    for n, flags in enumerate(({"lifecycle": "active", "legacy": False, "supports_prefill": True},
+                               {"lifecycle": "active", "legacy": False, "supports_prefill": False},
+                               {"lifecycle": "retired", "legacy": False, "supports_prefill": True},
+                               {"lifecycle": rng.choice(("active", "deprecated")), "supports_prefill": False})):
+        entries[n] = dataclasses.replace(entries[n], **flags)
+        if n == 3:
+            entries[n] = dataclasses.replace(entries[n], legacy=entries[n].lifecycle == "active")
+    current_prices = [m.price.input for m in entries if m.lifecycle == "active" and not m.legacy]
+    cheap = min(current_prices) / 2
+    entries[3] = dataclasses.replace(entries[3], price=Price(input=cheap, output=cheap * 5))
+    entries[2] = dataclasses.replace(entries[2], retires_at=entries[2].released + timedelta(days=400))
+    rng.shuffle(entries)
+    return entries
+
+
 @contextmanager
 def catalog_including(entries: list[ModelEntry]) -> Iterator[None]:
     """The catalog as if ``models.json`` also listed ``entries``, for the length of the block."""

@@ -44,8 +44,10 @@ _REQUESTS: dict[str, dict] = {
 }
 CALLS_PER_REASON = 2
 LETTERS_TOOL = "count_letters"
-LETTER_WORDS = ("Formicidae", "Hymenoptera", "Coleoptera", "Lepidoptera", "Odonata", "Orthoptera", "Hemiptera",
-                "Diptera", "Mantodea", "Blattodea", "Phasmatodea", "Neuroptera", "Trichoptera", "Ephemeroptera")
+LETTER_WORDS = ("Vespa", "Bombus", "Odonata", "Mantodea", "Psocodea", "Hemiptera", "Mecoptera", "Coleoptera",
+                "Dermaptera", "Hymenoptera", "Megaloptera", "Siphonaptera", "Thysanoptera", "Ephemeroptera",
+                "Raphidioptera")
+"""Insect names of 5 to 13 letters, one drawn per run."""
 RETRY_QUESTION = "Count to ten."
 PATIENCE = 0.98
 """The share of `retry-after` an attempt must wait at least (the clocks agree to well under 2 %)."""

@@ -67,7 +67,7 @@ def collect(streamed_text: Any, final: Any) -> Any:
         return not_yet("`streamed_text` is empty. Loop over `stream.text_stream` and add every piece, before you call "
                        "`get_final_message()`: it reads the rest of the stream, so a loop after it gets nothing.")
     if streamed_text != expected:
-        if streamed_text.strip() == expected.strip() or streamed_text.replace("\n", "") == expected.replace("\n", ""):
+        if "".join(streamed_text.split()) == "".join(expected.split()):
             return not_yet("`streamed_text` has extra or missing whitespace. Add each piece exactly as it arrives: "
                            "no separators, no stripping.")
         if streamed_text in expected:
@@ -136,8 +136,8 @@ def recovery(function: Any, *, seed: Optional[int] = None) -> Any:
                            "with status 200. Catch it around the stream and stream the request again.")
         return _raised_hint(value, "stream_with_recovery")
     if not kinds and plan.remaining == 1:
-        return not_yet("your function never called the API. Stream the request with the client it is given: "
-                       "`with client.messages.stream(**request) as stream:`.")
+        return not_yet("your function never called the API. Stream the request with the client it is given "
+                       "(`client.messages.stream(...)`).")
     if not kinds:
         return not_yet("your function streamed with another client: use the `client` it is given, so the grader can "
                        "make that client's stream fail.")

@@ -82,3 +82,32 @@ def test_an_attempt_lets_keyboard_interrupts_through():
 def test_a_failing_grader_never_raises():
     result = check.lesson05.tool_round_trip(object(), object())
     assert not result.passed and result.exercise.startswith("05.2")
+
+
+def _references():
+    from helpers.check import histories, lesson00, lesson02, lesson05, lesson06, lesson07
+
+    return [
+        (check.lesson00.cheapest, lambda models: min(lesson00._current(models), key=lambda m: m.price.input).id),
+        (check.lesson01.text_of, lambda message: check.reply_text(message)),
+        (check.lesson01.text_of, lambda message: check.text_of_content(message.content)),
+        (check.lesson02.last_exchanges, lambda messages, k: lesson02._expected(messages, k)),
+        (check.lesson02.last_exchanges, lambda messages, k: messages[histories.exchange_starts(messages)[-k]:]),
+        (check.lesson05.handle, lambda message: lesson05._next_step(message.stop_reason)[0]),
+        (check.lesson06.message_cost, lambda message: lesson06._expected_cost(message)),
+        (check.lesson07.event_counts, lambda client, **request: lesson07._expected_events(request)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_the_graders_own_references_stand_in_for_no_answer(case):
+    grade, wrapper = _references()[case]
+    result = grade(wrapper)
+    assert not result.passed and "graders' own functions" in result.message, result
+
+
+def test_the_kits_functions_passed_as_answers_are_refused():
+    from helpers.check import histories
+
+    assert "kit's own functions" in check.lesson01.text_of(check.reply_text).message
+    assert "kit's own functions" in check.lesson02.last_exchanges(histories.exchange_starts).message

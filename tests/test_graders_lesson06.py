@@ -142,7 +142,7 @@ def test_fit_max_tokens_right_answers_pass(learner, body):
 @pytest.mark.parametrize("body, words", [
     ("return wanted", "never called"),
     ("""client.messages.count_tokens(model=model, messages=messages)
-return 1000""", "seed"),                                               # the solution's printout, typed in
+return 1000""", "1,000"),                                              # the solution's printout, typed in
     ("""client.messages.create(model=model, max_tokens=1, messages=messages)
 return wanted""", "only count it"),
     ("""counted = client.messages.count_tokens(model=model, messages=messages).input_tokens

@@ -215,6 +215,20 @@ def hint(exercise: str, number: int = 1) -> Hint:
     return Hint(str(exercise), number, len(hints), hints[number - 1])
 
 
+def grader_only(function: Callable) -> Callable:
+    """Mark a grader's reference: it serves the kit's own modules, and raises when a learner's code calls it,
+    so no answer can stand on the grader's own (``from helpers.check.lesson02 import ...`` gets nothing)."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller != "helpers" and not caller.startswith("helpers."):
+            raise PermissionError(f"{function.__name__}() is one of the graders' own functions: write your own")
+        return function(*args, **kwargs)
+
+    return guarded
+
+
 # --- shared checks --------------------------------------------------------------------------------------------------
 
 def is_message(value: Any) -> bool:
@@ -286,6 +300,7 @@ def logged(message: Any, name: str, what: str) -> tuple[Optional[Record], Option
     return record, None
 
 
+@grader_only
 def text_of_content(content: Any) -> str:
     """The text of a turn's content, whether a string or a list of blocks (dicts or SDK objects)."""
     if isinstance(content, str):
@@ -298,6 +313,7 @@ def text_of_content(content: Any) -> str:
     return "".join(parts)
 
 
+@grader_only
 def reply_text(message: anthropic.types.Message) -> str:
     """The text blocks of a reply, joined (a reply may open with a thinking block)."""
     return "".join(block.text for block in message.content if block.type == "text")

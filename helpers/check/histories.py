@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from . import grader_only
+
 QUESTIONS = (
     "Which vegetables grow well in clay soil?", "How deep should a raised bed be?", "When do I sow carrots?",
     "Is mulch worth it?", "How often should I water tomatoes?", "What keeps slugs away?",
@@ -66,6 +68,7 @@ def random_history(rng: random.Random, exchanges: int, ending: str = "") -> list
     return turns
 
 
+@grader_only
 def is_plain_user(turn: Any) -> bool:
     """A user turn with the user's own words: no tool_result blocks."""
     if not isinstance(turn, dict) or turn.get("role") != "user":
@@ -75,5 +78,6 @@ def is_plain_user(turn: Any) -> bool:
         isinstance(b, dict) and b.get("type") == "tool_result" for b in content or [])
 
 
+@grader_only
 def exchange_starts(messages: list[dict]) -> list[int]:
     return [i for i, turn in enumerate(messages) if is_plain_user(turn)]

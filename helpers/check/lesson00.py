@@ -9,7 +9,7 @@ import anthropic
 from .. import catalog
 from ..catalog import ModelEntry
 from ..usage import usage_log
-from . import correct, draw, grader, kit_function, made_during_attempt, not_yet
+from . import correct, draw, grader, grader_only, kit_function, made_during_attempt, not_yet
 from .made_up import made_up_catalog
 
 RANDOM_CATALOGS = 6
@@ -36,6 +36,7 @@ HINTS = {
 }
 
 
+@grader_only
 def _current(models: list[ModelEntry]) -> list[ModelEntry]:
     return [m for m in models if m.lifecycle == "active" and not m.legacy]
 

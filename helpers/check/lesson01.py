@@ -8,7 +8,9 @@ from typing import Any, Optional
 import anthropic
 
 from ..catalog import DEFAULT_MODEL
-from . import correct, draw, grader, grader_client, kit_function, logged, not_yet, same_text, text_of_content
+from . import (
+    correct, draw, grader, grader_client, grader_only, kit_function, logged, not_yet, same_text, text_of_content,
+)
 
 MAX_TOKENS_LIMIT = 200
 ANATOMY_KEYS = ("text", "stop_reason", "output_tokens")
@@ -89,6 +91,7 @@ def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Messa
     return [("a reply cut short by max_tokens", cut), ("a finished reply", whole), ("another reply", stopped)]
 
 
+@grader_only
 def _texts(message: anthropic.types.Message) -> list[str]:
     return [block.text for block in message.content if block.type == "text"]
 

@@ -6,7 +6,7 @@ import copy
 from typing import Any, Optional
 
 from ..usage import usage_log
-from . import correct, draw, grader, kit_function, logged, not_yet, same_text, text_of_content
+from . import correct, draw, grader, grader_only, kit_function, logged, not_yet, same_text, text_of_content
 from .histories import exchange_starts, random_history
 from .histories import is_plain_user as is_plain_user
 
@@ -125,6 +125,7 @@ def whole_history(final: Any) -> Any:
 RANDOM_CASES = 10
 
 
+@grader_only
 def _expected(messages: list[dict], k: int) -> list[dict]:
     starts = exchange_starts(messages)
     return messages[starts[-k]:] if len(starts) >= k else messages[starts[0]:] if starts else []

@@ -11,19 +11,10 @@ from ..catalog import DEFAULT_MODEL
 from ..offline import faults
 from ..usage import Record, UsageLog, usage_log
 from . import (
-    correct, draw, grader, grader_client, kit_function, logged, made_during_attempt, not_yet, same_text,
+    correct, draw, grader, grader_client, grader_only, kit_function, logged, made_during_attempt, not_yet, same_text,
     text_of_content,
 )
 
-NEXT_STEP = {
-    "end_turn": ("done", "the answer is complete"),
-    "stop_sequence": ("done", "the reply stopped at one of your stop sequences, as you asked"),
-    "max_tokens": ("continue", "the answer was cut at max_tokens: ask for the rest"),
-    "model_context_window_exceeded": ("shorten", "the context window is full: shorten the history first"),
-    "tool_use": ("run_tool", "the model asked for a tool: run it and send a tool_result"),
-    "pause_turn": ("resend", "a server-tool turn was paused: send it back as-is"),
-    "refusal": ("stop", "the model declined: don't resend the same prompt"),
-}
 _SAMPLE_TOOL = {
     "name": "get_weather",
     "description": "The current weather in a city.",
@@ -73,6 +64,21 @@ HINTS = {
 }
 
 
+@grader_only
+def _next_step(reason: str) -> tuple[str, str]:
+    """The step each stop reason calls for, and why (kept inside the function: not an importable answer)."""
+    next_steps = {
+        "end_turn": ("done", "the answer is complete"),
+        "stop_sequence": ("done", "the reply stopped at one of your stop sequences, as you asked"),
+        "max_tokens": ("continue", "the answer was cut at max_tokens: ask for the rest"),
+        "model_context_window_exceeded": ("shorten", "the context window is full: shorten the history first"),
+        "tool_use": ("run_tool", "the model asked for a tool: run it and send a tool_result"),
+        "pause_turn": ("resend", "a server-tool turn was paused: send it back as-is"),
+        "refusal": ("stop", "the model declined: don't resend the same prompt"),
+    }
+    return next_steps[reason]
+
+
 def _sample_messages() -> dict[str, anthropic.types.Message]:
     api = grader_client()
     return {reason: api.messages.create(model=DEFAULT_MODEL, **request) for reason, request in _REQUESTS.items()}
@@ -94,7 +100,7 @@ def handle(function: Any, *, seed: Optional[int] = None) -> Any:
     rng.shuffle(calls)
     for reason in calls:
         message = samples[reason]
-        expected, why = NEXT_STEP[reason]
+        expected, why = _next_step(reason)
         try:
             got = function(message)
         except (IndexError, AttributeError) as error:

@@ -15,7 +15,7 @@ from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
 from ..conversation import history_problems
 from ..trim import estimate
 from ..usage import UsageLog
-from . import correct, draw, grader, grader_client, kit_function, not_yet
+from . import correct, draw, grader, grader_client, grader_only, kit_function, not_yet
 from .histories import is_plain_user, random_history
 
 FIRST_TURN = "My name is Ada. I'm planning a vegetable garden on a 6 by 4 metre plot in Lyon, with heavy clay soil."
@@ -48,6 +48,7 @@ def _tokens(messages: list[dict]) -> int:
     return sum(estimate(m) for m in messages)
 
 
+@grader_only
 def _longest_fair_rest(history: list[dict], budget: int) -> int:
     """How many turns after the first one a careful trim keeps: the longest tail starting at a plain user turn."""
     room = budget - estimate(history[0])
@@ -171,10 +172,12 @@ def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Messa
     ]
 
 
+@grader_only
 def _total_input(usage: Any) -> int:
     return usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
 
 
+@grader_only
 def _expected_cost(message: anthropic.types.Message) -> float:
     return catalog.cost_usd(message.model, _total_input(message.usage), message.usage.output_tokens)
 

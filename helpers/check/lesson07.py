@@ -12,8 +12,10 @@ import anthropic
 from ..catalog import DEFAULT_MODEL
 from ..offline import faults
 from ..usage import UsageLog
-from . import correct, draw, grader, grader_client, kit_function, logged, not_yet, reply_text, same_text
-from . import text_of_content
+from . import (
+    correct, draw, grader, grader_client, grader_only, kit_function, logged, not_yet, reply_text, same_text,
+    text_of_content,
+)
 
 EXERCISE_QUESTION = "Describe in three short sentences what a server-sent event is."
 """The question exercise 07.1 streams (the lesson's `exercise_question`)."""
@@ -179,6 +181,7 @@ def recovery(function: Any, *, seed: Optional[int] = None) -> Any:
 
 # --- 07.3 ---------------------------------------------------------------------------------------------------------
 
+@grader_only
 def _expected_events(request: dict) -> dict[str, int]:
     with grader_client().messages.create(**request, stream=True) as events:
         return dict(Counter(event.type for event in events))

@@ -202,8 +202,8 @@ def event_counts(function: Any, *, seed: Optional[int] = None) -> Any:
         return _raised_hint(value, "count_events")
     kinds = [record.kind for record in log.records]
     if not kinds:
-        return not_yet("your function never called the API with the client it is given. Iterate "
-                       "`client.messages.create(**request, stream=True)`.")
+        return not_yet("your function never called the API with the client it is given: iterate the raw events "
+                       "of a streaming `create` (`stream=True`).")
     if "stream" not in kinds:
         return not_yet("your function called `create()` without `stream=True`, which returns one Message, not "
                        "events. Pass `stream=True` and iterate what it returns.")

@@ -103,7 +103,7 @@ def test_structured_right_answers_pass(learner, body):
 
 def test_structured_lesson_demo_is_refused(learner):
     result = learner.answer(STRUCTURED, """bee = structured
-bee_data = json.loads(structured.content[0].text)""")
+bee_data = json.loads("".join(b.text for b in structured.content if b.type == "text"))""")
     assert not result.passed and "before this cell's" in result.message
 
 
@@ -111,7 +111,7 @@ def test_structured_demo_schema_is_refused(learner):
     result = learner.answer(STRUCTURED, f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
     messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
     output_config={{"format": {{"type": "json_schema", "schema": ant_schema}}}})
-bee_data = json.loads(bee.content[0].text)""")
+bee_data = json.loads("".join(b.text for b in bee.content if b.type == "text"))""")
     assert not result.passed and "lacks" in result.message
 
 
@@ -131,7 +131,7 @@ bee_data = {{"name": "Honeybee", "legs": 6, "flies": False}}""", "not the parsed
     (BEE_SCHEMA.replace('"additionalProperties": False,', "") + f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
     messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
     output_config={{"format": {{"type": "json_schema", "schema": bee_schema}}}})
-bee_data = json.loads(bee.content[0].text)""", "additionalProperties"),
+bee_data = json.loads("".join(b.text for b in bee.content if b.type == "text"))""", "additionalProperties"),
 ])
 def test_structured_mistakes_name_the_mechanic(learner, body, words):
     result = learner.answer(STRUCTURED, body)

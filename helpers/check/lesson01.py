@@ -142,8 +142,8 @@ def anatomy(function: Any, *, seed: Optional[int] = None) -> Any:
         problem = _anatomy_problem(answer, message, what)
         if problem:
             return not_yet(problem if answer is None else f"{problem} (seed {seed})")
-    return correct(f"your function read the text from the content blocks, the stop_reason and usage.output_tokens "
-                   f"of {len(samples)} fresh replies, one of them cut short by max_tokens.")
+    return correct(f"your function returned the text of the content blocks, the stop_reason and "
+                   f"usage.output_tokens of {len(samples)} fresh replies, one of them cut short by max_tokens.")
 
 
 # --- 01.3 ---------------------------------------------------------------------------------------------------------

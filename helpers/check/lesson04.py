@@ -130,8 +130,8 @@ def structured(message: Any, data: Any = None) -> Any:
         return not_yet("`bee_data` is not the parsed reply: parse the text of `bee`'s text block with `json.loads` "
                        "(or take `bee.parsed_output` from `client.messages.parse`).")
     return correct(f"the usage log shows your schema (required {sorted(required)}, no additional properties) in "
-                   f"`output_config`; the reply was JSON for it, and `bee_data` holds it parsed, keys "
-                   f"{sorted(parsed)}.")
+                   f"`output_config`; the reply's text parsed as JSON with every required key, and `bee_data` holds "
+                   f"that object, keys {sorted(parsed)}.")
 
 
 @grader("04.3 choose the technique per model")

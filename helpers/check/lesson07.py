@@ -175,8 +175,8 @@ def recovery(function: Any, *, seed: Optional[int] = None) -> Any:
     if value != expected or [record.kind for record in log.records] != ["stream"]:
         return not_yet("with no error at all, your function should stream once and return that stream's text.")
     return correct("when a stream broke mid-reply, the usage log shows your function streamed the same request a "
-                   "second time (streams only, no create) and returned the complete text of that second stream; "
-                   "with no error, it streamed once.")
+                   "second time (streams only, no create), and it returned the text of an uninterrupted reply to that "
+                   "request; with no error, it streamed once.")
 
 
 # --- 07.3 ---------------------------------------------------------------------------------------------------------

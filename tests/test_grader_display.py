@@ -31,3 +31,13 @@ def test_html_shows_code_spans_and_says_which_outcome():
     assert rich.count("<code>") == 3 and "<code>handle(message)</code>" in rich
     assert "Correct" in rich and "Not yet" not in rich
     assert "Not yet" in _formats(Result("05.1 handle", False, "x"))["text/html"]
+
+
+def test_a_hint_shows_as_escaped_html_and_names_the_next_hint():
+    from helpers.check import Hint
+
+    data, _ = DisplayFormatter().format(Hint("04.1", 1, 2, "prefill with '<script>x</script>' & see"))
+    assert data["text/plain"].startswith("💡 Hint 1 of 2 (04.1): ")
+    rich = data["text/html"]
+    assert "<script>" not in rich and "&lt;script&gt;" in rich
+    assert '<code>check.hint(&quot;04.1&quot;, 2)</code>' in rich

@@ -1,163 +1,181 @@
-"""Lesson 01 graders: a right answer passes, wrong answers get a hint naming the mechanic."""
+"""Lesson 01 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
-import anthropic
 import pytest
 
-from helpers import DEFAULT_MODEL, check, connect
+from grading_support import LessonRun
+from helpers import check
 
-QUESTION = "Where does the system prompt go in a request?"
-SYSTEM = "You are a workshop assistant. Answer in one short sentence."
+LESSON = "01_first_request.ipynb"
+SYSTEM, ANATOMY, TEXT_OF = "cell-41", "cell-45", "cell-47"
 
 
 @pytest.fixture(scope="module")
-def client():
-    return connect("offline", quiet=True, max_retries=0)
+def lesson():
+    return LessonRun(LESSON, also=("cell-43",))  # the message exercise 2 gives to read
 
 
-def send(client, **options):
-    return client.messages.create(model=DEFAULT_MODEL, **{
-        "max_tokens": 100, "messages": [{"role": "user", "content": QUESTION}], **options})
+@pytest.fixture
+def learner(lesson):
+    return lesson.learner()
 
 
-def passes(result):
-    assert result.passed, result.message
-    assert repr(result).startswith("✅ Correct")
+# 01.1 a top-level system prompt
+
+@pytest.mark.parametrize("body", [
+    """reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=150, system="Answer in one sentence.",
+                               messages=[{"role": "user", "content": exercise_question}])""",
+    """reply = client.messages.create(
+    model=DEFAULT_MODEL, max_tokens=200,
+    system=[{"type": "text", "text": "You are a patient tutor."}],
+    messages=[{"role": "user", "content": exercise_question}],
+)""",
+])
+def test_system_prompt_right_answers_pass(learner, body):
+    result = learner.answer(SYSTEM, body)
+    assert result.passed, result
+    assert "`exercise_question`" in result.message and "top-level `system`" in result.message
 
 
-def hints(result, *words):
-    assert not result.passed, result.message
-    assert repr(result).startswith("❌ Not yet")
-    for word in words:
-        assert word in result.message, (word, result.message)
+def test_system_prompt_lesson_demo_is_refused(learner):
+    result = learner.answer(SYSTEM, "reply = with_system")  # section 6's own request
+    assert not result.passed and "before this cell's" in result.message
 
 
-# -- 01.1 a top-level system prompt
-
-def test_system_prompt_top_level_passes(client):
-    passes(check.lesson01.system_prompt(send(client, system=SYSTEM, max_tokens=200)))
-
-
-def test_system_prompt_as_text_blocks_passes(client):
-    passes(check.lesson01.system_prompt(send(client, system=[{"type": "text", "text": SYSTEM}])))
+def test_system_prompt_demo_question_sent_again_is_refused(learner):
+    result = learner.answer(SYSTEM, """reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, system="Be brief.",
+                               messages=[{"role": "user", "content": "Where does the system prompt go in a request?"}])""")
+    assert not result.passed and "exercise_question" in result.message
 
 
-def test_system_prompt_unsolved_gets_a_hint():
-    hints(check.lesson01.system_prompt(None), "system=")
+def test_system_prompt_hand_built_message_is_refused(learner):
+    result = learner.answer(SYSTEM, """reply = anthropic.types.Message.model_construct(
+    id="msg_01handmade", type="message", role="assistant", model=DEFAULT_MODEL,
+    content=[], stop_reason="end_turn", stop_sequence=None, usage=None)""")
+    assert not result.passed and "usage log has no request" in result.message
 
 
-def test_system_role_inside_messages_is_named(client):
-    message = send(client, messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}])
-    hints(check.lesson01.system_prompt(message), "role \"system\"", "top-level `system`")
+def test_system_prompt_edited_message_is_refused(learner):
+    result = learner.answer(SYSTEM, """reply = with_system.model_copy(update={"stop_reason": "max_tokens"})""")
+    assert not result.passed and "not what the API sent back" in result.message
 
 
-def test_missing_system_is_named(client):
-    hints(check.lesson01.system_prompt(send(client)), "no top-level `system`")
+@pytest.mark.parametrize("body, words", [
+    ("""reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, messages=[
+    {"role": "user", "content": "You are terse."}, {"role": "assistant", "content": "OK."},
+    {"role": "user", "content": exercise_question}])""", "no top-level `system`"),
+    ("""reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=1000, system="Be brief.",
+                               messages=[{"role": "user", "content": exercise_question}])""", "at most 200"),
+    ("""reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, system="Be brief.",
+                               messages=[{"role": "user", "content": exercise_question}]).content""", "keep the whole Message"),
+])
+def test_system_prompt_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(SYSTEM, body)
+    assert not result.passed and words in result.message
 
 
-def test_too_many_max_tokens_is_named(client):
-    hints(check.lesson01.system_prompt(send(client, system=SYSTEM, max_tokens=500)), "max_tokens", "500")
+def test_system_prompt_error_in_the_cell_becomes_a_message(learner):
+    result = learner.answer(SYSTEM, """reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, temperature=0.5,
+                               messages=[{"role": "user", "content": exercise_question}])""")
+    assert not result.passed and "TypeError on line 4 of the cell" in result.message and "temperature" in result.message
 
 
-def test_text_instead_of_message_is_named(client):
-    message = send(client, system=SYSTEM)
-    hints(check.lesson01.system_prompt(message.content[0].text), "whole Message")
+def test_system_prompt_unsolved(learner):
+    result = learner.answer(SYSTEM)
+    assert not result.passed and "nothing to grade yet" in result.message and "system=" not in result.message
 
 
-def test_message_not_sent_through_connect_is_named():
-    made_up = anthropic.types.Message.model_validate({
-        "id": "msg_01notsent", "type": "message", "role": "assistant", "model": DEFAULT_MODEL,
-        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1},
-    })
-    hints(check.lesson01.system_prompt(made_up), "connect()")
+# 01.2 the anatomy of a Message
+
+ANATOMY_RIGHT = [
+    """return {"text": "".join(b.text for b in message.content if b.type == "text"),
+        "stop_reason": message.stop_reason, "output_tokens": message.usage.output_tokens}""",
+    """texts = []
+for block in message.content:
+    if block.type == "text":
+        texts.append(block.text)
+return dict(text="\\n".join(texts), stop_reason=message.stop_reason, output_tokens=message.usage.output_tokens)""",
+]
 
 
-# -- 01.2 the anatomy of a Message
-
-@pytest.fixture(scope="module")
-def given(client):
-    return client.messages.create(model=DEFAULT_MODEL, max_tokens=15, messages=[
-        {"role": "user", "content": "List the parts of a Message object, one per line."}])
+@pytest.mark.parametrize("body", ANATOMY_RIGHT)
+def test_anatomy_right_answers_pass(learner, body):
+    result = learner.answer(ANATOMY, body)
+    assert result.passed, result
 
 
-def right_answer(message):
-    return {"text": message.content[0].text, "stop_reason": message.stop_reason,
-            "output_tokens": message.usage.output_tokens}
+def test_anatomy_typed_in_from_the_printout_is_refused(learner):
+    typed = learner.run('{"text": text_of_given, "stop_reason": given.stop_reason, "output_tokens": given.usage.output_tokens}'
+                        .replace("text_of_given", '"".join(b.text for b in given.content if b.type == "text")'))
+    result = learner.answer(ANATOMY, f"return {typed!r}")
+    assert not result.passed and "seed" in result.message
 
 
-def test_anatomy_right_answer_passes(given):
-    assert given.stop_reason == "max_tokens"
-    passes(check.lesson01.anatomy(right_answer(given), given))
+@pytest.mark.parametrize("body, words", [
+    ('return {"text": TEXT, "stop_reason": "end_turn", "output_tokens": message.usage.output_tokens}',
+     "stop_reason"),
+    ('return {"text": TEXT, "stop_reason": message.stop_reason, "output_tokens": message.usage.input_tokens}',
+     "input_tokens"),
+    ('return {"text": str(message.content), "stop_reason": message.stop_reason, "output_tokens": message.usage.output_tokens}',
+     "content blocks"),
+    ('return {"text": "", "stop_reason": message.stop_reason}', "output_tokens"),
+])
+def test_anatomy_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(ANATOMY, body.replace("TEXT", '"".join(b.text for b in message.content if b.type == "text")'))
+    assert not result.passed and words in result.message
 
 
-def test_anatomy_unsolved_gets_a_hint(given):
-    hints(check.lesson01.anatomy(None, given), "\"text\"", "\"stop_reason\"", "\"output_tokens\"")
+def test_anatomy_unsolved(learner):
+    result = learner.answer(ANATOMY)
+    assert not result.passed and "returned None" in result.message and "usage." not in result.message
 
 
-def test_anatomy_missing_key_is_named(given):
-    answer = right_answer(given)
-    del answer["output_tokens"]
-    hints(check.lesson01.anatomy(answer, given), "'output_tokens'")
+# 01.3 the text of every text block
+
+@pytest.mark.parametrize("body", [
+    'return "".join(block.text for block in message.content if block.type == "text")',
+    """parts = []
+for block in message.content:
+    if getattr(block, "type", None) == "text":
+        parts.append(block.text)
+return "\\n".join(parts)""",
+])
+def test_text_of_right_answers_pass(learner, body):
+    result = learner.answer(TEXT_OF, body)
+    assert result.passed, result
 
 
-def test_anatomy_wrong_text_points_to_content_blocks(given):
-    hints(check.lesson01.anatomy({**right_answer(given), "text": str(given.content)}, given), "`.text`")
+@pytest.mark.parametrize("body, words", [
+    # the cases come in a random order, so the first one to fail can be any that the mistake breaks
+    ("return message.content[0].text", ("indexed past the end", "Not every block", "only one of the text blocks")),
+    ("return message.content[-1].text if message.content else ''", ("Not every block", "only one of the text blocks")),
+    ("return next((b.text for b in message.content if b.type == 'text'), '')", ("only one of the text blocks",)),
+    ("return ''.join(getattr(b, 'text', '') or getattr(b, 'thinking', '') for b in message.content)", ("expected",)),
+])
+def test_text_of_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(TEXT_OF, body)
+    assert not result.passed and any(w in result.message for w in words), result
 
 
-def test_anatomy_assumed_end_turn_points_to_stop_reason(given):
-    hints(check.lesson01.anatomy({**right_answer(given), "stop_reason": "end_turn"}, given), "given.stop_reason")
+def test_text_of_answers_typed_from_an_earlier_run_are_refused():
+    """The texts are drawn anew each run: what one run's message printed passes no other run."""
+    printed = check.lesson01.text_of(lambda message: "?", seed=1).message
+    typed = printed.split("expected ")[1].split(" (seed")[0].strip("'")
+    assert not check.lesson01.text_of(lambda message: typed, seed=2).passed
 
 
-def test_anatomy_input_tokens_is_named(given):
-    answer = {**right_answer(given), "output_tokens": given.usage.input_tokens}
-    hints(check.lesson01.anatomy(answer, given), "input_tokens", "given.usage.output_tokens")
+def test_text_of_same_seed_same_verdict():
+    def shout(message):
+        return "".join(block.text for block in message.content if block.type == "text") + "!"
+
+    one = check.lesson01.text_of(shout, seed=42)
+    two = check.lesson01.text_of(shout, seed=42)
+    assert not one.passed and one.message == two.message and "seed 42" in one.message
 
 
-def test_anatomy_total_tokens_is_named(given):
-    answer = {**right_answer(given), "output_tokens": given.usage.input_tokens + given.usage.output_tokens}
-    hints(check.lesson01.anatomy(answer, given), "input plus output")
+def test_kit_functions_are_refused():
+    from helpers.check import reply_text
 
-
-def test_anatomy_needs_the_message(given):
-    hints(check.lesson01.anatomy(right_answer(given), None), "second argument")
-
-
-# -- 01.3 the text of every text block
-
-def test_text_of_right_function_passes():
-    passes(check.lesson01.text_of(lambda m: "".join(b.text for b in m.content if b.type == "text")))
-
-
-def test_text_of_with_newlines_passes():
-    passes(check.lesson01.text_of(lambda m: "\n".join(b.text for b in m.content if b.type == "text")))
-
-
-def test_text_of_unsolved_gets_a_hint():
-    def text_of(message):
-        ...
-    hints(check.lesson01.text_of(text_of), "return")
-    hints(check.lesson01.text_of(None), "text_of(message)")
-
-
-def test_text_of_first_block_only_is_named():
-    hints(check.lesson01.text_of(lambda m: m.content[0].text), "Not every block has `.text`", "`.type`")
-
-
-def test_text_of_without_type_check_is_named():
-    hints(check.lesson01.text_of(lambda m: "".join(b.text for b in m.content)), "Not every block has `.text`")
-
-
-def test_text_of_first_text_block_only_is_named():
-    def first_text(message):
-        return next((b.text for b in message.content if b.type == "text"), "")
-    hints(check.lesson01.text_of(first_text), "several")
-
-
-def test_text_of_indexing_an_empty_content_is_named():
-    def indexed(message):
-        message.content[0]  # fails when content is empty
-        return "".join(b.text for b in message.content if b.type == "text")
-    hints(check.lesson01.text_of(indexed), "empty list")
-
+    result = check.lesson01.text_of(reply_text)
+    assert not result.passed and "kit's own functions" in result.message

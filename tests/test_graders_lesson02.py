@@ -1,118 +1,161 @@
-"""Graders of lesson 02: right answers pass, wrong ones get a hint that names the mechanic."""
+"""Lesson 02 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from helpers import DEFAULT_MODEL, check, connect
+from grading_support import LessonRun
+from helpers import check
+from helpers.check.histories import random_history
+
+LESSON = "02_multi_turn.ipynb"
+WHOLE, EXCHANGES = "cell-40", "cell-42"
 
 
 @pytest.fixture(scope="module")
-def client():
-    return connect("offline", quiet=True, max_retries=0)
+def lesson():
+    return LessonRun(LESSON)
 
 
-def send(client, messages):
-    return client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=messages)
+@pytest.fixture
+def learner(lesson):
+    return lesson.learner()
 
 
-QUESTIONS = ["I'm learning to bake bread.", "Which flour should I start with?", "How long should the dough rise?"]
+# 02.1 the whole history, every time
 
-
-def test_whole_history_passes_when_every_request_carries_the_whole_list(client):
-    history = []
-    for question in QUESTIONS:
-        history.append({"role": "user", "content": question})
-        final = send(client, history)
-        history.append(final.to_param())
-    result = check.lesson02.whole_history(final)
-    assert result.passed, result
-
-
-def test_whole_history_accepts_replies_appended_as_text(client):
-    history = []
-    for question in QUESTIONS:
-        history.append({"role": "user", "content": question})
-        final = send(client, history)
-        history.append({"role": "assistant", "content": final.content[0].text})
-    assert check.lesson02.whole_history(final).passed
-
-
-def test_whole_history_hints_when_nothing_or_not_a_message(client):
-    assert "keep the Message" in check.lesson02.whole_history(None).message
-    assert "str" in check.lesson02.whole_history("a reply").message
-
-
-def test_whole_history_hints_when_each_question_goes_alone(client):
-    for question in QUESTIONS:
-        final = send(client, [{"role": "user", "content": question}])
-    result = check.lesson02.whole_history(final)
-    assert not result.passed and "whole list" in result.message and "1 turn" in result.message
-
-
-def test_whole_history_hints_when_assistant_turns_are_not_the_replies(client):
-    history = []
-    for question in QUESTIONS:
-        history.append({"role": "user", "content": question})
-        final = send(client, history)
-        history.append({"role": "assistant", "content": "A reply I made up."})
-    result = check.lesson02.whole_history(final)
-    assert not result.passed and "not the reply" in result.message
-
-
-def test_whole_history_hints_when_the_earlier_history_was_not_sent_whole(client):
-    first = send(client, [{"role": "user", "content": QUESTIONS[0]}])
-    second = send(client, [{"role": "user", "content": QUESTIONS[1]}])  # the first exchange was left out
-    history = [{"role": "user", "content": QUESTIONS[0]}, first.to_param(),
-               {"role": "user", "content": QUESTIONS[1]}, second.to_param(),
-               {"role": "user", "content": QUESTIONS[2]}]
-    result = check.lesson02.whole_history(send(client, history))
-    assert not result.passed and "turn 3 is not the reply" in result.message
-
-
-def test_whole_history_hints_when_turns_do_not_alternate(client):
-    history = [{"role": "user", "content": q} for q in QUESTIONS] + [{"role": "user", "content": "And another?"},
-                                                                      {"role": "user", "content": "One more."}]
-    result = check.lesson02.whole_history(send(client, history))
-    assert not result.passed and "both user turns" in result.message and "merges" in result.message
-    starts_with_assistant = [{"role": "assistant", "content": "Hi."}] + [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": f"Turn {i}."} for i in range(5)]
-    result = check.lesson02.whole_history(send(client, starts_with_assistant))
-    assert not result.passed and "starts with an assistant turn" in result.message
-
-
-def trim_last_turns(messages, n):
-    def plain_user(turn):
-        content = turn["content"]
-        return turn["role"] == "user" and (isinstance(content, str) or all(b["type"] != "tool_result" for b in content))
-
-    start = max(len(messages) - n, 0)
-    while start < len(messages) and not plain_user(messages[start]):
-        start += 1
-    return messages[start:]
-
-
-def test_valid_trim_passes_a_correct_trim():
-    result = check.lesson02.valid_trim(trim_last_turns)
-    assert result.passed, result
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (None, "define a function"),
-    ([], "pass the function itself"),
-    (lambda messages, n: messages[-n:], "tool_result whose tool_use was cut off"),
-    (lambda messages, n: messages[-n:] if messages[-n:][0]["role"] == "user" else messages[-n + 1:],
-     "tool_result whose tool_use was cut off"),
-    (lambda messages, n: messages[-n:] if len(messages) > 8 and n == 4 else trim_last_turns(messages, n),
-     "starts with an assistant turn"),
-    (lambda messages, n: messages[-1:], "keep as many turns as the rules allow"),
-    (lambda messages, n: [], "newest turn must always be kept"),
-    (lambda messages, n: messages, "keep at most n"),
-    (lambda messages, n: [messages[0]], "not the end of the history"),
-    (lambda messages, n: None, "return the list of turns"),
-    (lambda messages, n: messages[len(messages)], "raised IndexError"),
-    (lambda messages, n: [messages.pop()], "changed the list it was given"),
+@pytest.mark.parametrize("body", [
+    """history = []
+for question in questions:
+    history.append({"role": "user", "content": question})
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)
+    history.append(final.to_param())""",
+    # replies appended as their text, and a Conversation doing the bookkeeping
+    """chat = Conversation()
+for question in questions:
+    chat.add_user(question)
+    final = chat.send(client, max_tokens=200)""",
+    """history = []
+for question in questions:
+    history.append({"role": "user", "content": question})
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)
+    history.append({"role": "assistant", "content": text_of(final)})""",
 ])
-def test_valid_trim_hints_name_the_mechanic(wrong, words):
-    result = check.lesson02.valid_trim(wrong)
+def test_whole_history_right_answers_pass(learner, body):
+    result = learner.answer(WHOLE, body)
+    assert result.passed, result
+    assert "5 turns" in result.message and "usage log" in result.message
+
+
+def test_whole_history_lesson_demo_is_refused(learner):
+    result = learner.answer(WHOLE, "final = more")  # section 4's restored conversation, 5 turns
+    assert not result.passed and "before this cell's" in result.message
+
+
+def test_whole_history_other_questions_are_refused(learner):
+    result = learner.answer(WHOLE, """history = []
+for question in ["I'm learning to bake bread.", "Which flour?", "How long should it rise?"]:
+    history.append({"role": "user", "content": question})
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)
+    history.append(final.to_param())""")
+    assert not result.passed and "third of `questions`" in result.message
+
+
+@pytest.mark.parametrize("body, words", [
+    ("""for question in questions:
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=[{"role": "user", "content": question}])""",
+     "1 turn(s)"),
+    ("""history = []
+for question in questions:
+    history.append({"role": "user", "content": question})
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)
+    history.append({"role": "assistant", "content": "A reply I made up."})""", "not the reply the API gave"),
+    ("""history = [{"role": "user", "content": questions[0]}, {"role": "assistant", "content": "Noted."},
+           {"role": "user", "content": questions[1]}, {"role": "assistant", "content": "Sunflowers."},
+           {"role": "user", "content": questions[2]}]
+final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)""", "not the reply the API gave"),
+    ("""history = []
+for question in questions:
+    history.append({"role": "user", "content": question})
+    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)""", "merges into one"),
+])
+def test_whole_history_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(WHOLE, body)
     assert not result.passed and words in result.message, result
+
+
+def test_whole_history_unsolved(learner):
+    result = learner.answer(WHOLE)
+    assert not result.passed and "nothing to grade yet" in result.message and "to_param" not in result.message
+
+
+# 02.2 the last k exchanges
+
+KEEP_RIGHT = [
+    """starts = [i for i, t in enumerate(messages)
+          if t["role"] == "user" and (isinstance(t["content"], str) or all(b["type"] != "tool_result" for b in t["content"]))]
+return messages[starts[-k]:] if len(starts) > k else list(messages)""",
+    """kept, seen = [], 0
+for turn in reversed(messages):
+    kept.insert(0, turn)
+    content = turn["content"]
+    if turn["role"] == "user" and (isinstance(content, str) or not any(b.get("type") == "tool_result" for b in content)):
+        seen += 1
+        if seen == k:
+            break
+return kept""",
+]
+
+
+@pytest.mark.parametrize("body", KEEP_RIGHT)
+def test_keep_exchanges_right_answers_pass(learner, body):
+    result = learner.answer(EXCHANGES, body)
+    assert result.passed, result
+
+
+def test_keep_exchanges_lesson_function_is_refused(learner):
+    result = learner.answer(EXCHANGES, "return trim_last_turns(messages, k)")  # section 6's function counts turns
+    assert not result.passed and "Count exchanges, not turns".lower() in result.message.lower()
+
+
+def test_keep_exchanges_typed_answer_is_refused(learner):
+    result = learner.answer(EXCHANGES, "return messages[-4:]")
+    assert not result.passed and "seed" in result.message
+
+
+@pytest.mark.parametrize("body, words", [
+    ("return messages[-2 * k:]", "seed"),
+    ("""starts = [i for i, t in enumerate(messages) if t["role"] == "user"]
+return messages[starts[-k]:] if len(starts) >= k else messages[:]""", "exchange"),  # a tool_result counted as one
+    ("""del messages[:-2]
+return messages""", "changed the list"),
+])
+def test_keep_exchanges_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(EXCHANGES, body)
+    assert not result.passed and words in result.message, result
+
+
+def test_keep_exchanges_unsolved(learner):
+    result = learner.answer(EXCHANGES)
+    assert not result.passed and "returned None" in result.message and "starts" not in result.message
+
+
+def test_random_histories_are_valid_and_varied():
+    from helpers.conversation import history_problems
+
+    rng = random.Random(7)
+    shapes = set()
+    for _ in range(40):
+        history = random_history(rng, rng.randrange(1, 6))
+        assert not [p for p in history_problems(history) if p.blocking], history
+        shapes.add(history[-1]["role"] + ("+tool_result" if not isinstance(history[-1]["content"], str) else ""))
+    assert shapes == {"user", "user+tool_result", "assistant"}
+
+
+def test_keep_exchanges_same_seed_same_cases():
+    def lazy(messages, k):
+        return messages[-2:]
+
+    assert check.lesson02.last_exchanges(lazy, seed=5).message == check.lesson02.last_exchanges(lazy, seed=5).message

@@ -1,137 +1,138 @@
-"""Graders of lesson 03: right answers pass, wrong ones get a hint that names the mechanic."""
+"""Lesson 03 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from helpers import DEFAULT_MODEL, PREFILL_MODEL, check, connect
+from grading_support import LessonRun
+
+LESSON = "03_synthetic_turns.ipynb"
+FEW_SHOT, CORRECTED = "cell-29", "cell-31"
+
+PAIRS = """examples = [("Ticket: The app crashes when I open settings.", "bug"),
+            ("Ticket: Can I get a copy of last month's receipt?", "billing"),
+            ("Ticket: Do you have an office in Berlin?", "other")]
+turns = []
+for ticket, label in examples:
+    turns += [{"role": "user", "content": ticket}, {"role": "assistant", "content": label}]
+"""
 
 
 @pytest.fixture(scope="module")
-def client():
-    return connect("offline", quiet=True, max_retries=0)
+def lesson():
+    return LessonRun(LESSON)
 
 
-def send(client, messages, model=DEFAULT_MODEL):
-    return client.messages.create(model=model, max_tokens=200, messages=messages)
+@pytest.fixture
+def learner(lesson):
+    return lesson.learner()
 
 
-QUESTION = {"role": "user", "content": "Ticket: I was charged twice for my May invoice."}
-EXAMPLES = [("Ticket: The app crashes when I open settings.", "bug"),
-            ("Ticket: Can I get a copy of last month's receipt?", "billing")]
+# 03.1 few-shot examples as turns
+
+@pytest.mark.parametrize("body", [
+    PAIRS + """answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=turns + [{"role": "user", "content": question}],
+                                system="Classify each ticket as billing, bug or other. Answer with the label only.")""",
+    """from helpers import Conversation
+
+chat = Conversation(system="Label support tickets.")
+chat.add_user("Ticket: I can't log in since the update.").add_assistant("Bug")
+chat.add_user("Ticket: Please send my invoice again.").add_assistant("billing.")
+chat.add_user(question)
+answer = chat.send(client, max_tokens=20)""",
+])
+def test_few_shot_right_answers_pass(learner, body):
+    result = learner.answer(FEW_SHOT, body)
+    assert result.passed, result
+    assert "example pairs you wrote" in result.message
 
 
-def pairs(examples=EXAMPLES):
-    turns = []
-    for ticket, label in examples:
-        turns += [{"role": "user", "content": ticket}, {"role": "assistant", "content": label}]
-    return turns
+def test_few_shot_in_the_history_editor_passes(learner):
+    learner.run("""question = "Ticket: I was charged twice for my May invoice."
+ticket_editor = HistoryEditor(client=client, max_tokens=20)
+ticket_editor.add_turn("user", "Ticket: My card was charged but I got no receipt.")
+ticket_editor.add_turn("assistant", "billing")
+ticket_editor.add_turn("user", "Ticket: The app freezes on start.")
+ticket_editor.add_turn("assistant", "bug")
+ticket_editor.add_turn("user", question)
+ticket_editor.send()""")
+    result = learner.run("check.lesson03.few_shot(ticket_editor)")
+    assert result.passed, result
 
 
-def test_few_shot_passes_with_two_written_pairs_then_the_question(client):
-    answer = send(client, pairs() + [QUESTION])
-    result = check.lesson03.few_shot(answer)
-    assert result.passed and "2 example pairs" in result.message, result
+def test_few_shot_lesson_demo_is_refused(learner):
+    result = learner.answer(FEW_SHOT, "answer = editor.last_reply")  # section 7's review classifier
+    assert not result.passed and "before this cell's" in result.message
 
 
-def test_few_shot_hints_when_nothing_was_sent():
-    assert "keep the Message" in check.lesson03.few_shot(None).message
+def test_few_shot_demo_examples_with_another_question_are_refused(learner):
+    result = learner.answer(FEW_SHOT, """answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=few_shot)""")
+    assert not result.passed and "not `question`" in result.message
 
 
-def test_few_shot_hints_when_there_is_only_one_pair(client):
-    result = check.lesson03.few_shot(send(client, pairs()[:2] + [QUESTION]))
-    assert not result.passed and "1 example pair" in result.message and "at least two pairs" in result.message
+@pytest.mark.parametrize("body, words", [
+    ("""answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[
+    {"role": "user", "content": "Ticket: Crash on start."}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": question}])""", "1 example pair"),
+    (PAIRS + """answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[
+    {"role": "user", "content": "Ticket: Crash on start."}, {"role": "assistant", "content": "It is a bug."},
+    {"role": "user", "content": "Ticket: Invoice wrong."}, {"role": "assistant", "content": "billing"},
+    {"role": "user", "content": question}])""", "not one of the labels"),
+    ("""first = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[{"role": "user", "content": "Ticket: Crash on start."}])
+second_turns = [{"role": "user", "content": "Ticket: Crash on start."}, first.to_param(), {"role": "user", "content": "Ticket: Invoice wrong."}]
+second = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=second_turns)
+answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=second_turns + [second.to_param(), {"role": "user", "content": question}])""",
+     "reply the API generated"),
+])
+def test_few_shot_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(FEW_SHOT, body)
+    assert not result.passed and words in result.message, result
 
 
-def test_few_shot_hints_when_examples_sit_in_one_user_turn(client):
-    result = check.lesson03.few_shot(send(client, [QUESTION]))
-    assert not result.passed and "0 example pair" in result.message
+def test_few_shot_unsolved(learner):
+    result = learner.answer(FEW_SHOT)
+    assert not result.passed and "nothing to grade yet" in result.message and "assistant" not in result.message
 
 
-def test_few_shot_hints_when_roles_do_not_alternate(client):
-    examples = [{"role": "user", "content": ticket} for ticket, _ in EXAMPLES]
-    result = check.lesson03.few_shot(send(client, examples + [{"role": "assistant", "content": "bug"}, QUESTION]))
-    assert not result.passed and "both user turns" in result.message and "assistant turn you write" in result.message
+# 03.2 correct an earlier answer
+
+@pytest.mark.parametrize("body", [
+    """fixed = copy.deepcopy(refund_history)
+fixed[1]["content"] = "Refunds take 5 business days."
+corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=fixed + [{"role": "user", "content": next_question}])""",
+    """fixed = [refund_history[0], {"role": "assistant", "content": [{"type": "text", "text": "About a week: 5 business days."}]},
+         {"role": "user", "content": next_question}]
+corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=fixed)""",
+])
+def test_corrected_right_answers_pass(learner, body):
+    result = learner.answer(CORRECTED, body)
+    assert result.passed, result
 
 
-def test_few_shot_hints_when_the_request_ends_with_an_assistant_turn(client):
-    answer = send(client, pairs() + [QUESTION, {"role": "assistant", "content": "Label:"}], model=PREFILL_MODEL)
-    result = check.lesson03.few_shot(answer)
-    assert not result.passed and "prefill" in result.message
+def test_corrected_lesson_demo_is_refused(learner):
+    result = learner.answer(CORRECTED, "corrected_reply = reply")  # the pricing correction of section 3
+    assert not result.passed and ("before this cell's" in result.message or "refund question" in result.message)
 
 
-def test_few_shot_hints_when_the_question_is_one_of_the_examples(client):
-    result = check.lesson03.few_shot(send(client, pairs() + [{"role": "user", "content": EXAMPLES[0][0]}]))
-    assert not result.passed and "also one of the examples" in result.message
-
-
-def test_few_shot_hints_when_the_answers_are_real_replies(client):
-    history = []
-    for ticket, _ in EXAMPLES:
-        history.append({"role": "user", "content": ticket})
-        history.append(send(client, history).to_param())
-    result = check.lesson03.few_shot(send(client, history + [QUESTION]))
-    assert not result.passed and "reply the API generated" in result.message
-
-
-REFUND_HISTORY = [
-    {"role": "user", "content": "How long do refunds take?"},
-    {"role": "assistant", "content": "Refunds take 30 days."},
-]
-NEXT = {"role": "user", "content": "I returned my kettle today. When will my refund arrive?"}
-
-
-def edited(text):
-    history = copy.deepcopy(REFUND_HISTORY)
-    history[1]["content"] = text
-    return history
-
-
-def test_corrected_passes_when_the_assistant_turn_was_edited(client):
-    result = check.lesson03.corrected(send(client, edited("Refunds take 5 business days.") + [NEXT]))
-    assert result.passed and "5 business days" in result.message, result
-
-
-def test_corrected_accepts_an_edited_turn_in_blocks(client):
-    history = edited([{"type": "text", "text": "Refunds take 5 business days."}])
-    assert check.lesson03.corrected(send(client, history + [NEXT])).passed
-
-
-def test_corrected_hints_when_nothing_was_sent():
-    assert "keep the Message" in check.lesson03.corrected(None).message
-
-
-def test_corrected_hints_when_the_wrong_answer_was_sent_unchanged(client):
-    result = check.lesson03.corrected(send(client, REFUND_HISTORY + [NEXT]))
-    assert not result.passed and "still says" in result.message and "change the `content`" in result.message
-
-
-def test_corrected_hints_when_a_user_correction_was_added_instead(client):
-    history = REFUND_HISTORY + [{"role": "user", "content": "Correction: refunds take 5 business days."},
-                                {"role": "assistant", "content": "Noted."}, NEXT]
-    result = check.lesson03.corrected(send(client, history))
-    assert not result.passed and "edit the assistant turn itself" in result.message
-
-
-def test_corrected_hints_when_the_history_was_not_the_refund_history(client):
-    result = check.lesson03.corrected(send(client, [NEXT]))
-    assert not result.passed and "start from `refund_history`" in result.message
-
-
-def test_corrected_hints_when_the_assistant_turn_was_dropped(client):
-    result = check.lesson03.corrected(send(client, [REFUND_HISTORY[0], NEXT]))
-    assert not result.passed and "assistant turn after the refund question is missing" in result.message
-
-
-def test_corrected_hints_when_extra_turns_follow_a_correct_edit(client):
-    history = edited("Refunds take 5 business days.") + [NEXT, {"role": "assistant", "content": "Soon."}, NEXT]
-    result = check.lesson03.corrected(send(client, history))
-    assert not result.passed and "three turns in all" in result.message
-
-
-def test_corrected_hints_when_the_request_ends_with_an_assistant_turn(client):
-    history = edited("Refunds take 5 business days.") + [NEXT, {"role": "assistant", "content": "It will"}]
-    result = check.lesson03.corrected(send(client, history, model=PREFILL_MODEL))
-    assert not result.passed and "prefill" in result.message
+@pytest.mark.parametrize("body, words", [
+    ("""corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=refund_history + [{"role": "user", "content": next_question}])""",
+     "still says"),
+    ("""history = refund_history + [{"role": "user", "content": "Correction: refunds take 5 business days."}]
+ack = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history)
+corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=history + [ack.to_param(), {"role": "user", "content": next_question}])""",
+     "Adding a user correction"),
+    ("""corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=[refund_history[0], {"role": "user", "content": next_question}])""",
+     "assistant turn after the refund question is missing"),
+    ("""fixed = copy.deepcopy(refund_history)
+fixed[1]["content"] = "Refunds take 5 business days."
+corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=fixed + [{"role": "user", "content": "Thanks!"}])""",
+     "not `next_question`"),
+])
+def test_corrected_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(CORRECTED, body)
+    assert not result.passed and words in result.message, result

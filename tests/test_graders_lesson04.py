@@ -1,154 +1,172 @@
-"""Lesson 04 graders: a right answer passes, wrong answers get a hint naming the mechanic."""
+"""Lesson 04 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from helpers import DEFAULT_MODEL, PREFILL_MODEL, catalog, check, connect
+from grading_support import LessonRun
+from helpers import catalog, check
 
-QUESTION = "Which insect order do bees belong to? (A) Hymenoptera, (B) Coleoptera, (C) Diptera"
-BEE_PROMPT = "Describe the insect called Honeybee: its name, how many legs it has (6) and whether it flies."
-BEE_SCHEMA = {
+LESSON = "04_prefill.ipynb"
+CHOICE, STRUCTURED, TECHNIQUE = "cell-28", "cell-30", "cell-32"
+
+BEE_SCHEMA = """bee_schema = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "legs": {"type": "integer"}, "flies": {"type": "boolean"}},
     "required": ["name", "legs", "flies"],
     "additionalProperties": False,
 }
+"""
+BEE_PROMPT = "Describe the insect called Honeybee: its name, how many legs it has (6) and whether it flies."
 
 
 @pytest.fixture(scope="module")
-def client():
-    return connect("offline", quiet=True)
+def lesson():
+    return LessonRun(LESSON)
 
 
-def ask_with_prefill(client, *, prefill="The answer is (", max_tokens=1, model=PREFILL_MODEL, question=QUESTION):
-    messages = [{"role": "user", "content": question}]
-    if prefill is not None:
-        messages.append({"role": "assistant", "content": prefill})
-    return client.messages.create(model=model, max_tokens=max_tokens, messages=messages)
-
-
-def ask_structured(client, schema=BEE_SCHEMA, max_tokens=200):
-    return client.messages.create(
-        model=DEFAULT_MODEL, max_tokens=max_tokens, messages=[{"role": "user", "content": BEE_PROMPT}],
-        output_config={"format": {"type": "json_schema", "schema": schema}},
-    )
+@pytest.fixture
+def learner(lesson):
+    return lesson.learner()
 
 
 # 04.1 multiple choice with a prefill
 
-def test_multiple_choice_passes(client):
-    result = check.lesson04.multiple_choice(ask_with_prefill(client))
-    assert result.passed, result
-
-
-@pytest.mark.parametrize("answer, mechanic", [
-    (None, "assistant turn"),
-    ("not a message", "assistant turn"),
+@pytest.mark.parametrize("body", [
+    """bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=1, messages=[
+    {"role": "user", "content": bee_question}, {"role": "assistant", "content": "The answer is ("}])""",
+    """model = next(m.id for m in catalog.available() if m.supports_prefill)
+bee_answer = client.messages.create(model=model, max_tokens=3, messages=[
+    {"role": "user", "content": bee_question}, {"role": "assistant", "content": "("}])""",
 ])
-def test_multiple_choice_needs_a_message(answer, mechanic):
-    result = check.lesson04.multiple_choice(answer)
-    assert not result.passed and mechanic in result.message
+def test_multiple_choice_right_answers_pass(learner, body):
+    result = learner.answer(CHOICE, body)
+    assert result.passed, result
+    assert "`bee_question`" in result.message and "accepts a prefill" in result.message
 
 
-def test_multiple_choice_without_prefill(client):
-    result = check.lesson04.multiple_choice(ask_with_prefill(client, prefill=None, model=DEFAULT_MODEL))
-    assert not result.passed and "prefill" in result.message and "assistant" in result.message
+def test_multiple_choice_lesson_demo_is_refused(learner):
+    result = learner.answer(CHOICE, "bee_answer = answer")  # section 1's ant question
+    assert not result.passed and "before this cell's" in result.message
 
 
-def test_multiple_choice_prefill_must_end_with_bracket(client):
-    result = check.lesson04.multiple_choice(ask_with_prefill(client, prefill="The answer is"))
-    assert not result.passed and '"("' in result.message
+def test_multiple_choice_demo_question_sent_again_is_refused(learner):
+    result = learner.answer(CHOICE, """bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=1, messages=[
+    {"role": "user", "content": question}, {"role": "assistant", "content": prefill}])""")
+    assert not result.passed and "not `bee_question`" in result.message
 
 
-def test_multiple_choice_max_tokens(client):
-    result = check.lesson04.multiple_choice(ask_with_prefill(client, max_tokens=50))
-    assert not result.passed and "max_tokens" in result.message
+def test_multiple_choice_on_a_model_without_prefill_is_a_message_not_a_traceback(learner):
+    result = learner.answer(CHOICE, """bee_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=1, messages=[
+    {"role": "user", "content": bee_question}, {"role": "assistant", "content": "The answer is ("}])""")
+    assert not result.passed and "HTTP 400" in result.message and "PREFILL_MODEL" in result.message
 
 
-def test_multiple_choice_needs_lettered_options(client):
-    result = check.lesson04.multiple_choice(ask_with_prefill(client, question="Which order do bees belong to?"))
-    assert not result.passed and "(A)" in result.message
+@pytest.mark.parametrize("body, words", [
+    ("""bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=1, messages=[
+    {"role": "user", "content": bee_question}, {"role": "assistant", "content": "The answer is "}])""", "trailing"),
+    ("""bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=1, messages=[
+    {"role": "user", "content": bee_question}])""", "no prefill"),
+    ("""bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=1, messages=[
+    {"role": "user", "content": bee_question}, {"role": "assistant", "content": "The answer is"}])""", "open bracket"),
+    ("""bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=50, messages=[
+    {"role": "user", "content": bee_question}, {"role": "assistant", "content": "The answer is ("}])""", "max_tokens"),
+])
+def test_multiple_choice_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(CHOICE, body)
+    assert not result.passed and words in result.message, result
 
 
 # 04.2 structured output
 
-def test_structured_passes(client):
-    bee = ask_structured(client)
-    result = check.lesson04.structured(bee, json.loads(bee.content[0].text))
+@pytest.mark.parametrize("body", [
+    BEE_SCHEMA + f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
+                             messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
+                             output_config={{"format": {{"type": "json_schema", "schema": bee_schema}}}})
+bee_data = json.loads("".join(b.text for b in bee.content if b.type == "text"))""",
+    # the SDK's parse() with a Pydantic model, as section 5 teaches, and its parsed_output
+    f"""from pydantic import BaseModel
+
+class Bee(BaseModel):
+    name: str
+    legs: int
+    flies: bool
+
+bee = client.messages.parse(model=DEFAULT_MODEL, max_tokens=200, output_format=Bee,
+                            messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}])
+bee_data = bee.parsed_output""",
+])
+def test_structured_right_answers_pass(learner, body):
+    result = learner.answer(STRUCTURED, body)
     assert result.passed, result
 
 
-def test_structured_needs_output_config(client):
-    bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=[{"role": "user", "content": BEE_PROMPT}])
-    result = check.lesson04.structured(bee, {"name": "x"})
-    assert not result.passed and "output_config" in result.message
+def test_structured_lesson_demo_is_refused(learner):
+    result = learner.answer(STRUCTURED, """bee = structured
+bee_data = json.loads("".join(b.text for b in structured.content if b.type == "text"))""")
+    assert not result.passed and "before this cell's" in result.message
 
 
-def test_structured_needs_required_keys(client):
-    schema = {**BEE_SCHEMA, "required": ["name"]}
-    bee = ask_structured(client, schema=schema)
-    result = check.lesson04.structured(bee, json.loads(bee.content[0].text))
-    assert not result.passed and "required" in result.message
+def test_structured_demo_schema_is_refused(learner):
+    result = learner.answer(STRUCTURED, f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
+    messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
+    output_config={{"format": {{"type": "json_schema", "schema": ant_schema}}}})
+bee_data = json.loads("".join(b.text for b in bee.content if b.type == "text"))""")
+    assert not result.passed and "lacks" in result.message
 
 
-def test_structured_needs_the_parsed_reply(client):
-    bee = ask_structured(client)
-    missing = check.lesson04.structured(bee, None)
-    assert not missing.passed and "json.loads" in missing.message
-    wrong = check.lesson04.structured(bee, {"name": "something else"})
-    assert not wrong.passed and "json.loads" in wrong.message
-
-
-def test_structured_cut_reply(client):
-    bee = ask_structured(client, max_tokens=3)
-    result = check.lesson04.structured(bee, None)
-    assert not result.passed and "max_tokens" in result.message
-
-
-def test_structured_unsolved_is_a_hint():
-    result = check.lesson04.structured(None, None)
-    assert not result.passed and "output_config" in result.message
+@pytest.mark.parametrize("body, words", [
+    (f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}])""",
+     "no structured output"),
+    (BEE_SCHEMA + f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=5,
+    messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
+    output_config={{"format": {{"type": "json_schema", "schema": bee_schema}}}})""", "stopped with 'max_tokens'"),
+    (BEE_SCHEMA + f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
+    messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
+    output_config={{"format": {{"type": "json_schema", "schema": bee_schema}}}})""", "now parse"),
+    (BEE_SCHEMA + f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
+    messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
+    output_config={{"format": {{"type": "json_schema", "schema": bee_schema}}}})
+bee_data = {{"name": "Honeybee", "legs": 6, "flies": False}}""", "not the parsed reply"),
+    (BEE_SCHEMA.replace('"additionalProperties": False,', "") + f"""bee = client.messages.create(model=DEFAULT_MODEL, max_tokens=200,
+    messages=[{{"role": "user", "content": "{BEE_PROMPT}"}}],
+    output_config={{"format": {{"type": "json_schema", "schema": bee_schema}}}})
+bee_data = json.loads("".join(b.text for b in bee.content if b.type == "text"))""", "additionalProperties"),
+])
+def test_structured_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(STRUCTURED, body)
+    assert not result.passed and words in result.message, result
 
 
 # 04.3 choose the technique per model
 
-def test_technique_passes():
-    def choose(model_id):
-        return "prefill" if catalog.get(model_id).supports_prefill else "structured_outputs"
-
-    result = check.lesson04.technique(choose)
+@pytest.mark.parametrize("body", [
+    'return "prefill" if catalog.get(model_id).supports_prefill else "structured_outputs"',
+    """entry = catalog.lookup(model_id)
+if entry is not None and entry.supports_prefill:
+    return "prefill"
+return "structured_outputs\"""",
+])
+def test_technique_right_answers_pass(learner, body):
+    result = learner.answer(TECHNIQUE, body)
     assert result.passed, result
 
 
-def test_technique_unsolved():
-    def choose(model_id):
-        ...
-
-    result = check.lesson04.technique(choose)
-    assert not result.passed and "structured_outputs" in result.message
-
-
-def test_technique_hard_coded_list():
-    def choose(model_id):
-        return "prefill" if model_id == PREFILL_MODEL else "structured_outputs"
-
-    result = check.lesson04.technique(choose)
-    assert not result.passed and "supports_prefill" in result.message
+@pytest.mark.parametrize("lazy", [
+    # an id list typed in from section 4's printout, snapshots included
+    """ids = {"claude-opus-4-5", "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5-20251101",
+       "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"}
+return "prefill" if model_id in ids else "structured_outputs\"""",
+    # the same list computed once, when the cell ran, instead of asking the catalog each time
+    """return "prefill" if model_id in PREFILL_IDS else "structured_outputs\"""",
+])
+def test_technique_lists_of_ids_are_refused(learner, lazy):
+    learner.run("PREFILL_IDS = {i for m in catalog.available() if m.supports_prefill for i in m.all_ids}")
+    result = learner.answer(TECHNIQUE, lazy)
+    assert not result.passed and "made up for this run" in result.message
 
 
-def test_technique_misses_snapshot_ids():
-    by_id = {m.id: m for m in catalog.available()}
-
-    def choose(model_id):
-        return "prefill" if by_id[model_id].supports_prefill else "structured_outputs"
-
-    result = check.lesson04.technique(choose)
-    assert not result.passed and "catalog.get" in result.message
-
-
-def test_technique_not_a_function():
-    result = check.lesson04.technique("prefill")
-    assert not result.passed and "function" in result.message
+def test_technique_made_up_models_leave_the_catalog_after_grading():
+    before = catalog.known_ids()
+    check.lesson04.technique(lambda model_id: "prefill", seed=3)
+    assert catalog.known_ids() == before and not any(i.startswith("made-up") for i in catalog.known_ids())

@@ -1,201 +1,192 @@
-"""Lesson 05 graders: a right answer passes, wrong answers get a hint naming the mechanic."""
+"""Lesson 05 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
-import time
-
-import anthropic
 import pytest
 
-from helpers import DEFAULT_MODEL, check, connect
+from grading_support import LessonRun
+from helpers import check
 
-RIGHT = {
-    "end_turn": "done", "stop_sequence": "done", "max_tokens": "continue",
-    "model_context_window_exceeded": "shorten", "tool_use": "run_tool", "pause_turn": "resend", "refusal": "stop",
-}
-LETTERS_TOOL = {
-    "name": "count_letters",
-    "description": "Count the letters in a word.",
-    "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]},
-}
-QUESTION = "How many letters are in the word Formicidae? Use the count_letters tool."
+LESSON = "05_stop_reasons.ipynb"
+HANDLE, ROUND_TRIP, RETRY = "cell-49", "cell-51", "cell-53"
+
+ROUND_TRIP_RIGHT = """history = [{"role": "user", "content": letters_question}]
+first = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)
+results = [{"type": "tool_result", "tool_use_id": block.id, "content": str(count_letters(**block.input))}
+           for block in first.content if block.type == "tool_use"]
+history += [{"role": "assistant", "content": first.content}, {"role": "user", "content": results}]
+final_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)"""
 
 
 @pytest.fixture(scope="module")
-def client():
-    return connect("offline", quiet=True)
+def lesson():
+    return LessonRun(LESSON)
+
+
+@pytest.fixture
+def learner(lesson):
+    return lesson.learner()
 
 
 # 05.1 what to do for each stop reason
 
-def test_handle_passes():
-    result = check.lesson05.handle(lambda message: RIGHT[message.stop_reason])
+@pytest.mark.parametrize("body", [
+    """return {"end_turn": "done", "stop_sequence": "done", "max_tokens": "continue",
+        "model_context_window_exceeded": "shorten", "tool_use": "run_tool", "pause_turn": "resend",
+        "refusal": "stop"}[message.stop_reason]""",
+    """reason = message.stop_reason
+if reason in ("end_turn", "stop_sequence"):
+    return "done"
+if reason == "max_tokens":
+    return "continue"
+if reason == "model_context_window_exceeded":
+    return "shorten"
+if reason == "tool_use":
+    return "run_tool"
+if reason == "pause_turn":
+    return "resend"
+return "stop\"""",
+])
+def test_handle_right_answers_pass(learner, body):
+    result = learner.answer(HANDLE, body)
     assert result.passed, result
 
 
-def test_handle_unsolved():
-    result = check.lesson05.handle(lambda message: None)
-    assert not result.passed and "'end_turn'" in result.message and "'done'" in result.message
+def test_handle_answers_in_the_graders_old_order_are_refused(learner):
+    """The order of the grader's calls was fixed and could be learnt from its messages; now it is drawn per run."""
+    learner.run('ORDER = iter(["done", "done", "continue", "shorten", "run_tool", "resend", "stop"] * 2)')
+    result = learner.answer(HANDLE, "return next(ORDER)")
+    assert not result.passed and "random order" in result.message
 
 
-def test_handle_reads_content_first():
-    def handle(message):
-        message.content[0].text  # breaks on an empty refusal
-        return RIGHT[message.stop_reason]
-
-    result = check.lesson05.handle(handle)
-    assert not result.passed and "refusal" in result.message and "stop_reason" in result.message
+def test_handle_reading_content_first_is_named(learner):
+    result = learner.answer(HANDLE, """if message.content[0].type == "tool_use":
+    return "run_tool"
+return {"end_turn": "done"}.get(message.stop_reason, "stop")""")
+    assert not result.passed and ("IndexError" in result.message or "expected" in result.message)
 
 
-@pytest.mark.parametrize("reason", sorted(RIGHT))
-def test_handle_names_the_wrong_reason(reason):
-    result = check.lesson05.handle(lambda message: "wrong" if message.stop_reason == reason else RIGHT[message.stop_reason])
-    assert not result.passed and repr(reason) in result.message and repr(RIGHT[reason]) in result.message
-
-
-def test_handle_not_a_function():
-    result = check.lesson05.handle(None)
-    assert not result.passed and "function" in result.message
+def test_handle_unsolved(learner):
+    result = learner.answer(HANDLE)
+    assert not result.passed and "returned None" in result.message and "'done'" not in result.message
 
 
 # 05.2 a tool round trip
 
-def round_trip(client, *, tools_again=True, result_for=None, content=None):
-    history = [{"role": "user", "content": QUESTION}]
-    first = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[LETTERS_TOOL], messages=history)
-    use = next(b for b in first.content if b.type == "tool_use")
-    answer = content if content is not None else str(sum(ch.isalpha() for ch in use.input["word"]))
-    results = [{"type": "tool_result", "tool_use_id": result_for or use.id, "content": answer}]
-    assistant = first.content
-    history += [{"role": "assistant", "content": assistant}, {"role": "user", "content": results}]
-    extra = {"tools": [LETTERS_TOOL]} if tools_again else {}
-    return client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=history, **extra)
+def test_round_trip_right_answers_pass(learner):
+    result = learner.answer(ROUND_TRIP, ROUND_TRIP_RIGHT)
+    assert result.passed, result
+    assert "exactly what your `count_letters` returns" in result.message
 
 
-def test_round_trip_passes(client):
-    result = check.lesson05.tool_round_trip(round_trip(client))
+def test_round_trip_with_tool_use_blocks_as_params_passes(learner):
+    result = learner.answer(ROUND_TRIP, """history = [{"role": "user", "content": letters_question}]
+first = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)
+history.append(first.to_param())
+history.append({"role": "user", "content": [
+    {"type": "tool_result", "tool_use_id": b.id, "content": [{"type": "text", "text": str(count_letters(b.input["word"]))}]}
+    for b in first.content if b.type == "tool_use"]})
+final_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)""")
     assert result.passed, result
 
 
-def test_round_trip_unsolved():
-    result = check.lesson05.tool_round_trip(None)
-    assert not result.passed and "tool_result" in result.message
+def test_round_trip_made_up_tool_result_is_refused(learner):
+    result = learner.answer(ROUND_TRIP, ROUND_TRIP_RIGHT.replace("str(count_letters(**block.input))", '"100 (made up)"'))
+    assert not result.passed and "running `count_letters` on the block's input" in result.message
 
 
-def test_round_trip_without_tools_again_is_refused_by_the_api(client):
-    # The API rejects a history with tool blocks and no tools, before the grader ever sees it.
-    with pytest.raises(anthropic.BadRequestError, match="must define tools"):
-        round_trip(client, tools_again=False)
+def test_round_trip_typed_count_is_refused(learner):
+    """The word is drawn for each run: a count typed in from an earlier run (Formicidae, 10) is wrong."""
+    question = check.lesson05.letters_question(seed=1)
+    assert "Formicidae" not in question
+    typed = ROUND_TRIP_RIGHT.replace("str(count_letters(**block.input))", '"10"')
+    result = learner.answer(ROUND_TRIP, f"letters_question = {question!r}\n" + typed)
+    assert not result.passed and "running `count_letters`" in result.message
 
 
-def test_round_trip_needs_the_function_output(client):
-    result = check.lesson05.tool_round_trip(round_trip(client, content="I don't know"))
-    assert not result.passed and "count_letters" in result.message
+def test_round_trip_lesson_demo_is_refused(learner):
+    result = learner.answer(ROUND_TRIP, "final_answer = final")  # section 4's weather round trip
+    assert not result.passed and ("before this cell's" in result.message or "count_letters" in result.message)
 
 
-def test_round_trip_without_tool_use(client):
-    final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[LETTERS_TOOL],
-                                   messages=[{"role": "user", "content": "Hello there"}])
-    result = check.lesson05.tool_round_trip(final)
-    assert not result.passed and "tool_use" in result.message
+def test_round_trip_wrong_tool_is_named(learner):
+    result = learner.answer(ROUND_TRIP, "def count_letters(word):\n    return len(word) + 1\n\n" + ROUND_TRIP_RIGHT)
+    assert not result.passed and "count the letters" in result.message
 
 
-def test_round_trip_invented_tool_use(client):
-    invented = {"type": "tool_use", "id": "toolu_01MadeUpByTheLearner0000", "name": "count_letters", "input": {"word": "ant"}}
-    final = client.messages.create(
-        model=DEFAULT_MODEL, max_tokens=300, tools=[LETTERS_TOOL],
-        messages=[
-            {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": [invented]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": invented["id"], "content": "3"}]},
-        ],
-    )
-    result = check.lesson05.tool_round_trip(final)
-    assert not result.passed and "first.content" in result.message
+def test_round_trip_without_tools_again_is_a_message_not_a_traceback(learner):
+    second_call = "final_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)"
+    assert second_call in ROUND_TRIP_RIGHT
+    result = learner.answer(ROUND_TRIP, ROUND_TRIP_RIGHT.replace(second_call, second_call.replace("tools=[letters_tool], ", "")))
+    assert not result.passed and "HTTP 400" in result.message and "tools=[letters_tool]" in result.message
 
 
-def test_round_trip_mismatched_id_is_rejected_by_the_api(client):
-    with pytest.raises(anthropic.BadRequestError, match="tool_use"):
-        round_trip(client, result_for="toolu_01NotTheRightId000000000")
+def test_round_trip_invented_tool_use_is_refused(learner):
+    result = learner.answer(ROUND_TRIP, """history = [{"role": "user", "content": letters_question},
+           {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01madeup", "name": "count_letters",
+                                              "input": {"word": "ant"}}]},
+           {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01madeup", "content": "3"}]}]
+final_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)""")
+    assert not result.passed and "not in any reply the model sent" in result.message
+
+
+def test_round_trip_needs_the_tool_function(learner):
+    learner.answer(ROUND_TRIP, ROUND_TRIP_RIGHT)
+    result = learner.run("check.lesson05.tool_round_trip(final_answer)")
+    assert not result.passed and "pass your tool function" in result.message
 
 
 # 05.3 a retry loop for rate limits
 
-def right_retry(client, request, max_attempts=3):
-    waits = []
-    for attempt in range(1, max_attempts + 1):
-        try:
-            return client.messages.create(**request), waits
-        except anthropic.RateLimitError as err:
-            if attempt == max_attempts:
-                raise
-            seconds = float(err.response.headers["retry-after"])
-            waits.append(seconds)
-            time.sleep(seconds)
+RETRY_RIGHT = """for attempt in range(1, max_attempts + 1):
+    try:
+        return client.messages.create(**request), waits
+    except anthropic.RateLimitError as err:
+        if attempt == max_attempts:
+            raise
+        seconds = {convert}(err.response.headers["retry-after"])
+        waits.append(seconds)
+        time.sleep(seconds)"""
 
 
-def test_retry_passes():
-    result = check.lesson05.retry(right_retry)
+@pytest.mark.parametrize("convert", ["float", "int"])
+def test_retry_right_answers_pass(learner, convert):
+    result = learner.answer(RETRY, RETRY_RIGHT.format(convert=convert))
     assert result.passed, result
+    assert "at least a second later" in result.message
 
 
-def test_retry_unsolved():
-    def create_with_retry(client, request, max_attempts=3):
-        waits = []
-        return None, waits
-
-    result = check.lesson05.retry(create_with_retry)
-    assert not result.passed and "client.messages.create" in result.message
+def test_retry_that_never_sleeps_is_refused(learner):
+    result = learner.answer(RETRY, RETRY_RIGHT.format(convert="float").replace("        time.sleep(seconds)", ""))
+    assert not result.passed and "sleep as long as the header says" in result.message
 
 
-def test_retry_without_catching():
-    result = check.lesson05.retry(lambda client, request, max_attempts=3: (client.messages.create(**request), []))
-    assert not result.passed and "RateLimitError" in result.message
+def test_retry_with_a_fixed_wait_is_refused(learner):
+    result = learner.answer(RETRY, RETRY_RIGHT.format(convert="float").replace("waits.append(seconds)", "waits.append(1)"))
+    assert not result.passed and "from each error's `retry-after` header" in result.message
 
 
-def test_retry_fixed_wait():
-    def create_with_retry(client, request, max_attempts=3):
-        waits = []
-        for attempt in range(max_attempts):
-            try:
-                return client.messages.create(**request), waits
-            except anthropic.RateLimitError:
-                if attempt == max_attempts - 1:
-                    raise
-                waits.append(0.03)
-
-    result = check.lesson05.retry(create_with_retry)
-    assert not result.passed and "header" in result.message
-
-
-def test_retry_forever():
-    def create_with_retry(client, request, max_attempts=3):
-        waits = []
-        while True:
-            try:
-                return client.messages.create(**request), waits
-            except anthropic.RateLimitError as err:
-                waits.append(float(err.response.headers["retry-after"]))
-
-    result = check.lesson05.retry(create_with_retry)
-    assert not result.passed and "max_attempts" in result.message
+@pytest.mark.parametrize("body, words", [
+    ("return client.messages.create(**request), waits", "escaped after the first 429"),
+    (RETRY_RIGHT.format(convert="float").replace("anthropic.RateLimitError", "anthropic.APIStatusError"), "a 401 got"),
+    ("""while True:
+    try:
+        return client.messages.create(**request), waits
+    except anthropic.RateLimitError as err:
+        waits.append(float(err.response.headers["retry-after"]))
+        time.sleep(waits[-1])""", "raise the last RateLimitError"),
+    (RETRY_RIGHT.format(convert="float").replace('err.response.headers["retry-after"]', "err.response.headers['x-wait']"),
+     "KeyError"),
+])
+def test_retry_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(RETRY, body)
+    assert not result.passed and words in result.message, result
 
 
-def test_retry_retries_everything():
-    def create_with_retry(client, request, max_attempts=3):
-        waits = []
-        for attempt in range(max_attempts):
-            try:
-                return client.messages.create(**request), waits
-            except anthropic.APIStatusError as err:
-                if attempt == max_attempts - 1:
-                    raise
-                waits.append(float(err.response.headers.get("retry-after", 0)))
-
-    result = check.lesson05.retry(create_with_retry)
-    assert not result.passed and "RateLimitError" in result.message and "401" in result.message
+def test_retry_unsolved(learner):
+    result = learner.answer(RETRY)
+    assert not result.passed and "never called the API" in result.message and "retry-after" not in result.message
 
 
-def test_retry_wrong_signature():
-    result = check.lesson05.retry(lambda client, request: (client.messages.create(**request), []))
-    assert not result.passed and "max_attempts" in result.message
+def test_letters_questions_vary():
+    assert len({check.lesson05.letters_question(seed=s) for s in range(30)}) > 5

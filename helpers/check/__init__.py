@@ -2,28 +2,42 @@
 
 Graders look at mechanics (roles, what was sent, which stop reason was handled),
 never at the model's wording, so they grade the same offline and live. They never
-raise: a wrong or unfinished answer gets a hint that names the mechanic.
+raise: a wrong or unfinished answer gets a message that names the mechanic and the
+next step. Hints are opt-in (``check.hint("04.1")``), so a notebook's stored output
+of an unsolved exercise never gives the answer away.
+
+A grader checks that *this* exercise was done: the request it inspects carries the
+exercise's own inputs, comes from the usage log (a client from ``connect()``) and,
+when the exercise cell runs its code inside ``with check.attempt("04.1"):``, was
+made by that run. Functions the learner writes are called on inputs drawn at random
+for each run (``seed=`` repeats a run).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import html
 import importlib
+import random
 import re
 import sys
+import time
+import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import anthropic
 import httpx2
 
 from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
-from ..usage import RecordingTransport, UsageLog, usage_log
+from ..usage import Record, RecordingTransport, UsageLog, usage_log
 
 LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
+EXERCISE_ID = re.compile(r"^(\d\d)\.(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -44,12 +58,17 @@ class Result:
         can quote what the learner sent; `code` spans are made after escaping, so they add only <code> tags."""
         # Text marks rather than emoji in the rich view: they render with any font.
         mark, color = ("✔ Correct", "#2e7d32") if self.passed else ("✘ Not yet", "#c62828")
-        exercise = html.escape(self.exercise, quote=True)
-        message = _CODE_SPAN.sub(r"<code>\1</code>", html.escape(self.message, quote=True))
-        return (f'<div class="kit-grader-result" style="border-left: 4px solid {color}; padding: 2px 0 2px 10px; '
-                f'line-height: 1.5; white-space: normal; overflow-wrap: break-word; word-break: normal">'
-                f'<b style="color: {color}">{mark}</b> <span style="opacity: 0.75">({exercise})</span>'
-                f'<div>{message}</div></div>')
+        return _card(mark, color, self.exercise, self.message)
+
+
+def _card(mark: str, color: str, exercise: str, message: str) -> str:
+    """A result or hint as HTML that wraps between words in a narrow column; all text is escaped."""
+    exercise = html.escape(exercise, quote=True)
+    message = _CODE_SPAN.sub(r"<code>\1</code>", html.escape(message, quote=True))
+    return (f'<div class="kit-grader-result" style="border-left: 4px solid {color}; padding: 2px 0 2px 10px; '
+            f'line-height: 1.5; white-space: normal; overflow-wrap: break-word; word-break: normal">'
+            f'<b style="color: {color}">{mark}</b> <span style="opacity: 0.75">({exercise})</span>'
+            f'<div>{message}</div></div>')
 
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -59,32 +78,123 @@ def correct(message: str) -> Result:
     return Result("", True, message)
 
 
-def hint(message: str) -> Result:
+def not_yet(message: str) -> Result:
     return Result("", False, message)
 
 
-def grader(exercise: str) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """Name a grader's results after its exercise; an unexpected error becomes a hint, not a traceback."""
+# --- attempts: the exercise cell's own run ------------------------------------------------------------------------
+
+@dataclass
+class Attempt:
+    """One run of an exercise's code: when it started, and the exception it raised, if any."""
+
+    exercise: str
+    started: float  # time.perf_counter(), the clock of the usage log's ``sent_at``
+    error: Optional[BaseException] = None
+
+
+_attempts: dict[str, Attempt] = {}
+
+
+@contextlib.contextmanager
+def attempt(exercise: str) -> Iterator[Attempt]:
+    """Run an exercise's code: the grader called next in the cell grades what this run sent,
+    and an exception raised inside the block becomes its message instead of a traceback."""
+    if not isinstance(exercise, str) or not EXERCISE_ID.match(exercise):
+        raise ValueError(f"check.attempt() takes the exercise's number, such as \"04.1\", not {exercise!r}.")
+    run = Attempt(exercise, time.perf_counter())
+    _attempts[exercise] = run
+    try:
+        yield run
+    except Exception as error:  # noqa: BLE001 - the grader turns it into a message that names the mechanic
+        run.error = error
+
+
+@dataclass(frozen=True)
+class Grading:
+    """What a grader may know about the run it grades."""
+
+    exercise: str
+    attempt: Optional[Attempt]
+
+
+_grading: contextvars.ContextVar[Optional[Grading]] = contextvars.ContextVar("grading", default=None)
+
+
+def made_during_attempt(record: Record) -> bool:
+    """True unless the exercise cell ran an attempt and ``record`` was sent before it began."""
+    grading = _grading.get()
+    if grading is None or grading.attempt is None:
+        return True
+    return record.sent_at >= grading.attempt.started
+
+
+def error_summary(error: BaseException) -> str:
+    """What went wrong, in one sentence: an API error's status, type and message, or a Python error and its line."""
+    if isinstance(error, anthropic.APIStatusError):
+        message = getattr(error, "api_message", None) or str(error)
+        return f"the API answered HTTP {error.status_code} {error.type or ''}: {message}".replace("  ", " ")
+    if isinstance(error, anthropic.APIConnectionError):
+        return f"no answer came back ({type(error).__name__}: {error})"
+    # The first frame outside this module and contextlib is the exercise cell's own.
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename not in (__file__, contextlib.__file__)]
+    where = f" on line {frames[0].lineno} of the cell" if frames and frames[0].lineno else ""
+    return f"your code raised {type(error).__name__}{where}: {error}"
+
+
+def _attempt_failed(error: BaseException, explain: Optional[Callable[[BaseException], Optional[str]]]) -> Result:
+    summary = error_summary(error).rstrip(". ")
+    specific = explain(error) if explain is not None else None
+    if specific:
+        return not_yet(f"{summary}. {specific}")
+    if isinstance(error, anthropic.APIStatusError):
+        return not_yet(f"{summary}. Nothing came back to grade: read the error's message, fix the request and run "
+                       "the cell again.")
+    return not_yet(f"{summary}. Fix that line and run the cell again.")
+
+
+# --- the grader decorator -----------------------------------------------------------------------------------------
+
+def grader(exercise: str, *, explain: Optional[Callable[[BaseException], Optional[str]]] = None
+           ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Name a grader's results after its exercise; an unexpected error becomes a message, not a traceback.
+
+    ``explain(error)`` may say what an exception raised inside the exercise's ``check.attempt`` block means
+    for this exercise (the next step); other errors get a generic message.
+    """
+    number = exercise.split()[0]
 
     def wrap(function: Callable[..., Result]) -> Callable[..., Result]:
         @functools.wraps(function)
         def graded(*args: Any, **kwargs: Any) -> Result:
+            run = _attempts.pop(number, None)
             editors = [a for a in (*args, *kwargs.values()) if _is_editor(a)]
             if any(e.last_reply is None for e in editors):
                 return Result(exercise, False, "nothing was sent from the editor yet: build the turns, click Send, "
                                                "then run the grader again.")
             args = tuple(a.last_reply if _is_editor(a) else a for a in args)
             kwargs = {k: v.last_reply if _is_editor(v) else v for k, v in kwargs.items()}
+            if run is not None and run.error is not None:
+                return Result(exercise, False, _with_hint_pointer(_attempt_failed(run.error, explain).message, number))
+            token = _grading.set(Grading(number, None if editors else run))
             try:
                 result = function(*args, **kwargs)
             except Exception as error:  # noqa: BLE001 - a learner's answer can be anything
-                result = hint(f"the grader could not inspect your answer ({type(error).__name__}: {error}). "
-                              "Check the exercise's instructions for what to pass in.")
-            return dataclasses.replace(result, exercise=exercise)
+                result = not_yet(f"the grader could not inspect your answer ({type(error).__name__}: {error}). "
+                                 "Check the exercise's instructions for what to pass in.")
+            finally:
+                _grading.reset(token)
+            message = result.message if result.passed else _with_hint_pointer(result.message, number)
+            return dataclasses.replace(result, exercise=exercise, message=message)
 
+        graded.exercise = exercise
         return graded
 
     return wrap
+
+
+def _with_hint_pointer(message: str, number: str) -> str:
+    return f"{message} (Stuck? `check.hint(\"{number}\")`.)" if _hints_for(number) else message
 
 
 def _is_editor(value: Any) -> bool:
@@ -92,6 +202,59 @@ def _is_editor(value: Any) -> bool:
     editor_module = sys.modules.get("helpers.history_editor")
     return editor_module is not None and isinstance(value, editor_module.HistoryEditor)
 
+
+# --- opt-in hints -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hint:
+    exercise: str
+    number: int
+    total: int
+    text: str
+
+    def __repr__(self) -> str:
+        more = f" Next hint: check.hint(\"{self.exercise}\", {self.number + 1})." if self.number < self.total else ""
+        return f"💡 Hint {self.number} of {self.total} ({self.exercise}): {self.text}{more}"
+
+    def _repr_html_(self) -> str:
+        more = f" Next hint: `check.hint(\"{self.exercise}\", {self.number + 1})`." if self.number < self.total else ""
+        return _card(f"Hint {self.number} of {self.total}", "#0d47a1", self.exercise, self.text + more)
+
+
+def _hints_for(number: str) -> tuple[str, ...]:
+    found = EXERCISE_ID.match(number)
+    if not found or f"lesson{found.group(1)}" not in LESSONS:
+        return ()
+    module = importlib.import_module(f"{__name__}.lesson{found.group(1)}")
+    return tuple(getattr(module, "HINTS", {}).get(number, ()))
+
+
+def hint(exercise: str, number: int = 1) -> Hint:
+    """The ``number``-th hint for an exercise (``check.hint("04.1")``), from a nudge to the mechanic itself."""
+    hints = _hints_for(str(exercise))
+    if not hints:
+        raise ValueError(f"there is no exercise {exercise!r}: exercises are numbered like \"04.1\" (lesson 04, "
+                         "exercise 1), as in the grader's message.")
+    if not isinstance(number, int) or not 1 <= number <= len(hints):
+        raise ValueError(f"exercise {exercise} has hints 1 to {len(hints)}.")
+    return Hint(str(exercise), number, len(hints), hints[number - 1])
+
+
+def grader_only(function: Callable) -> Callable:
+    """Mark a grader's reference: it serves the kit's own modules, and raises when a learner's code calls it,
+    so no answer can stand on the grader's own (``from helpers.check.lesson02 import ...`` gets nothing)."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller != "helpers" and not caller.startswith("helpers."):
+            raise PermissionError(f"{function.__name__}() is one of the graders' own functions: write your own")
+        return function(*args, **kwargs)
+
+    return guarded
+
+
+# --- shared checks --------------------------------------------------------------------------------------------------
 
 def is_message(value: Any) -> bool:
     return isinstance(value, anthropic.types.Message)
@@ -111,6 +274,92 @@ def sent_request(message: Any) -> Optional[dict]:
         return None
     record = usage_log.find(message.id)
     return record.request if record else None
+
+
+def _block_signature(block: Any) -> tuple:
+    get = block.get if isinstance(block, dict) else (lambda key, default=None: getattr(block, key, default))
+    kind = get("type")
+    if kind == "text":
+        return kind, get("text")
+    if kind in ("tool_use", "server_tool_use"):
+        return kind, get("id"), get("name")
+    if kind == "thinking":
+        return kind, get("signature")
+    return (kind,)
+
+
+def _matches_record(message: anthropic.types.Message, record: Record) -> bool:
+    """Whether ``message`` is what the API sent back for ``record`` (not built or edited by hand)."""
+    response = record.response if isinstance(record.response, dict) else {}
+    usage = response.get("usage") or {}
+    if response.get("stop_reason") != message.stop_reason or usage.get("output_tokens") != message.usage.output_tokens:
+        return False
+    if record.streamed:  # the log keeps a stream's id, stop reason and usage, not its content
+        return True
+    return [_block_signature(b) for b in response.get("content") or []] == [_block_signature(b) for b in message.content]
+
+
+def logged(message: Any, name: str, what: str) -> tuple[Optional[Record], Optional[Result]]:
+    """The usage-log record behind ``message``, or the message that says why there is none.
+
+    ``name`` is the learner's variable, ``what`` says what to send (for the message when nothing was kept).
+    """
+    if message is None:
+        return None, not_yet(f"nothing to grade yet: `{name}` is None. {what}, keep the Message it returns in "
+                             f"`{name}`, and run the cell again.")
+    if not is_message(message):
+        return None, not_yet(f"`{name}` is a {type(message).__name__}; keep the whole Message that the client "
+                             "returns, so the grader can look up the request that produced it.")
+    record = usage_log.find(message.id)
+    if record is None:
+        return None, not_yet(f"the usage log has no request behind `{name}`: only Messages returned by a client "
+                             "from `connect()` can be graded (a Message built by hand, or by another client, "
+                             "cannot). Send the request with the lesson's `client`.")
+    if not _matches_record(message, record):
+        return None, not_yet(f"`{name}` is not what the API sent back for its request (its content, stop reason or "
+                             "usage differ from the usage log's record): keep the Message exactly as the client "
+                             "returned it.")
+    if not made_during_attempt(record):
+        return None, not_yet(f"`{name}` was made before this cell's `with check.attempt(...)` block started, by an "
+                             "earlier cell. Send the exercise's own request inside the block.")
+    return record, None
+
+
+@grader_only
+def text_of_content(content: Any) -> str:
+    """The text of a turn's content, whether a string or a list of blocks (dicts or SDK objects)."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content or []:
+        get = block.get if isinstance(block, dict) else (lambda key, default=None, b=block: getattr(b, key, default))
+        if get("type") == "text":
+            parts.append(get("text", "") or "")
+    return "".join(parts)
+
+
+@grader_only
+def reply_text(message: anthropic.types.Message) -> str:
+    """The text blocks of a reply, joined (a reply may open with a thinking block)."""
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def same_text(a: Any, b: Any) -> bool:
+    """Equal up to surrounding whitespace and runs of spaces: the wording the exercise gave, typed or pasted."""
+    return isinstance(a, str) and isinstance(b, str) and " ".join(a.split()) == " ".join(b.split())
+
+
+def draw(seed: Optional[int]) -> tuple[random.Random, int]:
+    """A random source for one grading run, and the seed that repeats it."""
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 1_000_000)
+    return random.Random(seed), seed
+
+
+def kit_function(function: Any) -> bool:
+    """Whether ``function`` is one of the kit's own (a grader's reference or a helper), not the learner's."""
+    module = getattr(function, "__module__", None) or ""
+    return module == "helpers" or module.startswith("helpers.")
 
 
 def __getattr__(name: str) -> Any:

@@ -2,101 +2,153 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import random
+from typing import Any, Optional
 
 import anthropic
 
 from ..catalog import DEFAULT_MODEL
-from . import correct, grader, hint, is_message, sent_request
+from . import (
+    correct, draw, grader, grader_client, grader_only, kit_function, logged, not_yet, same_text, text_of_content,
+)
 
 MAX_TOKENS_LIMIT = 200
 ANATOMY_KEYS = ("text", "stop_reason", "output_tokens")
 SEPARATORS = ("", "\n", " ", "\n\n")
+EXERCISE_QUESTION = "What does max_tokens limit in a request?"
+"""The question exercise 01.1 sends (the lesson's `exercise_question`)."""
 
-
-def _text_blocks(message: anthropic.types.Message) -> list[str]:
-    return [block.text for block in message.content if block.type == "text"]
-
-
-def _system_text(system: Any) -> str:
-    if isinstance(system, str):
-        return system
-    if isinstance(system, list):
-        return "".join(b.get("text", "") for b in system if isinstance(b, dict) and b.get("type") == "text")
-    return ""
+HINTS = {
+    "01.1": (
+        "The system prompt is not a message: it is a keyword argument of `create()`, next to `model`, "
+        "`max_tokens` and `messages`.",
+        "`client.messages.create(model=DEFAULT_MODEL, max_tokens=100, system=\"...\", "
+        "messages=[{\"role\": \"user\", \"content\": exercise_question}])`.",
+    ),
+    "01.2": (
+        "Three places: the text sits in the content blocks, `stop_reason` is a top-level field, the token counts "
+        "are in `usage`.",
+        "Join the `.text` of the blocks whose `.type` is \"text\"; then `message.stop_reason` and "
+        "`message.usage.output_tokens`.",
+    ),
+    "01.3": (
+        "Not every block has `.text`, and `content` can be empty: look at each block's `.type`.",
+        "`\"\".join(block.text for block in message.content if block.type == \"text\")`.",
+    ),
+}
 
 
 @grader("01.1 a top-level system prompt")
 def system_prompt(reply: Any) -> Any:
-    if reply is None:
-        return hint("call `client.messages.create(...)` with a `system=\"...\"` argument next to `model`, "
-                    "`max_tokens` and `messages`, and keep the Message it returns in `reply`.")
-    if not is_message(reply):
-        return hint(f"`reply` is a {type(reply).__name__}; keep the whole Message that `client.messages.create(...)` "
-                    "returns (not its text), so the grader can look up the request that produced it.")
-    sent = sent_request(reply)
-    if sent is None:
-        return hint("the grader cannot find the request behind this Message. Send it with the `client` from the "
-                    "setup cell (`connect()` records every request it sends).")
-    roles = [m.get("role") for m in sent.get("messages", []) if isinstance(m, dict)]
+    record, problem = logged(reply, "reply", "Send `exercise_question` with a system prompt of your own")
+    if problem is not None:
+        return problem
+    sent = record.request or {}
+    messages = [m for m in sent.get("messages") or [] if isinstance(m, dict)]
+    roles = [m.get("role") for m in messages]
     if "system" in roles:
-        return hint("`messages` holds a turn with role \"system\". The system prompt is not a message: pass it as the "
-                    "top-level `system` parameter of `create()` and keep only user/assistant turns in `messages`.")
+        return not_yet("`messages` holds a turn with role \"system\". The system prompt is not a message: pass it as "
+                       "the top-level `system` parameter of `create()` and keep only user/assistant turns in "
+                       "`messages`.")
+    if not messages or not same_text(text_of_content(messages[-1].get("content")), EXERCISE_QUESTION):
+        return not_yet("the request did not end with `exercise_question` as its user turn: this exercise grades the "
+                       "request that asks it (an earlier reply from the lesson is another request).")
     if "system" not in sent:
-        return hint("the request had no top-level `system` parameter. Pass `system=\"...\"` to `create()`, "
-                    "next to `model` and `messages`.")
-    if not _system_text(sent["system"]).strip():
-        return hint("the top-level `system` parameter was empty: give it the instructions the assistant should follow.")
+        return not_yet("the request had no top-level `system` parameter. Pass `system=\"...\"` to `create()`, "
+                       "next to `model` and `messages`.")
+    if not text_of_content(sent["system"]).strip():
+        return not_yet("the top-level `system` parameter was empty: give it the instructions the assistant should "
+                       "follow.")
     max_tokens = sent.get("max_tokens")
     if not isinstance(max_tokens, int) or max_tokens > MAX_TOKENS_LIMIT:
-        return hint(f"`max_tokens` was {max_tokens}; set it to at most {MAX_TOKENS_LIMIT}. It caps the length of the "
-                    "reply in tokens (a limit, not a target).")
-    if reply.type != "message" or reply.role != "assistant":
-        return hint("the reply is not an assistant message; send the request again and keep what `create()` returns.")
-    return correct(f"the system prompt went in the top-level `system` parameter, `messages` held only "
-                   f"{'/'.join(sorted(set(roles)))} turns, max_tokens was {max_tokens}, and an assistant Message "
-                   f"came back (stop_reason {reply.stop_reason!r}).")
+        return not_yet(f"`max_tokens` was {max_tokens}; set it to at most {MAX_TOKENS_LIMIT}. It caps the length of "
+                       "the reply in tokens (a limit, not a target).")
+    return correct(f"the usage log shows `exercise_question` sent with your system prompt in the top-level `system` "
+                   f"parameter, only {'/'.join(sorted(set(roles)))} turns in `messages`, and max_tokens "
+                   f"{max_tokens}; an assistant Message came back (stop_reason {reply.stop_reason!r}).")
+
+
+# --- 01.2 ---------------------------------------------------------------------------------------------------------
+
+QUESTIONS = (
+    "List the parts of a Message object, one per line.",
+    "Name three fields of a Messages API response.",
+    "What does stop_reason tell you about a reply?",
+    "Why is content a list of blocks?",
+    "What is counted in usage.output_tokens?",
+)
+
+
+def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Message]]:
+    """Real replies from the offline backend: cut by max_tokens, finished, and stopped at a stop sequence."""
+    api = grader_client()
+    asked = rng.sample(QUESTIONS, 3)
+    cut = api.messages.create(model=DEFAULT_MODEL, max_tokens=rng.randrange(4, 16),
+                              messages=[{"role": "user", "content": asked[0]}])
+    whole = api.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=[{"role": "user", "content": asked[1]}])
+    stopped = api.messages.create(model=DEFAULT_MODEL, max_tokens=300, stop_sequences=["I received"],
+                                  messages=[{"role": "user", "content": asked[2]}])
+    return [("a reply cut short by max_tokens", cut), ("a finished reply", whole), ("another reply", stopped)]
+
+
+@grader_only
+def _texts(message: anthropic.types.Message) -> list[str]:
+    return [block.text for block in message.content if block.type == "text"]
+
+
+def _anatomy_problem(answer: Any, message: anthropic.types.Message, what: str) -> Optional[str]:
+    if answer is None:
+        return "your function returned None: return a dict with the keys \"text\", \"stop_reason\" and " \
+               "\"output_tokens\"."
+    if not isinstance(answer, dict):
+        return f"your function returned a {type(answer).__name__}; return a dict: " \
+               "{\"text\": ..., \"stop_reason\": ..., \"output_tokens\": ...}."
+    missing = [key for key in ANATOMY_KEYS if key not in answer]
+    if missing:
+        return f"the dict lacks the key(s) {', '.join(map(repr, missing))}."
+    texts = _texts(message)
+    if answer["text"] not in {sep.join(texts) for sep in SEPARATORS}:
+        return f"on {what}, \"text\" was {answer['text']!r}, not the reply's text. Read it from the content " \
+               "blocks: `message.content` is a list, and a text block's words are in its `.text`."
+    if answer["stop_reason"] != message.stop_reason:
+        return f"on {what}, \"stop_reason\" was {answer['stop_reason']!r} but the Message says " \
+               f"{message.stop_reason!r}: read `message.stop_reason` (a reply does not always end with 'end_turn')."
+    tokens, usage = answer["output_tokens"], message.usage
+    if isinstance(tokens, bool) or tokens != usage.output_tokens:
+        if tokens == usage.input_tokens:
+            return "\"output_tokens\" holds `input_tokens`, the size of the prompt. The reply's size is " \
+                   "`usage.output_tokens`."
+        if tokens == usage.input_tokens + usage.output_tokens:
+            return "\"output_tokens\" holds input plus output: only the reply's part counts here."
+        return f"on {what}, \"output_tokens\" was {tokens!r}, not the Message's: token counts live in " \
+               "`message.usage`."
+    return None
 
 
 @grader("01.2 the anatomy of a Message")
-def anatomy(answer: Any, message: Any) -> Any:
-    if not is_message(message):
-        return hint("pass the Message you read from as the second argument: `check.lesson01.anatomy(answer, given)`.")
-    if answer is None:
-        return hint("set `answer` to a dict with the keys \"text\", \"stop_reason\" and \"output_tokens\", "
-                    "each read from `given` in code (not copied by hand).")
-    if not isinstance(answer, dict):
-        return hint(f"`answer` is a {type(answer).__name__}; make it a dict: "
-                    "{\"text\": ..., \"stop_reason\": ..., \"output_tokens\": ...}.")
-    missing = [key for key in ANATOMY_KEYS if key not in answer]
-    if missing:
-        return hint(f"`answer` lacks the key(s) {', '.join(map(repr, missing))}. "
-                    "It needs \"text\", \"stop_reason\" and \"output_tokens\".")
-    texts = _text_blocks(message)
-    text = answer["text"]
-    if text is None or not isinstance(text, str):
-        return hint("\"text\" should be a string: the reply's text sits in `given.content`, a list of blocks; "
-                    "a text block keeps it in `.text` (here `given.content[0].text`).")
-    if text not in {sep.join(texts) for sep in SEPARATORS}:
-        return hint("\"text\" does not match the reply. Read it from the content blocks: "
-                    "`given.content` is a list, and a text block's words are in its `.text` attribute.")
-    stop_reason = answer["stop_reason"]
-    if stop_reason != message.stop_reason:
-        return hint(f"\"stop_reason\" is {stop_reason!r}, but the Message says otherwise. Read `given.stop_reason`, "
-                    "a top-level field: a reply does not always end with 'end_turn'.")
-    output_tokens = answer["output_tokens"]
-    usage = message.usage
-    if isinstance(output_tokens, bool) or output_tokens != usage.output_tokens:
-        if output_tokens == usage.input_tokens:
-            return hint("that is `input_tokens`, the size of the prompt. The reply's size is `given.usage.output_tokens`.")
-        if output_tokens == usage.input_tokens + usage.output_tokens:
-            return hint("that is input plus output. \"output_tokens\" is only the reply's part: `given.usage.output_tokens`.")
-        return hint("\"output_tokens\" does not match. Token counts live in `given.usage`; "
-                    "the reply's count is `given.usage.output_tokens`.")
-    cut = " The reply was cut short by max_tokens, which is why its text stops mid-sentence." \
-        if message.stop_reason == "max_tokens" else ""
-    return correct(f"text from the content blocks, stop_reason {message.stop_reason!r} and "
-                   f"{usage.output_tokens} output tokens from `usage`.{cut}")
+def anatomy(function: Any, *, seed: Optional[int] = None) -> Any:
+    if not callable(function):
+        return not_yet("pass your function itself: `check.lesson01.anatomy(anatomy)`. It takes a Message and "
+                       "returns a dict.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `anatomy(message)` yourself.")
+    rng, seed = draw(seed)
+    samples = _sample_replies(rng)
+    for what, message in samples:
+        try:
+            answer = function(message)
+        except Exception as error:  # noqa: BLE001 - the learner's function can fail in any way
+            return not_yet(f"on {what}, your function raised {type(error).__name__}: {error}.")
+        problem = _anatomy_problem(answer, message, what)
+        if problem:
+            return not_yet(problem if answer is None else f"{problem} (seed {seed})")
+    return correct(f"your function returned the text of the content blocks, the stop_reason and "
+                   f"usage.output_tokens of {len(samples)} fresh replies, one of them cut short by max_tokens.")
+
+
+# --- 01.3 ---------------------------------------------------------------------------------------------------------
+
+WORDS = ("ant", "bee", "moth", "wasp", "beetle", "cricket", "mantis", "firefly", "termite", "weevil", "aphid")
 
 
 def _message(*blocks: dict, stop_reason: str = "end_turn") -> anthropic.types.Message:
@@ -108,53 +160,63 @@ def _message(*blocks: dict, stop_reason: str = "end_turn") -> anthropic.types.Me
     })
 
 
-def _text(text: str) -> dict:
-    return {"type": "text", "text": text}
+def _cases(rng: random.Random) -> list[tuple[str, anthropic.types.Message, list[str]]]:
+    def text() -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(rng.randrange(2, 6))).capitalize() + "."
 
+    def block(value: str) -> dict:
+        return {"type": "text", "text": value}
 
-_TOOL_USE = {"type": "tool_use", "id": "toolu_01lesson01grader", "name": "get_weather", "input": {"city": "Lisbon"}}
-_THINKING = {"type": "thinking", "thinking": "The user wants the weather.", "signature": "c2lnbmF0dXJl"}
-
-CASES: tuple[tuple[str, Callable[[], anthropic.types.Message], list[str]], ...] = (
-    ("one text block", lambda: _message(_text("Plain text.")), ["Plain text."]),
-    ("a tool_use block and no text", lambda: _message(_TOOL_USE, stop_reason="tool_use"), []),
-    ("a thinking block before the text", lambda: _message(_THINKING, _text("After thinking.")), ["After thinking."]),
-    ("two text blocks around a tool_use block",
-     lambda: _message(_text("First part."), _TOOL_USE, _text("Second part."), stop_reason="tool_use"),
-     ["First part.", "Second part."]),
-    ("no blocks at all (as after a refusal)", lambda: _message(stop_reason="refusal"), []),
-)
+    city = rng.choice(("Lisbon", "Oslo", "Lima", "Kyoto", "Accra"))
+    tool_use = {"type": "tool_use", "id": f"toolu_01grader{rng.randrange(10**6)}", "name": "get_weather",
+                "input": {"city": city}}
+    thinking = {"type": "thinking", "thinking": f"The user asks about {city}.", "signature": "c2lnbmF0dXJl"}
+    one, first, second, after = text(), text(), text(), text()
+    cases = [
+        ("one text block", _message(block(one)), [one]),
+        ("a tool_use block and no text", _message(tool_use, stop_reason="tool_use"), []),
+        ("a thinking block before the text", _message(thinking, block(after)), [after]),
+        ("two text blocks around a tool_use block",
+         _message(block(first), tool_use, block(second), stop_reason="tool_use"), [first, second]),
+        ("no blocks at all (as after a refusal)", _message(stop_reason="refusal"), []),
+    ]
+    rng.shuffle(cases)
+    return cases
 
 
 @grader("01.3 the text of every text block")
-def text_of(function: Any) -> Any:
+def text_of(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return hint("define a function `text_of(message)` that returns the text of every text block "
-                    "in `message.content`, joined into one string.")
-    for name, build, texts in CASES:
-        message = build()
+        return not_yet("define a function `text_of(message)` that returns the text of every text block "
+                       "in `message.content`, joined into one string, and pass the function itself.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `text_of(message)` yourself.")
+    rng, seed = draw(seed)
+    cases = _cases(rng)
+    for name, message, texts in cases:
         try:
             result = function(message)
         except AttributeError as error:
-            return hint(f"on a message with {name}, your function failed ({error}). Not every block has `.text`: "
-                        "loop over `message.content` and keep only blocks whose `.type` is \"text\".")
+            return not_yet(f"on a message with {name}, your function failed ({error}). Not every block has `.text`: "
+                           "look at each block's `.type` and keep only the text blocks.")
         except IndexError:
-            return hint(f"on a message with {name}, your function indexed past the end of `message.content`. "
-                        "Content can be an empty list: loop over the blocks instead of reading `content[0]`.")
+            return not_yet(f"on a message with {name}, your function indexed past the end of `message.content`. "
+                           "Content can be an empty list: loop over the blocks instead of reading `content[0]`.")
         except Exception as error:  # noqa: BLE001 - the learner's code can fail in any way
-            return hint(f"on a message with {name}, your function raised {type(error).__name__}: {error}. "
-                        "Loop over `message.content` and join the `.text` of the text blocks.")
+            return not_yet(f"on a message with {name}, your function raised {type(error).__name__}: {error}.")
         if result is None:
-            return hint("your function returned None: end it with `return` and the joined text of the text blocks.")
+            return not_yet("your function returned None: end it with `return` and the joined text of the text "
+                           "blocks.")
         if not isinstance(result, str):
-            return hint(f"on a message with {name}, your function returned {type(result).__name__}, not a string. "
-                        "Return the joined text (an empty string when there is no text block).")
+            return not_yet(f"on a message with {name}, your function returned {type(result).__name__}, not a string. "
+                           "Return the joined text (an empty string when there is no text block).")
         if result in {sep.join(texts) for sep in SEPARATORS}:
             continue
         if len(texts) > 1 and result in texts:
-            return hint(f"on a message with {name}, your function kept only one of the text blocks. "
-                        "A message can hold several: join the `.text` of all of them.")
-        return hint(f"on a message with {name}, your function returned {result!r}, expected {''.join(texts)!r}. "
-                    "Join the `.text` of the blocks whose `.type` is \"text\", in order, and nothing else.")
-    return correct(f"your function handled {len(CASES)} shapes of content: one text block, no text, a thinking "
-                   "block first, several text blocks, and no blocks at all.")
+            return not_yet(f"on a message with {name}, your function kept only one of the text blocks. "
+                           "A message can hold several: join the `.text` of all of them.")
+        return not_yet(f"on a message with {name}, your function returned {result!r}, expected {''.join(texts)!r} "
+                       f"(seed {seed}). Join the `.text` of the text blocks, in order, and nothing else.")
+    return correct(f"your function returned the right text for {len(cases)} shapes of content, with texts made up "
+                   "for this run: one text block, no text, a thinking block first, several text blocks, and no "
+                   "blocks at all.")

@@ -4,71 +4,103 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import correct, grader, hint
-from .lesson02 import _sent_messages, alternation_problem, reply_to
+from . import correct, grader, logged, not_yet, same_text, text_of_content
+from .lesson02 import alternation_problem, reply_to
 
+TICKET_QUESTION = "Ticket: I was charged twice for my May invoice."
+"""The ticket exercise 03.1 classifies (the lesson's `question`)."""
+LABELS = ("billing", "bug", "other")
 REFUND_QUESTION = "How long do refunds take?"
 WRONG_ANSWER = "Refunds take 30 days."
+NEXT_QUESTION = "I returned my kettle today. When will my refund arrive?"
+
+HINTS = {
+    "03.1": (
+        "Few-shot examples are turns you write: a ticket as a user turn, then its label as an assistant turn. "
+        "Two or three such pairs, then `question` as the last user turn.",
+        "Build `messages` from pairs like `{\"role\": \"user\", \"content\": \"Ticket: The app crashes...\"}`, "
+        "`{\"role\": \"assistant\", \"content\": \"bug\"}`; append `{\"role\": \"user\", \"content\": question}` "
+        "and send.",
+    ),
+    "03.2": (
+        "Edit the assistant turn itself, in a copy: the history you send still has the refund question first and "
+        "the assistant's answer second, but with your text.",
+        "`fixed = copy.deepcopy(refund_history)`, `fixed[1][\"content\"] = \"Refunds take 5 business days.\"`, "
+        "then send `fixed + [{\"role\": \"user\", \"content\": next_question}]`.",
+    ),
+}
 
 
-def _text(turn: dict) -> str:
-    content = turn.get("content")
-    if isinstance(content, str):
-        return content
-    return "".join(b.get("text", "") for b in content or [] if b.get("type") == "text")
+def _label(text: str) -> str:
+    return text.strip().strip(".").strip().lower()
 
 
 @grader("03.1 few-shot examples as turns")
 def few_shot(answer: Any) -> Any:
-    messages, problem = _sent_messages(answer, "answer", "send your few-shot request")
+    record, problem = logged(answer, "answer", "Send your few-shot request")
     if problem is not None:
         return problem
+    messages = [m for m in (record.request or {}).get("messages") or [] if isinstance(m, dict)]
     roles = [m.get("role") for m in messages]
-    if roles[-1] != "user":
-        return hint("the request ended with an assistant turn, which is a prefill (lesson 04): end with the real "
-                    "question as a user turn.")
+    if roles and roles[-1] != "user":
+        return not_yet("the request ended with an assistant turn, which is a prefill (lesson 04): end with "
+                       "`question` as a user turn.")
+    if not same_text(text_of_content(messages[-1].get("content")), TICKET_QUESTION):
+        return not_yet("the request's last user turn is not `question`: this exercise grades the request that "
+                       "classifies that ticket (the lesson's review examples are another request).")
     wrong = alternation_problem(roles)
     if wrong:
-        return hint(wrong.replace("Alternate: append each reply before the next question.",
-                                  "Each example is a user turn followed by the assistant turn you write."))
+        return not_yet(wrong.replace("Alternate: append each reply before the next question.",
+                                     "Each example is a user turn followed by the assistant turn you write."))
     pairs = (len(messages) - 1) // 2
     if pairs < 2:
-        return hint(f"the request had {pairs} example pair(s) before the question. Write at least two pairs: an "
-                    "example input as a user turn, the answer you want as an assistant turn; then the question.")
-    question = _text(messages[-1]).strip()
-    if question in [_text(m).strip() for m in messages[:-1] if m.get("role") == "user"]:
-        return hint("the final question is also one of the examples: the examples should be other inputs, "
-                    "each with the answer you want.")
+        return not_yet(f"the request had {pairs} example pair(s) before the question. Write at least two pairs: a "
+                       "ticket as a user turn, its label as an assistant turn; then the question.")
+    examples = [text_of_content(m.get("content")) for m in messages[:-1]]
+    if any(same_text(q, TICKET_QUESTION) for q in examples[0::2]):
+        return not_yet("`question` is also one of the examples: the examples should be other tickets, each with "
+                       "its label.")
     for i, turn in enumerate(messages):
         if turn.get("role") == "assistant" and reply_to(messages[:i], turn.get("content")):
-            return hint(f"turn {i} is a reply the API generated. Few-shot answers are assistant turns you write "
-                        "yourself: they show the exact answer you want.")
-    return correct(f"{pairs} example pairs written by you, then the real question: the request ended with a "
-                   "user turn.")
+            return not_yet(f"turn {i} is a reply the API generated. Few-shot answers are assistant turns you write "
+                           "yourself: they show the exact answer you want.")
+    labels = [_label(text) for text in examples[1::2]]
+    unknown = [text for text, label in zip(examples[1::2], labels) if label not in LABELS]
+    if unknown:
+        return not_yet(f"the example answer {unknown[0]!r} is not one of the labels {', '.join(LABELS)}: the "
+                       "examples show the exact answer you want, so write the bare label.")
+    return correct(f"the usage log shows {pairs} example pairs you wrote, labelled {', '.join(sorted(set(labels)))}, "
+                   "then `question` as the final user turn.")
 
 
 @grader("03.2 correct an earlier answer")
 def corrected(reply: Any) -> Any:
-    messages, problem = _sent_messages(reply, "corrected_reply", "send `next_question` after the corrected history")
+    record, problem = logged(reply, "corrected_reply", "Send `next_question` after the corrected history")
     if problem is not None:
         return problem
-    if messages[0].get("role") != "user" or _text(messages[0]).strip() != REFUND_QUESTION:
-        return hint("start from `refund_history`: the refund question should be the first turn you send.")
+    messages = [m for m in (record.request or {}).get("messages") or [] if isinstance(m, dict)]
+    texts = [text_of_content(m.get("content")).strip() for m in messages]
+    if not messages or messages[0].get("role") != "user" or not same_text(texts[0], REFUND_QUESTION):
+        return not_yet("start from `refund_history`: the refund question should be the first turn you send.")
     if len(messages) < 2 or messages[1].get("role") != "assistant":
-        return hint("the assistant turn after the refund question is missing: keep it in place and change its text.")
+        return not_yet("the assistant turn after the refund question is missing: keep it in place and change its "
+                       "text.")
     if messages[-1].get("role") != "user":
-        return hint("the request ended with an assistant turn (a prefill): end with `next_question` as a user turn.")
-    answer = _text(messages[1]).strip()
-    if answer == WRONG_ANSWER:
+        return not_yet("the request ended with an assistant turn (a prefill): end with `next_question` as a user "
+                       "turn.")
+    if same_text(texts[1], WRONG_ANSWER):
         if len(messages) > 3:
-            return hint("the wrong answer is still in place, with turns added after it. Adding a user correction is "
-                        "the other way; this exercise asks you to edit the assistant turn itself before sending.")
-        return hint(f"the assistant turn you sent still says {WRONG_ANSWER!r}: change the `content` of that turn "
-                    "(in a copy of `refund_history`) before sending.")
-    if not answer:
-        return hint("the corrected assistant turn has no text: write the right answer into it.")
+            return not_yet("the wrong answer is still in place, with turns added after it. Adding a user correction "
+                           "is the other way; this exercise asks you to edit the assistant turn itself before "
+                           "sending.")
+        return not_yet(f"the assistant turn you sent still says {WRONG_ANSWER!r}: change the `content` of that turn "
+                       "(in a copy of `refund_history`) before sending.")
+    if not texts[1]:
+        return not_yet("the corrected assistant turn has no text: write the right answer into it.")
     if len(messages) != 3:
-        return hint(f"you sent {len(messages)} turns: send the refund question, the corrected assistant turn and "
-                    "`next_question`, three turns in all.")
-    return correct(f"the assistant turn you sent says {answer!r} instead of {WRONG_ANSWER!r}, and the request "
-                   "ended with the user's next question.")
+        return not_yet(f"you sent {len(messages)} turns: send the refund question, the corrected assistant turn and "
+                       "`next_question`, three turns in all.")
+    if not same_text(texts[2], NEXT_QUESTION):
+        return not_yet("the last turn is not `next_question`: send that question after the corrected answer.")
+    return correct(f"the usage log shows the refund question, your corrected assistant turn ({texts[1]!r} instead of "
+                   f"{WRONG_ANSWER!r}) and `next_question`, in that order.")

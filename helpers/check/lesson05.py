@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from decimal import Decimal
+from typing import Any, Callable, Optional
 
 import anthropic
 
 from ..catalog import DEFAULT_MODEL
 from ..offline import faults
-from ..usage import usage_log
-from . import correct, grader, grader_client, hint, is_message, sent_request
+from ..usage import Record, UsageLog, usage_log
+from . import (
+    correct, draw, grader, grader_client, grader_only, kit_function, logged, made_during_attempt, not_yet, same_text,
+    text_of_content,
+)
 
-NEXT_STEP = {
-    "end_turn": ("done", "the answer is complete"),
-    "stop_sequence": ("done", "the reply stopped at one of your stop sequences, as you asked"),
-    "max_tokens": ("continue", "the answer was cut at max_tokens: ask for the rest"),
-    "model_context_window_exceeded": ("shorten", "the context window is full: shorten the history first"),
-    "tool_use": ("run_tool", "the model asked for a tool: run it and send a tool_result"),
-    "pause_turn": ("resend", "a server-tool turn was paused: send it back as-is"),
-    "refusal": ("stop", "the model declined: don't resend the same prompt"),
-}
 _SAMPLE_TOOL = {
     "name": "get_weather",
     "description": "The current weather in a city.",
@@ -38,8 +33,50 @@ _REQUESTS: dict[str, dict] = {
     "pause_turn": {"max_tokens": 200, "messages": [{"role": "user", "content": "#pause_turn Search the news."}]},
     "refusal": {"max_tokens": 200, "messages": [{"role": "user", "content": "#refusal Tell me about ants."}]},
 }
+CALLS_PER_REASON = 2
 LETTERS_TOOL = "count_letters"
-RETRY_REQUEST = {"model": DEFAULT_MODEL, "max_tokens": 20, "messages": _COUNT}
+LETTER_WORDS = ("Vespa", "Bombus", "Odonata", "Mantodea", "Psocodea", "Hemiptera", "Mecoptera", "Coleoptera",
+                "Dermaptera", "Hymenoptera", "Megaloptera", "Siphonaptera", "Thysanoptera", "Ephemeroptera",
+                "Raphidioptera")
+"""Insect names of 5 to 13 letters, one drawn per run."""
+RETRY_QUESTION = "Count to ten."
+PATIENCE = 0.98
+"""The share of `retry-after` an attempt must wait at least (the clocks agree to well under 2 %)."""
+
+HINTS = {
+    "05.1": (
+        "Decide from `message.stop_reason` alone, never from `content` (a refusal may have no content at all).",
+        "A dict from each stop reason to its next step, and `return NEXT_STEP[message.stop_reason]`.",
+    ),
+    "05.2": (
+        "Two calls, both with `tools=[letters_tool]`. The first reply holds a `tool_use` block; you run "
+        "`count_letters` on its `input` and send the result back.",
+        "After the first call: `history += [{\"role\": \"assistant\", \"content\": first.content}, {\"role\": "
+        "\"user\", \"content\": [{\"type\": \"tool_result\", \"tool_use_id\": block.id, \"content\": "
+        "str(count_letters(**block.input))}]}]`, then the second call.",
+    ),
+    "05.3": (
+        "A loop of at most `max_attempts` tries: `try` the call, `except anthropic.RateLimitError as err` read "
+        "the header, sleep, try again. Other exceptions are not caught.",
+        "`seconds = float(err.response.headers[\"retry-after\"])`, `waits.append(seconds)`, `time.sleep(seconds)`; "
+        "on the last attempt, `raise` instead.",
+    ),
+}
+
+
+@grader_only
+def _next_step(reason: str) -> tuple[str, str]:
+    """The step each stop reason calls for, and why (kept inside the function: not an importable answer)."""
+    next_steps = {
+        "end_turn": ("done", "the answer is complete"),
+        "stop_sequence": ("done", "the reply stopped at one of your stop sequences, as you asked"),
+        "max_tokens": ("continue", "the answer was cut at max_tokens: ask for the rest"),
+        "model_context_window_exceeded": ("shorten", "the context window is full: shorten the history first"),
+        "tool_use": ("run_tool", "the model asked for a tool: run it and send a tool_result"),
+        "pause_turn": ("resend", "a server-tool turn was paused: send it back as-is"),
+        "refusal": ("stop", "the model declined: don't resend the same prompt"),
+    }
+    return next_steps[reason]
 
 
 def _sample_messages() -> dict[str, anthropic.types.Message]:
@@ -48,156 +85,268 @@ def _sample_messages() -> dict[str, anthropic.types.Message]:
 
 
 @grader("05.1 what to do for each stop reason")
-def handle(function: Any) -> Any:
+def handle(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return hint("pass your function itself: `check.lesson05.handle(handle)`.")
+        return not_yet("pass your function itself: `check.lesson05.handle(handle)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `handle(message)` yourself.")
+    rng, seed = draw(seed)
     samples = _sample_messages()
     for reason, message in samples.items():
         if message.stop_reason != reason:
-            return hint(f"the grader expected a {reason!r} message from the offline backend and got "
-                        f"{message.stop_reason!r}; please report this.")
-    for reason, message in samples.items():
-        expected, why = NEXT_STEP[reason]
+            return not_yet(f"the grader expected a {reason!r} message from the offline backend and got "
+                           f"{message.stop_reason!r}; please report this.")
+    calls = [reason for reason in samples for _ in range(CALLS_PER_REASON)]
+    rng.shuffle(calls)
+    for reason in calls:
+        message = samples[reason]
+        expected, why = _next_step(reason)
         try:
             got = function(message)
         except (IndexError, AttributeError) as error:
             empty = " Its content is empty: look at `message.stop_reason` before `message.content`." \
                 if not message.content else ""
-            return hint(f"handle() raised {type(error).__name__} on a {reason!r} message.{empty}")
+            return not_yet(f"handle() raised {type(error).__name__} on a {reason!r} message.{empty}")
         except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
-            return hint(f"handle() raised {type(error).__name__}: {error} on a {reason!r} message. Decide from "
-                        "`message.stop_reason`.")
+            return not_yet(f"handle() raised {type(error).__name__}: {error} on a {reason!r} message. Decide from "
+                           "`message.stop_reason`.")
+        if got is None:
+            return not_yet("handle() returned None: return the next step, one of the words in the table.")
         if got != expected:
-            return hint(f"for stop_reason {reason!r}, handle() returned {got!r}; expected {expected!r}: {why}.")
-    return correct("handle() picks the right next step for all seven stop reasons, refusals with empty content "
-                   "included.")
+            return not_yet(f"for stop_reason {reason!r}, handle() returned {got!r}; expected {expected!r}: {why}. "
+                           f"(The grader calls it on the seven kinds of message in a random order, seed {seed}.)")
+    return correct(f"handle() returned the right next step on {len(calls)} calls, the seven stop reasons in a random "
+                   "order, refusals with empty content included.")
+
+
+# --- 05.2 ---------------------------------------------------------------------------------------------------------
+
+_issued_questions: set[str] = set()
+
+
+def letters_question(seed: Optional[int] = None) -> str:
+    """The question of exercise 05.2, about a word drawn for this run (so its answer can't be typed in advance)."""
+    rng, _ = draw(seed)
+    question = f"How many letters are in the word {rng.choice(LETTER_WORDS)}? Use the count_letters tool."
+    _issued_questions.add(question)
+    return question
 
 
 def _blocks(content: Any) -> list[dict]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(b.get("text", "") for b in _blocks(content) if b.get("type") == "text")
-
-
-def _came_from_model(tool_use_id: str) -> bool:
-    """Whether a response in the usage log contained this tool_use block."""
-    for record in usage_log.records:
+def _record_with_tool_use(tool_use_id: str) -> Optional[Record]:
+    """The logged call whose reply contained this tool_use block."""
+    for record in reversed(usage_log.records):
         response = record.response if isinstance(record.response, dict) else {}
         if any(b.get("id") == tool_use_id for b in _blocks(response.get("content"))):
-            return True
-    return False
+            return record
+    return None
 
 
-@grader("05.2 a tool round trip")
-def tool_round_trip(final: Any) -> Any:
-    if not is_message(final):
-        return hint("keep the Message of the second call, the one sent after your tool_result, in `final_answer`.")
-    request = sent_request(final)
-    if request is None:
-        return hint("this Message was not made by a client from `connect()`, so the grader cannot see what was "
-                    "sent. Use the lesson's `client`.")
-    if not any(isinstance(t, dict) and t.get("name") == LETTERS_TOOL for t in request.get("tools") or []):
-        return hint("the final request had no `tools`. Send `tools=[letters_tool]` with every call of the round "
-                    "trip, the second one included.")
-    messages = request.get("messages") or []
+def _explain_round_trip(error: BaseException) -> Optional[str]:
+    if isinstance(error, anthropic.BadRequestError):
+        message = str(getattr(error, "api_message", "") or error)
+        if "must define tools" in message:
+            return "The second request must carry `tools=[letters_tool]` too."
+        if "tool_result" in message:
+            return ("Each tool_use block of the assistant turn needs a tool_result with its id in the very next "
+                    "user turn.")
+    if isinstance(error, TypeError) and "count_letters" in str(error):
+        return "Call the tool with the block's input as keyword arguments: `count_letters(**block.input)`."
+    return None
+
+
+@grader("05.2 a tool round trip", explain=_explain_round_trip)
+def tool_round_trip(final: Any, tool: Any = None) -> Any:
+    record, problem = logged(final, "final_answer", "Complete the round trip")
+    if problem is not None:
+        return problem
+    if not callable(tool):
+        return not_yet("pass your tool function too, so the grader can run it: "
+                       "`check.lesson05.tool_round_trip(final_answer, count_letters)`.")
+    request = record.request or {}
+    tools = [t for t in request.get("tools") or [] if isinstance(t, dict)]
+    if not any(t.get("name") == LETTERS_TOOL for t in tools):
+        return not_yet("the final request had no `count_letters` tool. Send `tools=[letters_tool]` with every call "
+                       "of the round trip, the second one included.")
+    messages = [m for m in request.get("messages") or [] if isinstance(m, dict)]
     found = None
     for i, turn in enumerate(messages):
         uses = [b for b in _blocks(turn.get("content")) if b.get("type") == "tool_use"]
         if turn.get("role") == "assistant" and uses:
             found = i, uses
     if found is None:
-        return hint("the final request has no assistant turn with a tool_use block. Append the first reply, "
-                    "unchanged: `{\"role\": \"assistant\", \"content\": first.content}`.")
+        return not_yet("the final request has no assistant turn with a tool_use block. Append the first reply, "
+                       "unchanged, as the assistant turn.")
     i, uses = found
     following = messages[i + 1] if i + 1 < len(messages) else {}
     if following.get("role") != "user":
-        return hint("right after the assistant's tool_use turn comes a user turn holding the tool_result blocks.")
+        return not_yet("right after the assistant's tool_use turn comes a user turn holding the tool_result blocks.")
     results = {b.get("tool_use_id"): b for b in _blocks(following.get("content")) if b.get("type") == "tool_result"}
     for use in uses:
         if use.get("id") not in results:
-            return hint(f"no tool_result answers the tool_use block {use.get('id')}. Give each result "
-                        "`\"tool_use_id\": block.id` of the block it answers.")
-        if not _came_from_model(use["id"]):
-            return hint("this tool_use block is not in any reply the model sent. Append the model's own "
-                        "`first.content` as the assistant turn instead of writing the block yourself.")
-        word = (use.get("input") or {}).get("word", "")
-        expected = str(sum(ch.isalpha() for ch in str(word)))
-        if expected not in _text(results[use["id"]].get("content")):
-            return hint(f"the tool_result should hold what `count_letters(**block.input)` returned, {expected}, as "
-                        "a string.")
+            return not_yet(f"no tool_result answers the tool_use block {use.get('id')}: give each result the "
+                           "`tool_use_id` of the block it answers.")
+        asked = _record_with_tool_use(use["id"])
+        if asked is None:
+            return not_yet("this tool_use block is not in any reply the model sent (the usage log has none): append "
+                           "the model's own `first.content` as the assistant turn instead of writing the block.")
+        first_turns = [m for m in (asked.request or {}).get("messages") or [] if isinstance(m, dict)]
+        first_question = text_of_content(first_turns[0].get("content")) if first_turns else ""
+        if not any(same_text(first_question, q) for q in _issued_questions):
+            return not_yet("the first request did not ask `letters_question`: this exercise grades the round trip "
+                           "that starts with it (the lesson's weather round trip is another one).")
+        if not made_during_attempt(asked):
+            return not_yet("the first call of the round trip was made before this cell's `with check.attempt(...)` "
+                           "block started: make both calls inside the block.")
+        arguments = use.get("input") if isinstance(use.get("input"), dict) else {}
+        try:
+            output = tool(**arguments)
+        except Exception as error:  # noqa: BLE001 - the learner's tool can fail in any way
+            return not_yet(f"running your tool on the block's input {arguments} raised {type(error).__name__}: "
+                           f"{error}.")
+        word = str(arguments.get("word", ""))
+        truth = sum(ch.isalpha() for ch in word)
+        if output != truth and str(output) != str(truth):
+            return not_yet(f"your `count_letters` returns {output!r} for {word!r}, which has {truth} letters: "
+                           "count the letters (`ch.isalpha()`), nothing else.")
+        sent = text_of_content(results[use["id"]].get("content")).strip()
+        if sent != str(output):
+            return not_yet(f"the tool_result held {sent!r}, but running `count_letters` on the block's input "
+                           f"{arguments} gives {output!r}: send what the tool returned, as a string "
+                           "(`str(count_letters(**block.input))`).")
     if final.stop_reason != "end_turn":
-        return hint(f"the final reply stopped with {final.stop_reason!r}, not 'end_turn'. If it is 'tool_use' "
-                    "again, run the tool again; if 'max_tokens', raise max_tokens.")
-    return correct(f"tool_use → count_letters → tool_result with the matching id ({len(uses)} call{'s' if len(uses) != 1 else ''}), then "
-                   "an end_turn answer.")
+        return not_yet(f"the final reply stopped with {final.stop_reason!r}, not 'end_turn'. If it is 'tool_use' "
+                       "again, run the tool again; if 'max_tokens', raise max_tokens.")
+    calls = f"{len(uses)} tool call{'s' if len(uses) != 1 else ''}"
+    return correct(f"the usage log shows `letters_question` answered with a tool_use block ({calls}); each "
+                   "tool_result carried its block's id and exactly what your `count_letters` returns for that "
+                   "block's input; the second request sent the tool again, and its reply ended with end_turn.")
 
 
-def _run(function: Callable, max_attempts: int = 3) -> tuple[str, Any]:
-    """Call the learner's function; returns ("returned", value) or ("raised", error)."""
+# --- 05.3 ---------------------------------------------------------------------------------------------------------
+
+def _request() -> dict:
+    return {"model": DEFAULT_MODEL, "max_tokens": 20, "messages": [{"role": "user", "content": RETRY_QUESTION}]}
+
+
+def _run(function: Callable, log: UsageLog, max_attempts: int) -> tuple[str, Any]:
+    """Call the learner's function with a fresh client; returns ("returned", value) or ("raised", error)."""
     try:
-        return "returned", function(grader_client(), dict(RETRY_REQUEST), max_attempts=max_attempts)
+        return "returned", function(grader_client(log), _request(), max_attempts=max_attempts)
     except Exception as error:  # noqa: BLE001 - raising is part of the expected behaviour
         return "raised", error
 
 
-def _same_seconds(waits: Any, expected: list[float]) -> bool:
-    try:
-        return len(waits) == len(expected) and all(abs(float(w) - e) < 1e-6 for w, e in zip(waits, expected))
-    except (TypeError, ValueError):
-        return False
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return float(value)
+
+
+def _waits_problem(waits: Any, expected: list[int], header: str) -> Optional[str]:
+    numbers = [_number(w) for w in waits] if isinstance(waits, (list, tuple)) else None
+    if numbers is None or None in numbers:
+        return f"`waits` was {waits!r}: make it a list of the seconds waited, one number per 429."
+    if numbers != [float(e) for e in expected]:
+        return (f"after {len(expected)} 429(s) carrying `retry-after: {header}`, `waits` was {list(waits)!r}, not "
+                f"{expected}: take the seconds from each error's `retry-after` header rather than a fixed number.")
+    return None
+
+
+def _statuses(log: UsageLog) -> list[int]:
+    return [record.status for record in log.records]
+
+
+def _raised(value: Any) -> str:
+    return f"{type(value).__name__}: {value}"
 
 
 @grader("05.3 a retry loop for rate limits")
-def retry(function: Any) -> Any:
+def retry(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return hint("pass your function itself: `check.lesson05.retry(create_with_retry)`.")
+        return not_yet("pass your function itself: `check.lesson05.retry(create_with_retry)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `create_with_retry(...)` yourself.")
+    rng, seed = draw(seed)
 
-    with faults("rate_limit", times=2, retry_after=0.03) as plan:
-        outcome, value = _run(function)
-    if plan.remaining == 2 and outcome == "raised":
-        return hint(f"your function raised {type(value).__name__} before calling the API: {value}. Its signature "
-                    "is `create_with_retry(client, request, max_attempts=3)`.")
-    if plan.remaining == 2:
-        return hint("your function never called the API. Call `client.messages.create(**request)` with the "
-                    "client it is given.")
+    # One 429 asking for a 1-second wait: the usage log's clock shows how long the loop really waited.
+    log = UsageLog()
+    with faults("rate_limit", times=1, retry_after=1):
+        outcome, value = _run(function, log, max_attempts=3)
+    if not log.records:
+        if outcome == "raised":
+            return not_yet(f"your function raised {_raised(value)} before calling the API. Its signature is "
+                           "`create_with_retry(client, request, max_attempts=3)`.")
+        return not_yet("your function never called the API. Call `client.messages.create(**request)` with the "
+                       "client it is given.")
     if outcome == "raised":
         if isinstance(value, anthropic.RateLimitError):
-            return hint("a RateLimitError escaped after the first 429. Catch `anthropic.RateLimitError`, wait, "
-                        "and call again.")
-        return hint(f"your function raised {type(value).__name__}: {value}.")
-    if not (isinstance(value, tuple) and len(value) == 2 and is_message(value[0])):
-        return hint("return a pair: `(message, waits)`, the Message from the successful attempt and the list of "
-                    "seconds waited.")
-    if plan.remaining != 0:
-        return hint("two 429s should mean three attempts in all.")
-    if not _same_seconds(value[1], [0.03, 0.03]):
-        return hint(f"after two 429s with `retry-after: 0.03`, waits was {value[1]!r}, not [0.03, 0.03]. Read the "
-                    "seconds from `err.response.headers[\"retry-after\"]` (a string: convert it with float).")
+            return not_yet("a RateLimitError escaped after the first 429. Catch `anthropic.RateLimitError`, wait, and "
+                           "call again.")
+        if isinstance(value, (ValueError, TypeError, KeyError)):
+            return not_yet(f"your function raised {_raised(value)} after a 429. The header is a string of whole "
+                           "seconds, here \"1\": `float(...)` or `int(...)` turns it into a number.")
+        return not_yet(f"your function raised {_raised(value)} after a 429.")
+    if _statuses(log) != [429, 200]:
+        return not_yet(f"after one 429, your function made the calls {_statuses(log)} (HTTP statuses, from the "
+                       "usage log); expected one retry: [429, 200].")
+    first, second = log.records
+    waited = second.sent_at - (first.sent_at + first.latency_s)
+    if waited < PATIENCE * 1:
+        return not_yet(f"the 429 said `retry-after: 1`, but the usage log shows your next attempt {waited:.2f} s "
+                       "after it arrived: sleep as long as the header says (`time.sleep(seconds)`) before retrying.")
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return not_yet("return a pair: `(message, waits)`, the Message from the successful attempt and the list of "
+                       "seconds waited.")
+    message, waits = value
+    if not (isinstance(message, anthropic.types.Message) and message.id == second.message_id):
+        return not_yet("the first item of the pair is not the Message of the attempt that succeeded: return what "
+                       "`client.messages.create(**request)` returned.")
+    problem = _waits_problem(waits, [1], "1")
+    if problem:
+        return not_yet(problem)
 
-    with faults("rate_limit", times=1, retry_after=0.02):
-        outcome, value = _run(function)
-    if outcome != "returned" or not isinstance(value, tuple) or not _same_seconds(value[1], [0.02]):
-        return hint("with one 429 and `retry-after: 0.02`, waits should be [0.02]: take the value from the "
-                    "header each time rather than a fixed number.")
+    # Two 429s asking for no wait at all: waits must follow the header.
+    log = UsageLog()
+    with faults("rate_limit", times=2, retry_after=0):
+        outcome, value = _run(function, log, max_attempts=3)
+    if outcome == "raised":
+        return not_yet(f"with two 429s and max_attempts=3, your function raised {_raised(value)}: the third attempt "
+                       "should succeed.")
+    if _statuses(log) != [429, 429, 200]:
+        return not_yet(f"after two 429s, your function made the calls {_statuses(log)}; expected [429, 429, 200].")
+    problem = _waits_problem(value[1] if isinstance(value, tuple) and len(value) == 2 else None, [0, 0], "0")
+    if problem:
+        return not_yet(problem)
 
-    with faults("rate_limit", times=5, retry_after=0.01) as plan:
-        outcome, value = _run(function, max_attempts=3)
-    attempts = 5 - plan.remaining
+    # A 429 on every attempt: give up after max_attempts, raising the last error.
+    max_attempts = rng.choice((2, 3, 4))
+    log = UsageLog()
+    with faults("rate_limit", times=10, retry_after=0):
+        outcome, value = _run(function, log, max_attempts=max_attempts)
+    attempts = len(log.records)
     if outcome != "raised" or not isinstance(value, anthropic.RateLimitError):
-        return hint("when every attempt gets a 429, raise the last RateLimitError after `max_attempts` attempts "
-                    "instead of returning.")
-    if attempts != 3:
-        return hint(f"with max_attempts=3 your function made {attempts} attempts. Stop after `max_attempts`.")
+        return not_yet("when every attempt gets a 429, raise the last RateLimitError after `max_attempts` attempts "
+                       "instead of returning.")
+    if attempts != max_attempts:
+        return not_yet(f"with max_attempts={max_attempts}, your function made {attempts} attempts: stop after "
+                       f"`max_attempts` (seed {seed}).")
+    if getattr(value, "request_id", None) != log.records[-1].request_id:
+        return not_yet("the RateLimitError your function raised is not the one of the last attempt: re-raise the "
+                       "last error (a bare `raise` inside the except block).")
 
-    with faults("authentication", times=3) as plan:
-        outcome, value = _run(function)
-    attempts = 3 - plan.remaining
-    if outcome != "raised" or not isinstance(value, anthropic.AuthenticationError) or attempts != 1:
-        return hint(f"a 401 got {attempts} attempts. Only a RateLimitError is worth retrying: let other errors "
-                    "propagate at once (catch `anthropic.RateLimitError`, not `Exception` or `APIStatusError`).")
-    return correct("your loop waits as long as `retry-after` says, gives up after max_attempts, and does not "
-                   "retry errors that would fail again.")
+    # A 401 would fail the same way again: no retry.
+    log = UsageLog()
+    with faults("authentication", times=3):
+        outcome, value = _run(function, log, max_attempts=3)
+    if outcome != "raised" or not isinstance(value, anthropic.AuthenticationError) or len(log.records) != 1:
+        return not_yet(f"a 401 got {len(log.records)} attempt(s). Only a RateLimitError is worth retrying: let other "
+                       "errors propagate at once (catch `anthropic.RateLimitError`, not `Exception` or "
+                       "`APIStatusError`).")
+    return correct("with a 429 saying `retry-after: 1`, the usage log shows your next attempt at least a second "
+                   "later, and `waits` was [1]; with two 429s saying 0, three attempts and waits [0, 0]; with a 429 "
+                   "every time, the last RateLimitError was raised after max_attempts attempts; a 401 was raised "
+                   "after one attempt.")

@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
-from typing import Any
+import random
+from decimal import Decimal
+from typing import Any, Optional
 
 import anthropic
 
 from .. import catalog
 from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
 from ..conversation import history_problems
-from ..trim import estimate, trim_to_budget
+from ..trim import estimate
 from ..usage import UsageLog
-from . import correct, grader, grader_client, hint
-from .lesson02 import is_plain_user
+from . import correct, draw, grader, grader_client, grader_only, kit_function, not_yet
+from .histories import is_plain_user, random_history
 
-MIN_HISTORY = 10  # the lesson's long_chat has 31 turns; anything much shorter is not it
+FIRST_TURN = "My name is Ada. I'm planning a vegetable garden on a 6 by 4 metre plot in Lyon, with heavy clay soil."
+RANDOM_HISTORIES = 6
+
+HINTS = {
+    "06.1": (
+        "`trim_to_budget` from section 7 does the hard part; its `keep_first` option keeps the first turn.",
+        "`return trim_to_budget(messages, budget, keep_first=True)`, or write it yourself: keep `messages[0]`, "
+        "then the longest end of the rest that fits what is left of the budget and starts at a user's own turn.",
+    ),
+    "06.2": (
+        "Three fields of `usage` are input: `input_tokens`, `cache_creation_input_tokens` and "
+        "`cache_read_input_tokens` (the cache fields may be None). The catalog prices the model that answered.",
+        "`catalog.cost_usd(message.model, total_input, message.usage.output_tokens)`: it accepts the snapshot id "
+        "in `message.model` and applies the long-context rate.",
+    ),
+    "06.3": (
+        "Count the input first with `client.messages.count_tokens(model=model, messages=messages)`: the room left "
+        "is the window minus that count.",
+        "`min(wanted, entry.context_window - input_tokens, entry.max_output_tokens)` with "
+        "`entry = catalog.get(model)`.",
+    ),
+}
 
 
 # --- 06.1 ---------------------------------------------------------------------------------------------------------
@@ -24,7 +48,8 @@ def _tokens(messages: list[dict]) -> int:
     return sum(estimate(m) for m in messages)
 
 
-def _shortest_fair_rest(history: list[dict], budget: int) -> int:
+@grader_only
+def _longest_fair_rest(history: list[dict], budget: int) -> int:
     """How many turns after the first one a careful trim keeps: the longest tail starting at a plain user turn."""
     room = budget - estimate(history[0])
     best, total = 0, 0
@@ -37,145 +62,216 @@ def _shortest_fair_rest(history: list[dict], budget: int) -> int:
     return best
 
 
-@grader("06.1 a history trimmed to a token budget")
-def budget_trim(trimmed: Any, history: Any, budget: Any) -> Any:
-    if not isinstance(history, list) or len(history) < MIN_HISTORY or not isinstance(budget, int):
-        return hint("call the grader as in the exercise: `check.lesson06.budget_trim(trimmed, long_chat, "
-                    "EXERCISE_BUDGET)`, after running the cell of section 7 that builds `long_chat`.")
-    if trimmed is None:
-        return hint("set `trimmed` to the trimmed list of turns, for example with "
-                    "`trim_to_budget(long_chat, EXERCISE_BUDGET, keep_first=True)`.")
+def _trim_cases(rng: random.Random) -> list[tuple[list[dict], int]]:
+    cases = []
+    for n in range(RANDOM_HISTORIES):
+        history = random_history(rng, rng.randrange(4, 10), "question" if n % 2 == 0 else "")
+        history[0] = {"role": "user", "content": FIRST_TURN}
+        newest = max(i for i, turn in enumerate(history) if is_plain_user(turn))
+        least = estimate(history[0]) + _tokens(history[newest:])
+        total = _tokens(history)
+        fits_whole = n == RANDOM_HISTORIES - 1 or least >= total
+        budget = total + rng.randrange(0, 50) if fits_whole else rng.randrange(least, total)
+        cases.append((history, budget))
+    return cases
+
+
+def _trim_problem(trimmed: Any, history: list[dict], budget: int) -> Optional[str]:
     if not isinstance(trimmed, list) or not all(isinstance(m, dict) for m in trimmed):
-        return hint(f"`trimmed` is a {type(trimmed).__name__}: it should be a list of turns (dicts with a role "
-                    "and a content), as `trim_to_budget` returns.")
+        return f"your function returned a {type(trimmed).__name__}: return a list of turns (dicts with a role and a " \
+               "content), as `trim_to_budget` does."
     if not trimmed:
-        return hint("`trimmed` is empty: a history needs at least the first turn and the newest user turn.")
-    if trimmed == history:
-        return hint(f"`trimmed` is the whole history, {_tokens(history):,} tokens by the offline estimate: drop "
-                    f"older turns until it fits the budget of {budget:,}.")
+        return "your function returned no turns: a history needs at least the first turn and the newest user turn."
     if trimmed[0] != history[0]:
-        return hint("the first turn of `long_chat` (the user's name and plot) is missing or changed: keep it, "
-                    "with `keep_first=True`, and trim what comes after it.")
+        return "the first turn (the user's name and plot) is missing or changed: keep it, and trim what comes after it."
+    used = _tokens(trimmed)
     rest = trimmed[1:]
     if not rest:
-        return hint("only the first turn is left: the newest turns, and at least the newest user turn, must "
-                    "stay after it.")
+        return "only the first turn is left: the newest turns, at least the newest user turn, must stay after it."
     if rest != history[len(history) - len(rest):]:
-        return hint("after the first turn, keep the newest turns of the history, in order, without gaps or "
-                    "changes: the end of the list, as `long_chat[-k:]`.")
+        return "after the first turn, keep the newest turns of the history, in order, without gaps or changes: " \
+               "the end of the list."
     blocking = [p for p in history_problems(trimmed) if p.blocking]
     if blocking:
-        if not is_plain_user(rest[0]) and rest[0].get("role") == "user":
-            return hint("after the first turn, the kept part starts with a tool_result whose tool_use was cut off, "
-                        "which the API rejects with a 400. Start the kept part at a user's own question (or at "
-                        "an assistant turn), so every tool call stays with its result.")
-        return hint(f"the trimmed history would be rejected: {blocking[0]}")
-    used = _tokens(trimmed)
+        if rest and rest[0].get("role") == "user" and not is_plain_user(rest[0]):
+            return "after the first turn, the kept part starts with a tool_result whose tool_use was cut off, which " \
+                   "the API rejects with a 400: start the kept part at a user's own question."
+        return f"the trimmed history would be rejected: {blocking[0]}"
     if used > budget:
-        return hint(f"the trimmed history is {used:,} tokens by the offline estimate (`helpers.trim.estimate` of each "
-                    f"turn, added up), over the budget of {budget:,}: drop more of the older turns.")
-    fair = _shortest_fair_rest(history, budget)
+        return f"the result is {used:,} tokens by the offline estimate (`helpers.trim.estimate` of each turn, added " \
+               f"up), over the budget of {budget:,}: drop more of the older turns."
+    fair = _longest_fair_rest(history, budget)
     if len(rest) < fair:
-        best = len(trim_to_budget(history, budget, keep_first=True))
-        return hint(f"you kept {len(trimmed)} turns ({used:,} tokens), but {best} fit in the budget of {budget:,} "
-                    "with the history still valid: keep as many of the newest turns as fit.")
-    return correct(f"{len(trimmed)} of {len(history)} turns, {used:,} tokens within the budget of {budget:,}: the first "
-                   "turn, then as many of the newest turns as fit, and no tool call cut off from its result.")
+        return f"you kept {len(trimmed)} turns ({used:,} tokens), but {fair + 1} fit in the budget of {budget:,} " \
+               "with the history still valid: keep as many of the newest turns as fit."
+    return None
 
 
-# --- shared: the grader's own offline client ----------------------------------------------------------------------
+@grader("06.1 a history trimmed to a token budget")
+def budget_trim(function: Any, *, seed: Optional[int] = None) -> Any:
+    if not callable(function):
+        return not_yet("define `trim_keep_first(messages, budget)` and pass the function itself: "
+                       "`check.lesson06.budget_trim(trim_keep_first)`.")
+    if kit_function(function):
+        return not_yet("`trim_to_budget` alone drops the first turn: write `trim_keep_first(messages, budget)`, "
+                       "which keeps it.")
+    rng, seed = draw(seed)
+    cases = _trim_cases(rng)
+    for number, (history, budget) in enumerate(cases):
+        given = copy.deepcopy(history)
+        try:
+            trimmed = function(given, budget)
+        except Exception as error:  # noqa: BLE001 - the learner's function can fail in any way
+            return not_yet(f"on a history of {len(history)} turns with a budget of {budget:,} tokens (seed {seed}), "
+                           f"your function raised {type(error).__name__}: {error}.")
+        if trimmed is None:
+            return not_yet("your function returned None: return the trimmed list of turns.")
+        if given != history:
+            return not_yet("your function changed the list it was given: return a new list and leave the history "
+                           "as it is.")
+        problem = _trim_problem(trimmed, history, budget)
+        if problem:
+            return not_yet(f"on a history of {len(history)} turns ({_tokens(history):,} tokens) with a budget of "
+                           f"{budget:,} (seed {seed}): {problem}")
+    return correct(f"on {len(cases)} histories made up for this run, your function kept the first turn, then as "
+                   "many of the newest turns as fit the budget, with no tool call cut off from its result, and left "
+                   "the history unchanged.")
+
+
+# --- 06.2 ---------------------------------------------------------------------------------------------------------
+
+def _reply(model: str, input_tokens: int, output_tokens: int, cache_creation: Optional[int],
+           cache_read: Optional[int]) -> anthropic.types.Message:
+    """A reply as the API sends it, with the usage to price (the offline backend has no prompt cache)."""
+    return anthropic.types.Message.model_validate({
+        "id": "msg_01lesson06grader", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": "A reply to price."}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                  "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
+    })
+
+
+def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Message]]:
+    current = [m for m in catalog.available() if m.lifecycle == "active" and not m.legacy]
+    cached_model = rng.choice(current)
+    default = catalog.get(DEFAULT_MODEL)
+    long_above = default.price.long_context_above or 100_000
+    dated = catalog.get(PREFILL_MODEL)
+    offline = grader_client().messages.create(model=DEFAULT_MODEL, max_tokens=60,
+                                              messages=[{"role": "user", "content": "How deep should a raised bed be?"}])
+    return [
+        ("a short reply from the offline backend", offline),
+        (f"a reply from {cached_model.id} that read and wrote the prompt cache",
+         _reply(cached_model.resolved_id, rng.randrange(500, 3_000), rng.randrange(200, 2_000),
+                rng.randrange(5_000, 30_000), rng.randrange(20_000, 80_000))),
+        (f"a reply from {dated.id}, which reports a dated snapshot id, with cache fields set to None",
+         _reply(dated.resolved_id, rng.randrange(20_000, 60_000), rng.randrange(500, 3_000), None, None)),
+        (f"a reply from {default.id} whose input, cache included, is over {long_above:,} tokens",
+         _reply(default.resolved_id, rng.randrange(40_000, 60_000), rng.randrange(1_000, 4_000), 0,
+                long_above - 30_000 + rng.randrange(0, 20_000))),
+    ]
+
+
+@grader_only
+def _total_input(usage: Any) -> int:
+    return usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+
+
+@grader_only
+def _expected_cost(message: anthropic.types.Message) -> float:
+    return catalog.cost_usd(message.model, _total_input(message.usage), message.usage.output_tokens)
+
+
+ROUNDING = 5e-7
+"""Rounding to 6 decimal places, as lesson 06 prints costs, moves a cost by at most this much."""
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= ROUNDING + 1e-9 * abs(b)
+
+
+def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> str:
+    entry = catalog.get(message.model)
+    u = message.usage
+    price = entry.price
+    total_in = _total_input(u)
+    if _close(got, catalog.cost_usd(message.model, u.input_tokens, u.output_tokens)) and total_in != u.input_tokens:
+        return (f"on {what}, your cost leaves out the cache: `cache_creation_input_tokens` and "
+                "`cache_read_input_tokens` are input tokens too (count None as 0).")
+    if _close(got, _expected_cost(message) * 1_000_000):
+        return "prices in the catalog are per million tokens: divide tokens × price by 1,000,000 (or let " \
+               "`price.cost_usd(input, output)` do it)."
+    if _close(got, (total_in * price.output + u.output_tokens * price.input) / 1_000_000):
+        return "input and output tokens have different prices: input at `price.input`, output at `price.output`."
+    if price.long_context_above is not None and total_in > price.long_context_above and \
+            _close(got, (total_in * price.input + u.output_tokens * price.output) / 1_000_000):
+        return (f"on {what}, the long-context rate applies: above {price.long_context_above:,} input tokens the "
+                "whole call is billed at `price.long_context_input` / `long_context_output`. "
+                "`price.cost_usd(input, output)` applies it for you.")
+    if _close(got, (total_in + u.output_tokens) * price.input / 1_000_000):
+        return "output tokens cost more than input tokens: price them at `price.output`."
+    expected = _expected_cost(message)
+    for places in range(1, 6):
+        if abs(got - round(expected, places)) <= 1e-12:
+            return (f"on {what}, your cost was rounded to {places} decimal places, which loses too much of it: "
+                    "keep at least 6.")
+    return (f"on {what} ({message.model}, {total_in:,} input tokens cache included and {u.output_tokens:,} output), "
+            f"message_cost() returned {got!r}, not ${expected:.8f}. Price the model that answered with the total "
+            "input of `usage`.")
+
+
+@grader("06.2 the cost of a call")
+def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
+    if not callable(function):
+        return not_yet("define `message_cost(message)` and pass the function itself: "
+                       "`check.lesson06.message_cost(message_cost)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `message_cost(message)` yourself.")
+    rng, seed = draw(seed)
+    for what, message in _sample_replies(rng):
+        try:
+            got = function(message)
+        except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
+            return not_yet(f"message_cost() raised {type(error).__name__}: {error} on {what}. Read the tokens from "
+                           "`message.usage` (the cache fields may be None) and the model from `message.model`.")
+        if got is None:
+            return not_yet("message_cost() returned None: return the cost in dollars, a number.")
+        if isinstance(got, bool) or not isinstance(got, (numbers.Real, Decimal)):
+            return not_yet(f"message_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
+        if not _close(float(got), _expected_cost(message)):
+            return not_yet(f"{_cost_mistake(float(got), message, what)} (seed {seed})")
+    return correct("message_cost() matched the catalog's price on four replies drawn for this run, counting all "
+                   "three input fields of `usage`: a reply from the offline backend, one with prompt-cache tokens, "
+                   "one reporting a dated snapshot id with its cache fields set to None, and one over the "
+                   "long-context threshold.")
+
+
+# --- 06.3 ---------------------------------------------------------------------------------------------------------
 
 def _filler(words: int) -> str:
     return "Please read these notes." + " ant" * words
 
 
-# --- 06.2 ---------------------------------------------------------------------------------------------------------
-
-def _sample_replies() -> dict[str, anthropic.types.Message]:
-    api = grader_client()
-    default = catalog.get(DEFAULT_MODEL)
-    long_prompt = _filler((default.price.long_context_above or 100_000) + 5_000)
-    requests = {
-        "a short call to the default model": (DEFAULT_MODEL, "How deep should a raised bed be?"),
-        "a call to another model, which reports a dated snapshot id": (PREFILL_MODEL, "How deep should a raised bed be?"),
-        "a call to the default model with a prompt over 100,000 tokens": (DEFAULT_MODEL, long_prompt),
-    }
-    return {what: api.messages.create(model=model, max_tokens=60, messages=[{"role": "user", "content": text}])
-            for what, (model, text) in requests.items()}
-
-
-def _expected_cost(message: anthropic.types.Message) -> float:
-    u = message.usage
-    total_in = u.input_tokens + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
-    return catalog.cost_usd(message.model, total_in, u.output_tokens)
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-12 + 1e-9 * abs(b)
-
-
-@grader("06.2 the cost of a call")
-def message_cost(function: Any) -> Any:
-    if not callable(function):
-        return hint("define `message_cost(message)` and pass the function itself: "
-                    "`check.lesson06.message_cost(message_cost)`.")
-    samples = _sample_replies()
-    for what, message in samples.items():
-        expected = _expected_cost(message)
-        try:
-            got = function(message)
-        except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
-            return hint(f"message_cost() raised {type(error).__name__}: {error} on {what}. Read the tokens from "
-                        "`message.usage` and the model from `message.model`.")
-        if got is None:
-            return hint("message_cost() returned None: return the cost in dollars, a number such as "
-                        "`catalog.cost_usd(message.model, input_tokens, output_tokens)`.")
-        if isinstance(got, bool) or not isinstance(got, numbers.Real):
-            return hint(f"message_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
-        got = float(got)
-        entry = catalog.get(message.model)
-        u = message.usage
-        if _close(got, expected):
-            continue
-        if _close(got, expected * 1_000_000):
-            return hint("prices in the catalog are per million tokens: divide tokens × price by 1,000,000 (or let "
-                        "`price.cost_usd(input, output)` do it).")
-        if _close(got, (u.input_tokens * entry.price.output + u.output_tokens * entry.price.input) / 1_000_000):
-            return hint("input and output tokens have different prices: input tokens at `price.input`, output "
-                        "tokens at `price.output`.")
-        if _close(got, (u.input_tokens * entry.price.input + u.output_tokens * entry.price.output) / 1_000_000) \
-                and entry.price.long_context_above is not None and u.input_tokens > entry.price.long_context_above:
-            return hint(f"on {what}, the long-context rate applies: above {entry.price.long_context_above:,} input "
-                        "tokens the whole call is billed at `price.long_context_input` / `long_context_output`. "
-                        "`price.cost_usd(input, output)` applies it for you.")
-        if _close(got, (u.input_tokens + u.output_tokens) * entry.price.input / 1_000_000):
-            return hint("output tokens cost more than input tokens: price them at `price.output`.")
-        return hint(f"on {what} ({message.model}, {u.input_tokens:,} input and {u.output_tokens:,} output tokens) "
-                    f"message_cost() returned {got!r}, not ${expected:.8f}. Price the model that answered, "
-                    "`catalog.get(message.model).price.cost_usd(input, output)`, with the total input of `usage`.")
-    return correct("message_cost() matches `catalog.cost_usd` on every reply, the long-context rate and dated "
-                   "snapshot ids included.")
-
-
-# --- 06.3 ---------------------------------------------------------------------------------------------------------
-
-def _fit_cases() -> list[tuple[str, str, list[dict], int]]:
+def _fit_cases(rng: random.Random) -> list[tuple[str, str, list[dict], int]]:
     window = catalog.get(PREFILL_MODEL).context_window
     short = [{"role": "user", "content": "How deep should a raised bed be?"}]
-    nearly_full = [{"role": "user", "content": _filler(window - 1_500)}]
+    nearly_full = [{"role": "user", "content": _filler(window - rng.randrange(800, 3_000))}]
     return [
-        ("a short history", DEFAULT_MODEL, short, 1_000),
-        ("a history that nearly fills the window", PREFILL_MODEL, nearly_full, 4_000),
+        ("a short history", DEFAULT_MODEL, short, rng.randrange(200, 4_000)),
+        ("a history that nearly fills the window", PREFILL_MODEL, nearly_full, rng.randrange(3_000, 8_000)),
         ("a short history with a huge `wanted`", PREFILL_MODEL, short, window),
     ]
 
 
 @grader("06.3 a max_tokens that fits the window")
-def fit_max_tokens(function: Any) -> Any:
+def fit_max_tokens(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return hint("define `fit_max_tokens(client, model, messages, wanted)` and pass the function itself: "
-                    "`check.lesson06.fit_max_tokens(fit_max_tokens)`.")
-    for what, model, messages, wanted in _fit_cases():
+        return not_yet("define `fit_max_tokens(client, model, messages, wanted)` and pass the function itself: "
+                       "`check.lesson06.fit_max_tokens(fit_max_tokens)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `fit_max_tokens(...)` yourself.")
+    rng, seed = draw(seed)
+    for what, model, messages, wanted in _fit_cases(rng):
         entry = catalog.get(model)
         log = UsageLog()
         api = grader_client(log)
@@ -185,33 +281,32 @@ def fit_max_tokens(function: Any) -> Any:
         try:
             got = function(api, model, [dict(m) for m in messages], wanted)
         except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
-            return hint(f"fit_max_tokens() raised {type(error).__name__}: {error} for {what}. Its signature is "
-                        "`fit_max_tokens(client, model, messages, wanted)`.")
+            return not_yet(f"fit_max_tokens() raised {type(error).__name__}: {error} for {what}. Its signature is "
+                           "`fit_max_tokens(client, model, messages, wanted)`.")
         calls = [record.path for record in log.records]
         if "/v1/messages" in calls:
-            return hint("fit_max_tokens() sent the request with `messages.create`: only count it, with "
-                        "`client.messages.count_tokens(model=model, messages=messages)`, which runs no model and "
-                        "costs nothing.")
+            return not_yet("fit_max_tokens() sent the request with `messages.create`: only count it, with "
+                           "`client.messages.count_tokens`, which runs no model and costs nothing.")
         if "/v1/messages/count_tokens" not in calls:
-            return hint("fit_max_tokens() never called `client.messages.count_tokens`: count the input with the "
-                        "client it is given, since only the API knows the real count.")
+            return not_yet("fit_max_tokens() never called `client.messages.count_tokens`: count the input with the "
+                           "client it is given, since only the API knows the real count.")
         if isinstance(got, bool) or not isinstance(got, int):
-            return hint(f"fit_max_tokens() returned {got!r}: return max_tokens as an int.")
+            return not_yet(f"fit_max_tokens() returned {got!r}: return max_tokens as an int.")
         if got == expected:
             continue
         room = entry.context_window - counted
         if got > entry.max_output_tokens and expected == entry.max_output_tokens:
-            return hint(f"for {what} on {entry.id}, {got:,} is more than the model's max_output_tokens "
-                        f"({entry.max_output_tokens:,}), which the API refuses with a 400: cap it with "
-                        "`catalog.get(model).max_output_tokens`.")
+            return not_yet(f"for {what} on {entry.id}, {got:,} is more than the model's max_output_tokens "
+                           f"({entry.max_output_tokens:,}), which the API refuses with a 400: cap it with the catalog "
+                           "entry's `max_output_tokens`.")
         if got > room:
-            return hint(f"for {what}, the input is {counted:,} tokens of a {entry.context_window:,}-token window, "
-                        f"so at most {room:,} tokens are left for the reply, and {got:,} would overflow it: return "
-                        "`min(wanted, window - input_tokens, max_output_tokens)`.")
+            return not_yet(f"for {what}, the input is {counted:,} tokens of a {entry.context_window:,}-token window, "
+                           f"so at most {room:,} tokens are left for the reply, and {got:,} would overflow it.")
         if got > wanted:
-            return hint(f"for {what}, {got:,} is more than the {wanted:,} tokens wanted: never ask for more than "
-                        "`wanted`.")
-        return hint(f"for {what}, {got:,} leaves room unused: {expected:,} fits (wanted {wanted:,}, {room:,} left in "
-                    f"the window, at most {entry.max_output_tokens:,} output tokens for {entry.id}).")
-    return correct("fit_max_tokens() counts the input first and returns the largest max_tokens that fits both the "
-                   "window and the model's output limit.")
+            return not_yet(f"for {what}, {got:,} is more than the {wanted:,} tokens wanted: never ask for more than "
+                           "`wanted`.")
+        return not_yet(f"for {what}, {got:,} leaves room unused: {expected:,} fits (wanted {wanted:,}, {room:,} left "
+                       f"in the window, at most {entry.max_output_tokens:,} output tokens for {entry.id}; seed {seed}).")
+    return correct("fit_max_tokens() counted the input with `count_tokens` (and sent nothing), then returned the "
+                   "largest max_tokens that fits the window and the model's output limit, on three requests made up "
+                   "for this run.")

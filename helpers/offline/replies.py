@@ -2,8 +2,10 @@
 
 ``draft(request)`` decides the whole intended reply: its blocks (text, a tool call,
 a paused server-tool call) and the stop reason it would end with if nothing cut it
-short. Texts come from ``texts.json``; anything the file does not cover gets a
-transparent reply describing what the backend received.
+short. Texts come from ``texts.json``: a written reply answers only the lessons' own
+prompts (the same words, up to case, spacing and final punctuation). Few-shot
+requests get one of the learner's own example labels. Anything else gets the kit's
+transparent reply, which opens with a short marker and describes what it received.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ LESSON_TEXTS = Path(__file__).with_name("texts")
 """One file of replies per lesson; their entries are tried after the base file's, in file-name order."""
 _OPTION = re.compile(r"\(([A-Z])\)")
 _WORD = re.compile(r"[a-z]{4,}")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_LABEL_WORDS = 5
+_LABEL_CHARS = 40
+_MIN_EXAMPLES = 2
+_STOPWORDS = frozenset({"the", "and", "for", "with", "this", "that", "was", "are", "you", "your", "have", "has",
+                        "not", "but", "from", "after", "review", "ticket", "what", "when", "can", "did", "does"})
 _GENERIC_WORDS = frozenset({"tool", "data", "info", "current", "fetch", "lookup", "find", "list", "search", "query"})
 SHORT_QUOTE = 120
 
@@ -43,6 +51,7 @@ class _Context:
     earlier: list[str]  # every turn before the last user turn, user's and assistant's alike
     system: str
     prefill: str
+    examples: list[tuple[str, str]] = field(default_factory=list)  # few-shot pairs: (input, label)
     values: dict = field(default_factory=dict)
 
 
@@ -52,6 +61,21 @@ def texts() -> dict:
     for path in sorted(LESSON_TEXTS.glob("*.json")):
         base["replies"] = base["replies"] + json.loads(path.read_text(encoding="utf-8"))["replies"]
     return base
+
+
+def normalise(prompt: str) -> str:
+    """A prompt as the written replies are matched: case, quotes, spacing and final punctuation don't count."""
+    flat = " ".join(prompt.translate(_QUOTES).casefold().split())
+    return flat.rstrip(".!?:; ")
+
+
+@lru_cache(maxsize=1)
+def _entries_by_prompt() -> dict[str, dict]:
+    index: dict[str, dict] = {}
+    for entry in texts()["replies"]:
+        for prompt in entry["prompts"]:
+            index.setdefault(normalise(prompt), entry)
+    return index
 
 
 def _text_of(content: list[dict]) -> str:
@@ -75,6 +99,7 @@ def _context(request: Request) -> _Context:
         earlier=[_text_of(m["content"]) for m in request.messages[:last]],
         system=request.system_text,
         prefill=request.prefill or "",
+        examples=_examples(request.messages[:last]),
     )
     context.values = {
         "turns": turns,
@@ -94,12 +119,25 @@ def _fill(template: str, values: dict) -> str:
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
 
 
+def _examples(turns: list[dict]) -> list[tuple[str, str]]:
+    """Few-shot pairs, when the turns before the question are user inputs each answered by a short label."""
+    if len(turns) < 2 * _MIN_EXAMPLES or len(turns) % 2:
+        return []
+    pairs = []
+    for user, assistant in zip(turns[0::2], turns[1::2]):
+        if user["role"] != "user" or assistant["role"] != "assistant":
+            return []
+        if any(b.get("type") != "text" for b in (*user["content"], *assistant["content"])):
+            return []
+        label = _text_of(assistant["content"]).strip()
+        if not label or "\n" in label or len(label) > _LABEL_CHARS or len(label.split()) > _LABEL_WORDS:
+            return []
+        pairs.append((_text_of(user["content"]), label))
+    return pairs
+
+
 def _entry_for(last_user: str) -> Optional[dict]:
-    lowered = last_user.lower()
-    for entry in texts()["replies"]:
-        if all(phrase in lowered for phrase in entry["when"]):
-            return entry
-    return None
+    return _entries_by_prompt().get(normalise(last_user))
 
 
 def _entry_text(entry: dict, context: _Context) -> str:
@@ -111,13 +149,38 @@ def _entry_text(entry: dict, context: _Context) -> str:
         found = pattern.search(earlier)
         if found:
             return _fill(entry["reply"], {**context.values, "recall": found.group(1)})
-    return _fill(entry["otherwise"], context.values)
+    if not context.earlier:  # the history was not sent: say so
+        return _fill(entry["otherwise"], context.values)
+    # The history was sent, but not in the words the backend looks for: never claim it is missing.
+    return _fill(texts()["recall_missed"], {**context.values, "looks_for": entry["looks_for"]})
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{3,}", text.casefold()) if w not in _STOPWORDS}
+
+
+def _few_shot_label(examples: list[tuple[str, str]], question: str, entry: Optional[dict]) -> str:
+    """One of the learner's own labels, spelled as they wrote it: the one the lesson's written reply names when
+    a label of theirs contains it, else the label of the example that shares most words with the question."""
+    wanted = (entry or {}).get("label")
+    if wanted:
+        for _, label in examples:
+            if wanted.casefold() in re.findall(r"[a-z]+", label.casefold()):
+                return label
+    asked = _words(question)
+    best = max(range(len(examples)), key=lambda i: (len(asked & _words(examples[i][0])), -i))
+    if not asked & _words(examples[best][0]):
+        labels = [label for _, label in examples]
+        return max(labels, key=lambda label: (labels.count(label), -labels.index(label)))
+    return examples[best][1]
 
 
 def _reply_text(context: _Context) -> tuple[str, Optional[dict]]:
     entry = _entry_for(context.last_user)
-    if entry is not None:
+    if entry is not None and "label" not in entry:
         return _entry_text(entry, context), entry
+    if context.examples and not context.prefill:
+        return _few_shot_label(context.examples, context.last_user, entry), None
     return _fill(texts()["fallback"], context.values), None
 
 
@@ -135,9 +198,10 @@ def _continue_prefill(prefill: str, reply: str, entry: Optional[dict], context: 
         return json.dumps(reply, ensure_ascii=False) + "]"
     if prefill.endswith("("):
         options = _OPTION.findall(context.last_user)
-        if options:
-            return f"{options[0]})"
-    return _fill(texts()["fallback_continuation"], {"reply_text": reply})
+        if options:  # the kit never picks an option: its placeholder is plainly not a letter
+            listed = ", ".join(f"({letter})" for letter in options)
+            return _fill(texts()["multiple_choice_placeholder"], {"options": listed})
+    return _fill(texts()["fallback_continuation"], context.values)
 
 
 def _tool_results(request: Request) -> list[dict]:

@@ -155,18 +155,99 @@ def test_fallback_notices_a_system_prompt(api):
 
 
 def test_recall_fails_without_history(api):
-    entry = reply_entry("what is my name")
+    entry = reply_entry("What is my name?")
     api.create(**params(user("Hi! My name is Ada.")))  # an earlier, separate request: the API keeps nothing
     message = api.create(**params(user("What is my name?")))
-    assert text_of(message) == entry["otherwise"].format(turns=1, messages_word="message")
+    assert text_of(message) == entry["otherwise"]
     assert "Ada" not in text_of(message)
 
 
 def test_recall_works_with_history(api):
-    entry = reply_entry("what is my name")
+    entry = reply_entry("What is my name?")
     conversation = [user("Hi! My name is Ada."), assistant("Nice to meet you, Ada."), user("What is my name?")]
     message = api.create(**params(*conversation))
     assert text_of(message) == entry["reply"].format(recall="Ada")
+
+
+def test_recall_never_says_the_history_is_missing_when_it_was_sent(api):
+    conversation = [user("Hi! I'm Bob."), assistant("Nice to meet you, Bob."), user("What is my name?")]
+    text = text_of(api.create(**params(*conversation)))
+    assert text.startswith("[offline]") and "3 messages" in text
+    assert text != reply_entry("What is my name?")["otherwise"] and "stateless" not in text
+
+
+# -- written replies answer the lessons' own prompts only ---------------------------------------------------
+
+
+@pytest.mark.parametrize("prompt", [
+    "List three colors of the French flag.",          # a lesson prompt inside a longer one
+    "Is Claude Haiku cheaper than Claude Sonnet?",     # a word of an old entry
+    "Please count to ten in French.",
+    "What is my name, and what is yours?",
+])
+def test_other_prompts_get_the_transparent_reply(api, prompt):
+    text = text_of(api.create(**params(user(prompt))))
+    assert text == texts()["fallback"].format(turns=1, messages_word="message", system_note="", last_user=prompt)
+
+
+@pytest.mark.parametrize("prompt", ["Count to ten.", "count to ten", "  COUNT   to ten!", "Count to ten?"])
+def test_a_lesson_prompt_matches_up_to_case_spacing_and_final_punctuation(api, prompt):
+    assert text_of(api.create(**params(user(prompt)))) == reply_entry("Count to ten.")["reply"]
+
+
+@pytest.mark.parametrize("limit", [3, 5, 20])
+def test_the_transparent_reply_is_recognisable_under_a_small_max_tokens(api, limit):
+    message = api.create(**params(user("Tell me something about otters."), max_tokens=limit))
+    assert message.stop_reason == "max_tokens"
+    assert text_of(message).startswith("[offline"[: len("".join(tokens.pieces("[offline")[:limit]))])
+    if limit >= 5:
+        assert text_of(message).startswith("[offline] ")
+    if limit >= 20:  # the marker leaves room for what was received
+        assert "I received 1 message" in text_of(message)
+
+
+# -- few-shot continuations follow the learner's examples -------------------------------------------------
+
+
+def _few_shot(*pairs: tuple[str, str], question: str) -> list[dict]:
+    turns = []
+    for example, label in pairs:
+        turns += [user(example), assistant(label)]
+    return turns + [user(question)]
+
+
+def test_few_shot_reply_uses_the_learners_spelling_of_the_lessons_label(api):
+    turns = _few_shot(("Ticket: The app crashes on login.", "CATEGORY=BUG"),
+                      ("Ticket: My card was charged and I got no receipt.", "CATEGORY=BILLING"),
+                      ("Ticket: Where is your office?", "CATEGORY=OTHER"),
+                      question="Ticket: I was charged twice for my May invoice.")
+    message = api.create(**params(*turns, max_tokens=20))
+    assert text_of(message) == "CATEGORY=BILLING" and message.stop_reason == "end_turn"
+
+
+def test_few_shot_reply_with_other_labels_is_one_of_them(api):
+    labels = ("bogue", "facturation", "autre")
+    turns = _few_shot(("Ticket : l'application plante au démarrage.", labels[0]),
+                      ("Ticket : ma carte a été débitée deux fois.", labels[1]),
+                      ("Ticket : où est votre bureau ?", labels[2]),
+                      question="Ticket : l'application plante quand j'envoie une photo.")
+    assert text_of(api.create(**params(*turns, max_tokens=20))) == "bogue"
+    other = _few_shot(("Ticket : question", "x-1"), ("Ticket : autre question", "x-2"), question="Bonjour")
+    assert text_of(api.create(**params(*other, max_tokens=20))) in {"x-1", "x-2"}
+
+
+def test_a_lesson_label_alone_gets_the_transparent_reply(api):
+    prompt = "Ticket: I was charged twice for my May invoice."
+    text = text_of(api.create(**params(user(prompt))))
+    assert text.startswith("[offline]") and text != "billing"
+
+
+def test_a_learners_multiple_choice_gets_a_marked_placeholder_not_a_letter(api):
+    question = "Which planet is largest? (A) Mars, (B) Jupiter, (C) Venus"
+    one = api.create(**params(user(question), assistant("The answer is ("), model=PREFILL_MODEL, max_tokens=1))
+    assert text_of(one) == "?" and one.stop_reason == "max_tokens"
+    whole = text_of(api.create(**params(user(question), assistant("The answer is ("), model=PREFILL_MODEL)))
+    assert whole.startswith("?) [offline] placeholder") and "(A), (B), (C)" in whole
 
 
 # -- 7. how generation stops -------------------------------------------------------------------
@@ -262,9 +343,10 @@ def test_prefill_is_continued_not_repeated(api):
 
 
 def test_prefill_of_a_known_reply_gives_the_rest(api):
-    reply = text_of(api.create(**params(model=PREFILL_MODEL)))
+    question = user("What is an API request, in two sentences?")  # a lesson prompt with a written reply
+    reply = text_of(api.create(**params(question, model=PREFILL_MODEL)))
     prefill = reply[: reply.index(" ", 10)]  # the first words, without trailing whitespace
-    message = api.create(**params(user(HELLO), assistant(prefill), model=PREFILL_MODEL))
+    message = api.create(**params(question, assistant(prefill), model=PREFILL_MODEL))
     assert prefill + text_of(message) == reply
 
 

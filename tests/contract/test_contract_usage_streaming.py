@@ -143,7 +143,7 @@ def test_stream_message_delta_carries_stop_sequence(api):
 
 STREAM_CASES = {
     "text": params(),
-    "stop sequence": params(stop_sequences=["offline backend"]),
+    "stop sequence": params(stop_sequences=["deterministic text"]),
     "max_tokens": params(max_tokens=9),
     "tool_use": params(user(WEATHER_QUESTION), tools=[WEATHER_TOOL]),
     "tool result": params(user(WEATHER_QUESTION), assistant([_TOOL_CALL]), user([_TOOL_RESULT]), tools=[WEATHER_TOOL]),

@@ -328,7 +328,7 @@ def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
             raise invalid(say("field_required", field="thinking.type"))
         _literal(thinking["type"], THINKING_TYPES, "thinking.type")
         if thinking["type"] == "enabled":
-            if not model.supports_budget_thinking:
+            if not model.thinking.accepts("enabled"):
                 raise invalid(say("thinking_enabled_unsupported"))
             budget = thinking.get("budget_tokens")
             max_tokens = body.get("max_tokens")

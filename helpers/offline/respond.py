@@ -57,17 +57,18 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
     content: list[dict] = []
     used = 0
     stop_reason, stop_sequence = plan.stop_reason, None
+    tokenizer = request.model.tokenizer
     for block in plan.blocks:
         left = limit - used
         if block["type"] == "text":
             text = block["text"]
             stop = _first_stop(text, request.stop_sequences)
-            if stop is not None and tokens.count_text(text[: stop[0] + len(stop[1])]) <= left:
+            if stop is not None and tokens.count_text(text[: stop[0] + len(stop[1])], tokenizer) <= left:
                 text = text[: stop[0]]
-                used += tokens.count_text(text + stop[1])
+                used += tokens.count_text(text + stop[1], tokenizer)
                 stop_reason, stop_sequence = "stop_sequence", stop[1]
             else:
-                pieces = tokens.pieces(text)
+                pieces = tokens.pieces(text, tokenizer)
                 if len(pieces) > left:
                     text = "".join(pieces[:left])
                     stop_reason = limit_reason
@@ -75,7 +76,7 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
             if text:
                 content.append({"type": "text", "text": text})
         else:
-            cost = tokens.count_block(block)
+            cost = tokens.count_block(block, tokenizer)
             if cost > left:
                 used = limit
                 stop_reason = limit_reason

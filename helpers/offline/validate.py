@@ -453,7 +453,7 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
             say("max_tokens_too_large", value=max_tokens, limit=model.max_output_tokens, model=model.resolved_id)
         )
     prefill, continues_pause = _split_prefill(merged, model)
-    input_tokens = tokens.count_input(body)
+    input_tokens = tokens.count_input(body, model.tokenizer)
     if input_tokens > model.context_window:
         raise invalid(say("prompt_too_long", tokens=input_tokens, limit=model.context_window))
     return Request(
@@ -465,5 +465,5 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
 
 def check_count_tokens(body: Any, version: str = API_VERSIONS[0]) -> int:
     _check_fields(body, COUNT_FIELDS, ("model", "messages"))
-    _common(body, version)
-    return tokens.count_input(body)
+    model = _common(body, version)[0]
+    return tokens.count_input(body, model.tokenizer)

@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 import anthropic
 from anthropic import Middleware
 
-from helpers import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL, catalog
+from helpers.offline import tokens
 from helpers.offline.replies import texts
 
 LOOPBACK_KEY = "kit-loopback-test-key"
@@ -211,6 +212,11 @@ def trigger(kind: str, category: Optional[str] = None) -> str:
 def reply_entry(phrase: str) -> dict:
     """The ``texts.json`` reply entry that answers a message containing ``phrase``."""
     return next(e for e in texts()["replies"] if phrase in e["when"])
+
+
+def pieces(text: str, model: str = DEFAULT_MODEL) -> list[str]:
+    """``text`` cut into the offline tokens of ``model``'s tokenizer family (a catalog fact)."""
+    return tokens.pieces(text, catalog.get(model).tokenizer)
 
 
 def text_of(message: Any) -> str:

@@ -19,13 +19,13 @@ from contract_support import (
     check_error,
     comparable,
     params,
+    pieces,
     reply_entry,
     text_of,
     trigger,
     user,
 )
 from helpers import DEFAULT_MODEL, PREFILL_MODEL, catalog
-from helpers.offline import tokens
 from helpers.offline.replies import texts
 
 REFUSAL_CATEGORIES = {"cyber", "bio", "frontier_llm", "reasoning_extraction", "general_harms", None}
@@ -181,18 +181,18 @@ def _full_hello(api) -> str:
 @pytest.mark.parametrize("limit", [1, 2, 5, 17])
 def test_max_tokens_cuts_at_exactly_n_tokens(api, limit):
     full = _full_hello(api)
-    pieces = tokens.pieces(full)
-    assert len(pieces) > limit  # the premise: the full reply is longer than the limit
+    cut = pieces(full)
+    assert len(cut) > limit  # the premise: the full reply is longer than the limit
     message = api.create(**params(max_tokens=limit))
     assert message.stop_reason == "max_tokens"
     assert message.stop_sequence is None
     assert message.usage.output_tokens == limit
-    assert text_of(message) == "".join(pieces[:limit])
+    assert text_of(message) == "".join(cut[:limit])
 
 
 def test_max_tokens_equal_to_the_reply_length_ends_the_turn(api):
     full = _full_hello(api)
-    n = len(tokens.pieces(full))
+    n = len(pieces(full))
     exact = api.create(**params(max_tokens=n))
     assert exact.stop_reason == "end_turn" and text_of(exact) == full and exact.usage.output_tokens == n
     short = api.create(**params(max_tokens=n - 1))
@@ -223,7 +223,7 @@ def test_stop_sequence_cuts_before_the_first_match(api):
     assert stop not in text
     assert full.startswith(text)
     assert text == full[:cut]
-    assert 0 < message.usage.output_tokens < len(tokens.pieces(full))
+    assert 0 < message.usage.output_tokens < len(pieces(full))
 
 
 def test_the_earliest_stop_sequence_wins(api):
@@ -247,7 +247,7 @@ def test_max_tokens_before_a_later_stop_sequence(api):
     stop = _words(full)[-1]
     message = api.create(**params(max_tokens=3, stop_sequences=[stop]))
     assert message.stop_reason == "max_tokens" and message.stop_sequence is None
-    assert text_of(message) == "".join(tokens.pieces(full)[:3])
+    assert text_of(message) == "".join(pieces(full)[:3])
 
 
 def test_prefill_is_continued_not_repeated(api):

@@ -21,12 +21,12 @@ from contract_support import (
     check_error,
     comparable,
     params,
+    pieces,
     text_of,
     trigger,
     user,
 )
 from helpers import PREFILL_MODEL
-from helpers.offline import tokens
 from helpers.offline.wording import say
 
 # -- 8. usage -------------------------------------------------------------------------------
@@ -73,10 +73,10 @@ def test_input_tokens_do_not_depend_on_max_tokens_or_stop_sequences(api):
 def test_output_tokens_match_the_text_returned(api):
     message = api.create(**params())
     assert message.stop_reason == "end_turn"
-    assert message.usage.output_tokens == len(tokens.pieces(text_of(message)))
+    assert message.usage.output_tokens == len(pieces(text_of(message)))
     cut = api.create(**params(max_tokens=message.usage.output_tokens // 2))
     assert cut.usage.output_tokens == message.usage.output_tokens // 2
-    assert cut.usage.output_tokens == len(tokens.pieces(text_of(cut)))
+    assert cut.usage.output_tokens == len(pieces(text_of(cut)))
 
 
 # -- 9. streaming ------------------------------------------------------------------------------

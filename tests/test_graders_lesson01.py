@@ -62,7 +62,7 @@ def test_too_many_max_tokens_is_named(client):
 
 def test_text_instead_of_message_is_named(client):
     message = send(client, system=SYSTEM)
-    hints(check.lesson01.system_prompt(message.content[0].text), "whole Message")
+    hints(check.lesson01.system_prompt(next(b.text for b in message.content if b.type == "text")), "whole Message")
 
 
 def test_message_not_sent_through_connect_is_named():
@@ -78,18 +78,23 @@ def test_message_not_sent_through_connect_is_named():
 
 @pytest.fixture(scope="module")
 def given(client):
-    return client.messages.create(model=DEFAULT_MODEL, max_tokens=15, messages=[
+    return client.messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=[
         {"role": "user", "content": "List the parts of a Message object, one per line."}])
 
 
 def right_answer(message):
-    return {"text": message.content[0].text, "stop_reason": message.stop_reason,
+    return {"text": "".join(b.text for b in message.content if b.type == "text"), "stop_reason": message.stop_reason,
             "output_tokens": message.usage.output_tokens}
 
 
 def test_anatomy_right_answer_passes(given):
     assert given.stop_reason == "max_tokens"
+    assert [b.type for b in given.content] == ["thinking", "text"]  # the premise: thinking first, then cut text
     passes(check.lesson01.anatomy(right_answer(given), given))
+
+
+def test_anatomy_first_block_as_text_is_named(given):
+    hints(check.lesson01.anatomy({**right_answer(given), "text": given.content[0].thinking}, given), "`thinking`")
 
 
 def test_anatomy_unsolved_gets_a_hint(given):

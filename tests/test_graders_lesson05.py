@@ -40,11 +40,22 @@ def test_handle_unsolved():
 
 def test_handle_reads_content_first():
     def handle(message):
-        message.content[0].text  # breaks on an empty refusal
+        message.content[0].text  # breaks when the reply opens with a thinking block
         return RIGHT[message.stop_reason]
 
     result = check.lesson05.handle(handle)
-    assert not result.passed and "refusal" in result.message and "stop_reason" in result.message
+    assert not result.passed and "`thinking` block" in result.message and "stop_reason" in result.message
+
+
+def test_handle_reads_the_first_text_block_first():
+    def handle(message):
+        [block.text for block in message.content if block.type == "text"][0]  # breaks where there is no text
+        return RIGHT[message.stop_reason]
+
+    result = check.lesson05.handle(handle)
+    # The grader's max_tokens sample is cut while thinking, before any text, as a small max_tokens can be.
+    assert not result.passed and "IndexError on a 'max_tokens' message" in result.message
+    assert "stop_reason" in result.message
 
 
 @pytest.mark.parametrize("reason", sorted(RIGHT))

@@ -22,15 +22,19 @@ def client():
 
 @pytest.fixture(scope="module")
 def history(client):
-    """A long conversation made of real offline replies, with one tool round trip near the end."""
+    """A long conversation made of real offline replies, with one tool round trip near the end.
+
+    The tools go with every request: the default model binds its thinking blocks to the conversation before
+    them, tools included, so adding tools midway would void the earlier blocks.
+    """
     chat = Conversation(model=DEFAULT_MODEL)
     chat.add_user("My name is Ada and my plot is 6 by 4 metres of clay.")
-    chat.send(client, max_tokens=60)
+    chat.send(client, max_tokens=60, tools=[TOOL])
     for n in range(1, 11):
         chat.add_user(f"Question {n}: which vegetable should I add to bed {n % 3 + 1}?")
-        chat.send(client, max_tokens=60)
+        chat.send(client, max_tokens=60, tools=[TOOL])
     chat.add_user("What is the weather in Lyon this week?")
-    chat.send(client, max_tokens=60, tools=[TOOL])  # the offline backend calls get_weather
+    chat.send(client, max_tokens=120, tools=[TOOL])  # the offline backend calls get_weather
     call = chat.messages[-1]["content"][-1]
     assert call["type"] == "tool_use"
     chat.add_user([{"type": "tool_result", "tool_use_id": call["id"], "content": "3 to 12 °C, frost on two nights"}])

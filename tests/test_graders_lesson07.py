@@ -19,6 +19,10 @@ def client():
     return connect("offline", quiet=True)
 
 
+def text_of(message):
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
 def stream_pieces(client, **request):
     with client.messages.stream(**(request or REQUEST)) as stream:
         pieces = list(stream.text_stream)
@@ -41,7 +45,7 @@ def test_collect_unsolved():
 
 def test_collect_needs_a_stream(client):
     created = client.messages.create(**REQUEST)
-    result = check.lesson07.collect(created.content[0].text, created)
+    result = check.lesson07.collect(text_of(created), created)
     assert not result.passed and "without streaming" in result.message and "messages.stream" in result.message
 
 
@@ -145,7 +149,7 @@ def test_recovery_without_catching():
 
 def test_recovery_with_create_only():
     def stream_with_recovery(client, **request):
-        return client.messages.create(**request).content[0].text
+        return text_of(client.messages.create(**request))
 
     result = check.lesson07.recovery(stream_with_recovery)
     assert not result.passed and "create()" in result.message and "without streaming" in result.message
@@ -157,7 +161,7 @@ def test_recovery_retry_with_create():
             with client.messages.stream(**request) as stream:
                 return stream.get_final_text()
         except anthropic.APIStatusError:
-            return client.messages.create(**request).content[0].text
+            return text_of(client.messages.create(**request))
 
     result = check.lesson07.recovery(stream_with_recovery)
     assert not result.passed and "create()" in result.message and "retry" in result.message
@@ -228,7 +232,9 @@ def test_the_fault_fires_mid_reply():
         with pytest.raises(anthropic.APIStatusError) as caught:
             with api.messages.stream(**REQUEST) as stream:
                 received.extend(stream.text_stream)
-    assert caught.value.status_code == 200 and len(received) == check.lesson07.FAIL_AFTER_DELTAS
+    full, _ = stream_pieces(api)
+    # The default model's thinking block sends a signature_delta first: the fault still falls inside the text.
+    assert caught.value.status_code == 200 and 0 < len(received) < len(full)
 
 
 # 07.3 counting raw events

@@ -76,10 +76,12 @@ def anatomy(answer: Any, message: Any) -> Any:
     text = answer["text"]
     if text is None or not isinstance(text, str):
         return hint("\"text\" should be a string: the reply's text sits in `given.content`, a list of blocks; "
-                    "a text block keeps it in `.text` (here `given.content[0].text`).")
+                    "a text block keeps it in `.text`. Pick the blocks whose `.type` is \"text\": the first block "
+                    "may be a `thinking` block.")
     if text not in {sep.join(texts) for sep in SEPARATORS}:
         return hint("\"text\" does not match the reply. Read it from the content blocks: "
-                    "`given.content` is a list, and a text block's words are in its `.text` attribute.")
+                    "`given.content` is a list, and a text block's words are in its `.text` attribute. "
+                    "Keep the blocks whose `.type` is \"text\": a reply may open with a `thinking` block.")
     stop_reason = answer["stop_reason"]
     if stop_reason != message.stop_reason:
         return hint(f"\"stop_reason\" is {stop_reason!r}, but the Message says otherwise. Read `given.stop_reason`, "

@@ -96,9 +96,11 @@ def structured(message: Any, data: Any = None) -> Any:
     if not isinstance(parsed, dict) or any(key not in parsed for key in required):
         return hint("the reply does not have every key listed in the schema's `required`.")
     if data is None:
-        return hint("now parse the reply: `bee_data = json.loads(bee.content[0].text)`.")
+        return hint("now parse the reply's text block: "
+                    "`bee_data = json.loads(next(b.text for b in bee.content if b.type == \"text\"))`.")
     if data != parsed:
-        return hint("`bee_data` is not the parsed reply. Set it to `json.loads(bee.content[0].text)`.")
+        return hint("`bee_data` is not the parsed reply. Parse the text block, not the first block (it may be "
+                    "`thinking`): `json.loads(next(b.text for b in bee.content if b.type == \"text\"))`.")
     return correct(f"the reply was JSON valid for your schema, parsed into a dict with keys {sorted(parsed)}.")
 
 

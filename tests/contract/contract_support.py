@@ -188,6 +188,8 @@ ANT_QUESTION = (
     "Answer with the letter of the correct option."
 )
 HELLO = "Hello! Please introduce yourself."
+NO_THINKING = {"thinking": {"type": "disabled"}}
+"""For tests of how text is cut: the default model thinks by default, and thinking uses max_tokens first."""
 
 
 def user(content: Any) -> dict:

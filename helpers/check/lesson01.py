@@ -95,8 +95,14 @@ def anatomy(answer: Any, message: Any) -> Any:
             return hint("that is input plus output. \"output_tokens\" is only the reply's part: `given.usage.output_tokens`.")
         return hint("\"output_tokens\" does not match. Token counts live in `given.usage`; "
                     "the reply's count is `given.usage.output_tokens`.")
-    cut = " The reply was cut short by max_tokens, which is why its text stops mid-sentence." \
-        if message.stop_reason == "max_tokens" else ""
+    cut = ""
+    if message.stop_reason == "max_tokens":
+        if texts:
+            cut = " The reply was cut short by max_tokens, which is why its text stops mid-sentence."
+        elif any(block.type == "thinking" for block in message.content):
+            cut = " The reply was cut short by max_tokens before any text: its thinking used them all."
+        else:
+            cut = " The reply was cut short by max_tokens before any text."
     return correct(f"text from the content blocks, stop_reason {message.stop_reason!r} and "
                    f"{usage.output_tokens} output tokens from `usage`.{cut}")
 

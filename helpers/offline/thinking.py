@@ -7,7 +7,7 @@ signs and reads the kit's thinking blocks.
 The kit's stand-in for adaptive thinking is deterministic (a real model decides per
 request, https://platform.claude.com/docs/en/build-with-claude/thinking): it thinks
 at every effort but ``low``, and more steps the higher the effort. Budget thinking
-(``enabled``) thinks as at ``high``, within ``budget_tokens``.
+(``enabled``) thinks as at ``high``, far below the smallest ``budget_tokens`` (1024).
 
 A signature names the model that wrote the block and a digest of the conversation
 before it (system prompt, tools and earlier messages): on models whose blocks are
@@ -50,7 +50,6 @@ class Settings:
     explicit: bool  # the request set ``thinking`` itself
     display: str  # summarized | omitted
     effort: str
-    budget: Optional[int] = None  # budget_tokens, for type enabled
 
     @property
     def active(self) -> bool:
@@ -73,8 +72,7 @@ def settings(body: dict, model: catalog.ModelEntry) -> Settings:
     effort = (body.get("output_config") or {}).get("effort")
     if effort is None:
         effort = model.effort.default if model.effort else DEFAULT_EFFORT
-    budget = requested.get("budget_tokens") if requested and thinking_type == "enabled" else None
-    return Settings(type=thinking_type, explicit=requested is not None, display=display, effort=effort, budget=budget)
+    return Settings(type=thinking_type, explicit=requested is not None, display=display, effort=effort)
 
 
 # -- the conversation a block belongs to ---------------------------------------------------------------------------
@@ -230,13 +228,14 @@ def check_blocks(body: dict, model: catalog.ModelEntry) -> None:
 
 
 def check_final_turn(merged: list[dict], starts: list[int], chosen: Settings) -> None:
-    """The last assistant turn: with thinking on it must open with a thinking block (a prefill, or the turn
-    before the last tool results under budget thinking); with thinking off it may hold none."""
+    """The last assistant turn. Under budget thinking (the extended thinking the quoted message is about) it must
+    open with a thinking block: a final assistant turn, or the turn before the last tool results. Adaptive thinking
+    may skip a turn's thinking, so no such rule applies to it. With thinking off, a final turn holds no thinking."""
     last = merged[-1]
     if last["role"] == "assistant":
-        if chosen.active:
+        if chosen.type == "enabled":
             _opens_with_thinking(last, starts[-1])
-        else:
+        elif not chosen.active:
             for j, block in enumerate(last["content"]):
                 if block.get("type") in ("thinking", "redacted_thinking"):
                     raise invalid(say("thinking_in_final_turn", index=starts[-1], block=j))

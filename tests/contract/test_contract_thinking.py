@@ -26,6 +26,7 @@ from contract_support import (
     params,
     pieces,
     text_of,
+    trigger,
     user,
 )
 from helpers import DEFAULT_MODEL, PREFILL_MODEL, catalog
@@ -134,6 +135,17 @@ def test_effort_sets_how_much_the_model_thinks(api):
 def test_no_thinking_before_a_refusal(api):
     refused = api.create(**params(user("Please answer this. #refusal")))
     assert refused.content == [] and refused.stop_reason == "refusal"
+
+
+def test_a_paused_turn_goes_back_as_it_came_whether_or_not_it_thought(api):
+    # Adaptive thinking may skip a turn's thinking, so a turn without a thinking block is sent back as it is.
+    question = user(trigger("pause_turn"))
+    for effort in ("low", "medium"):
+        paused = api.create(**params(question, output_config={"effort": effort}))
+        assert paused.stop_reason == "pause_turn"
+        assert ("thinking" in _blocks(paused)) == (effort != "low")
+        resumed = api.create(**params(question, paused.to_param()))
+        assert resumed.stop_reason == "end_turn" and "thinking" not in _blocks(resumed)
 
 
 # -- streams -------------------------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 Lessons, graders and the offline backend ask this module about models; no other
 code names a model id. ``lookup`` accepts an alias, a dated snapshot id or an
-older alias, as the API does.
+older alias, as the API does. What a model does differently (which thinking
+settings it takes, its tokenizer, whether it allows forced tool use, ...) is data
+here, each fact with its source in ``models.json``; code reads the facts and never
+tests for a model id.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from types import MappingProxyType
+from typing import Mapping, Optional
 
 CATALOG_FILE = Path(__file__).with_name("models.json")
 
@@ -39,6 +43,52 @@ class Price:
         return (input_tokens * rate_in + output_tokens * rate_out) / 1_000_000
 
 
+THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
+"""Every ``thinking.type`` the API knows; each model accepts some of them."""
+THINKING_OFF = ("disabled", "between_tools")
+"""The types that turn up-front thinking off (``between_tools`` still lets progress notes through between tool calls)."""
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+TOKENIZERS = ("earlier", "4.7+")
+
+
+@dataclass(frozen=True)
+class Thinking:
+    """How a model thinks: what ``thinking`` settings it accepts, and what it does when a request sets none."""
+
+    types: tuple[str, ...]
+    default: str
+    display: str  # summarized | omitted: what a thinking block shows unless the request sets thinking.display
+    off_efforts: Optional[tuple[str, ...]] = None  # effort levels allowed with thinking off; None: any
+    binds_blocks: bool = False  # its thinking blocks are tied to the model and to the conversation before them
+
+    def accepts(self, thinking_type: str) -> bool:
+        return thinking_type in self.types
+
+    @property
+    def supported(self) -> bool:
+        return any(t in self.types for t in ("adaptive", "enabled"))
+
+    @property
+    def on_by_default(self) -> bool:
+        return self.default not in THINKING_OFF
+
+    @property
+    def always_on(self) -> bool:
+        """No way to turn up-front thinking off: neither ``disabled`` nor ``between_tools`` is accepted."""
+        return self.supported and not any(t in self.types for t in THINKING_OFF)
+
+    @property
+    def off_type(self) -> Optional[str]:
+        """The ``thinking.type`` that turns thinking off on this model, if any."""
+        return next((t for t in THINKING_OFF if t in self.types), None)
+
+
+@dataclass(frozen=True)
+class Effort:
+    levels: tuple[str, ...]
+    default: str
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     id: str
@@ -53,8 +103,14 @@ class ModelEntry:
     snapshot: Optional[str] = None
     aliases: tuple[str, ...] = ()
     supports_temperature: bool = True
-    supports_budget_thinking: bool = True
     supports_system_messages: bool = False
+    thinking: Thinking = Thinking(types=("disabled",), default="disabled", display="summarized")
+    effort: Optional[Effort] = None  # None: the model takes no output_config.effort
+    tokenizer: str = "earlier"
+    forced_tool_use: bool = True
+    min_cacheable_tokens: Optional[int] = None
+    features: Mapping[str, bool] = field(default_factory=dict, hash=False)  # Models API capability flags
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # fact -> keys of sources()
     legacy: bool = False
     invite_only: bool = False
     deprecated_at: Optional[date] = None
@@ -79,7 +135,22 @@ def _date(value: Optional[str]) -> Optional[date]:
     return date.fromisoformat(value) if value else None
 
 
-def _entry(raw: dict) -> ModelEntry:
+def _thinking(raw: dict) -> Thinking:
+    off = raw.get("off_efforts")
+    return Thinking(
+        types=tuple(raw["types"]),
+        default=raw["default"],
+        display=raw["display"],
+        off_efforts=tuple(off) if off is not None else None,
+        binds_blocks=raw.get("binds_blocks", False),
+    )
+
+
+def _effort(raw: Optional[dict]) -> Optional[Effort]:
+    return Effort(levels=tuple(raw["levels"]), default=raw["default"]) if raw else None
+
+
+def _entry(raw: dict, feature_defaults: Mapping[str, bool]) -> ModelEntry:
     price = raw["price"]
     long = price.get("long_context") or {}
     return ModelEntry(
@@ -101,8 +172,14 @@ def _entry(raw: dict) -> ModelEntry:
         snapshot=raw.get("snapshot"),
         aliases=tuple(raw.get("aliases", ())),
         supports_temperature=raw.get("temperature", True),
-        supports_budget_thinking=raw.get("budget_thinking", True),
         supports_system_messages=raw.get("system_messages", False),
+        thinking=_thinking(raw["thinking"]),
+        effort=_effort(raw.get("effort")),
+        tokenizer=raw["tokenizer"],
+        forced_tool_use=raw.get("forced_tool_use", True),
+        min_cacheable_tokens=raw["min_cacheable_tokens"],
+        features=MappingProxyType({**feature_defaults, **raw.get("features", {})}),
+        sources=MappingProxyType({fact: tuple(keys) for fact, keys in raw.get("sources", {}).items()}),
         legacy=raw.get("legacy", False),
         invite_only=raw.get("invite_only", False),
         deprecated_at=_date(raw.get("deprecated_at")),
@@ -112,10 +189,21 @@ def _entry(raw: dict) -> ModelEntry:
 
 
 @lru_cache(maxsize=1)
+def _raw() -> dict:
+    return json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def models() -> tuple[ModelEntry, ...]:
     """Every model the kit knows, newest first."""
-    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))["models"]
-    return tuple(sorted((_entry(r) for r in raw), key=lambda m: m.released, reverse=True))
+    raw = _raw()
+    defaults = {k: v for k, v in raw["feature_defaults"].items() if not k.startswith("_")}
+    return tuple(sorted((_entry(r, defaults) for r in raw["models"]), key=lambda m: m.released, reverse=True))
+
+
+def sources() -> Mapping[str, str]:
+    """The catalog's table of sources: a key (as named in an entry's ``sources``) to a page or SDK file."""
+    return MappingProxyType(_raw()["sources"])
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Optional
 
+from . import catalog
 from .conversation import plain
 from .offline import tokens
 
@@ -23,9 +24,12 @@ class TrimError(ValueError):
     """The budget cannot hold even the newest user turn; the message says how much it needs."""
 
 
-def estimate(message: dict) -> int:
-    """One message's tokens by the offline backend's estimate (what ``count_tokens`` adds for it offline)."""
-    return tokens.MESSAGE_OVERHEAD + tokens.count_content(plain(message).get("content", ""))
+def estimate(message: dict, model: str = catalog.DEFAULT_MODEL) -> int:
+    """One message's tokens by the offline backend's estimate for ``model`` (what ``count_tokens`` adds for it offline).
+
+    The estimate follows the model's tokenizer family (a catalog fact): the same text costs more on a newer model.
+    """
+    return tokens.MESSAGE_OVERHEAD + tokens.count_content(plain(message).get("content", ""), catalog.get(model).tokenizer)
 
 
 _caches: dict[Counter, dict] = {}

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import catalog
-from helpers.offline import app, running
+from helpers.offline import app, running, thinking
 from helpers.offline.errors import ERROR_STATUS
 
 DEFAULT_MODEL = catalog.DEFAULT_MODEL
@@ -107,6 +107,17 @@ ANSWER_SCHEMA = {
     "required": ["answer"],
     "additionalProperties": False,
 }
+
+
+def _thinking_history() -> dict:
+    """A conversation that sends back a thinking block the way the backend signed it (for its first turn)."""
+    first = {"role": "user", "content": "Think, then answer: 2 + 2?"}
+    body = {"model": DEFAULT_MODEL, "max_tokens": 200, "messages": [first]}
+    signature = thinking.sign(catalog.get(DEFAULT_MODEL).resolved_id, thinking.prefix_digest(body, 1))
+    answer = {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "", "signature": signature}, {"type": "text", "text": "4"},
+    ]}
+    return dict(body, messages=[first, answer, {"role": "user", "content": "And times three?"}])
 
 
 def _templates() -> dict[str, tuple[dict, dict[str, str]]]:
@@ -201,24 +212,7 @@ def _templates() -> dict[str, tuple[dict, dict[str, str]]]:
             },
             GOOD_HEADERS,
         ),
-        "thinking_history": (
-            {
-                "model": DEFAULT_MODEL,
-                "max_tokens": 200,
-                "messages": [
-                    {"role": "user", "content": "Think, then answer: 2 + 2?"},
-                    {
-                        "role": "assistant",
-                        "content": [
-                            {"type": "thinking", "thinking": "Simple sum.", "signature": "c2lnbmF0dXJl"},
-                            {"type": "text", "text": "4"},
-                        ],
-                    },
-                    {"role": "user", "content": "And times three?"},
-                ],
-            },
-            GOOD_HEADERS,
-        ),
+        "thinking_history": (_thinking_history(), GOOD_HEADERS),
         "prefill": (
             {
                 "model": PREFILL_MODEL,

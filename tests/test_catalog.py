@@ -68,7 +68,8 @@ def test_ids_are_unique_and_entries_complete():
         assert entry.lifecycle in ("active", "deprecated", "retired")
         assert entry.context_window > 0 and 0 < entry.max_output_tokens <= entry.context_window
         assert entry.price.input > 0 and entry.price.output >= entry.price.input
-        assert set(entry.unconfirmed) <= set(fields), f"{entry.id}: 'unconfirmed' must name fields of the entry"
+        named = {name.split(".")[0] for name in entry.unconfirmed}
+        assert named <= set(fields), f"{entry.id}: 'unconfirmed' must name fields of the entry"
 
 
 def test_snapshot_ids_resolve_to_their_alias():
@@ -135,3 +136,69 @@ def test_the_scan_catches_unknown_and_retired_ids():
     problems = scan_model_ids(texts)
     assert len(problems) == 2
     assert problems[0].startswith("a:") and problems[1].startswith("b:")
+
+
+# -- per-model behaviour is data, each fact with a source ------------------------------------------------------------
+
+FACTS = ("thinking", "effort", "tokenizer", "forced_tool_use", "min_cacheable_tokens")
+
+
+def test_thinking_facts_are_well_formed():
+    for entry in catalog.models():
+        thinking = entry.thinking
+        assert thinking.types and set(thinking.types) <= set(catalog.THINKING_TYPES), entry.id
+        assert thinking.accepts(thinking.default), f"{entry.id}: its default thinking type must be one it accepts"
+        assert thinking.display in ("summarized", "omitted"), entry.id
+        assert not (thinking.accepts("enabled") and thinking.accepts("between_tools")), entry.id
+        if thinking.off_efforts is not None:
+            assert thinking.off_type is not None, f"{entry.id}: effort limits for thinking off need a way to turn it off"
+            assert entry.effort and set(thinking.off_efforts) < set(entry.effort.levels), entry.id
+        if entry.effort is not None:
+            assert set(entry.effort.levels) <= set(catalog.EFFORT_LEVELS) and entry.effort.default in entry.effort.levels
+        assert entry.tokenizer in catalog.TOKENIZERS, entry.id
+        assert entry.min_cacheable_tokens is None or entry.min_cacheable_tokens > 0
+
+
+def test_every_fact_of_an_available_model_names_its_sources():
+    table = catalog.sources()
+    for entry in catalog.available():
+        for fact in FACTS:
+            keys = entry.sources.get(fact)
+            assert keys, f"{entry.id}: no source for {fact!r}"
+            assert set(keys) <= set(table), f"{entry.id}: {fact!r} names unknown sources {set(keys) - set(table)}"
+    for key, where in table.items():
+        assert where.startswith("https://") or key == "sdk", key
+        assert key.startswith("3p:") == ("third party" in where), f"{key}: third-party sources say so, in the key and the text"
+
+
+def test_facts_from_third_parties_only_are_marked_unconfirmed():
+    for entry in catalog.available():
+        for fact, keys in entry.sources.items():
+            if all(key.startswith("3p:") for key in keys):
+                assert any(name.split(".")[0] == fact for name in entry.unconfirmed), (
+                    f"{entry.id}: {fact!r} rests on third-party pages only, so it must be listed in 'unconfirmed'"
+                )
+
+
+def test_the_default_model_thinks_by_default_and_hides_the_text():
+    # Haiku 5.5's migration checklist: replies may open with a thinking block, whose text is omitted by default.
+    default = catalog.get(DEFAULT_MODEL).thinking
+    assert default.on_by_default and default.display == "omitted" and not default.accepts("enabled")
+    assert catalog.get(DEFAULT_MODEL).tokenizer == "4.7+"
+
+
+def test_the_prefill_model_takes_only_budget_thinking():
+    # Thinking troubleshooting: 4.5-era models take thinking.type enabled with budget_tokens; adaptive is a 400.
+    prefill = catalog.get(PREFILL_MODEL).thinking
+    assert prefill.accepts("enabled") and not prefill.accepts("adaptive") and not prefill.on_by_default
+    assert catalog.get(PREFILL_MODEL).tokenizer == "earlier"
+
+
+def test_the_catalog_has_each_kind_of_model_the_backend_tells_apart():
+    current = catalog.available()
+    assert any(m.thinking.always_on for m in current), "a model that cannot turn thinking off"
+    assert any(m.thinking.accepts("between_tools") for m in current), "a model that turns thinking off with between_tools"
+    assert any(not m.forced_tool_use for m in current), "a model that refuses forced tool use"
+    assert any(m.thinking.binds_blocks for m in current), "a model that binds thinking blocks to the conversation"
+    assert {m.thinking.display for m in current} == {"summarized", "omitted"}
+    assert {m.tokenizer for m in current} == set(catalog.TOKENIZERS)

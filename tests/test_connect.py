@@ -125,7 +125,7 @@ def test_aconnect_returns_the_async_client_and_it_works_offline(capsys):
     assert type(client) is anthropic.AsyncAnthropic
     assert "Offline mode" in capsys.readouterr().out
     message = asyncio.run(client.messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=HELLO))
-    assert message.content and message.content[0].type == "text"
+    assert [block.type for block in message.content] == ["thinking", "text"]  # the default model thinks first
 
 
 def test_aconnect_live_without_key_fails_like_connect():

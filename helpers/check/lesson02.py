@@ -37,12 +37,17 @@ def block_kinds(content: Any) -> list[str]:
 
 
 def content_signature(content: Any) -> tuple:
-    """What identifies a turn's content, whether it was sent as a string or as blocks."""
+    """What identifies a turn's content, whether it was sent as a string or as blocks.
+
+    Thinking blocks are left out: a reply appended as its text alone is still that reply.
+    """
     if isinstance(content, str):
         return (("text", content),)
     parts = []
     for block in content or []:
         kind = block.get("type")
+        if kind in ("thinking", "redacted_thinking"):
+            continue
         if kind == "text":
             parts.append(("text", block.get("text")))
         elif kind == "tool_use":

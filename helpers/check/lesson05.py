@@ -104,9 +104,14 @@ def handle(function: Any, *, seed: Optional[int] = None) -> Any:
         try:
             got = function(message)
         except (IndexError, AttributeError) as error:
-            empty = " Its content is empty: look at `message.stop_reason` before `message.content`." \
-                if not message.content else ""
-            return not_yet(f"handle() raised {type(error).__name__} on a {reason!r} message.{empty}")
+            if not message.content:
+                why_not = " Its content is empty: look at `message.stop_reason` before `message.content`."
+            elif message.content[0].type != "text":
+                why_not = (f" Its first block is a `{message.content[0].type}` block, not text: decide from "
+                           "`message.stop_reason`, and read blocks by their `.type`.")
+            else:
+                why_not = ""
+            return not_yet(f"handle() raised {type(error).__name__} on a {reason!r} message.{why_not}")
         except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
             return not_yet(f"handle() raised {type(error).__name__}: {error} on a {reason!r} message. Decide from "
                            "`message.stop_reason`.")

@@ -1,4 +1,10 @@
-"""The Models API (``GET /v1/models`` and ``GET /v1/models/{id}``) answered from the catalog."""
+"""The Models API (``GET /v1/models`` and ``GET /v1/models/{id}``) answered from the catalog.
+
+``capabilities`` has the shape of the SDK's ``ModelCapabilities`` (anthropic 2.14,
+``anthropic/types/model_capabilities.py``: every key always present), filled from the
+catalog's facts: thinking types and effort levels as the backend enforces them, and
+the feature flags of ``models.json``.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,38 @@ def _time(day: Optional[date]) -> Optional[str]:
     return f"{day.isoformat()}T00:00:00Z" if day else None
 
 
+CONTEXT_MANAGEMENT_STRATEGIES = ("clear_thinking_20251015", "clear_tool_uses_20250919", "compact_20260112")
+
+
+def _support(flag: bool) -> dict:
+    return {"supported": bool(flag)}
+
+
+def capabilities(entry: catalog.ModelEntry) -> dict:
+    features = entry.features
+    effort_levels = entry.effort.levels if entry.effort else ()
+    context = features["context_management"]
+    return {
+        "batch": _support(features["batch"]),
+        "citations": _support(features["citations"]),
+        "code_execution": _support(features["code_execution"]),
+        "context_management": {"supported": context, **{s: _support(context) for s in CONTEXT_MANAGEMENT_STRATEGIES}},
+        "effort": {"supported": bool(effort_levels), **{level: _support(level in effort_levels) for level in catalog.EFFORT_LEVELS}},
+        "image_input": _support(features["image_input"]),
+        "pdf_input": _support(features["pdf_input"]),
+        "server_tools": {
+            "supported": features["web_search"] or features["code_execution_tool"],
+            "code_execution": _support(features["code_execution_tool"]),
+            "web_search": _support(features["web_search"]),
+        },
+        "structured_outputs": _support(features["structured_outputs"]),
+        "thinking": {
+            "supported": entry.thinking.supported,
+            "types": {t: _support(entry.thinking.accepts(t)) for t in catalog.THINKING_TYPES},
+        },
+    }
+
+
 def info(entry: catalog.ModelEntry) -> dict:
     return {
         "type": "model",
@@ -29,6 +67,7 @@ def info(entry: catalog.ModelEntry) -> dict:
         "line": entry.line,
         "max_input_tokens": entry.context_window,
         "max_tokens": entry.max_output_tokens,
+        "capabilities": capabilities(entry),
     }
 
 

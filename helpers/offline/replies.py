@@ -1,8 +1,9 @@
 """What the offline backend would say, before ``max_tokens`` and stop sequences apply.
 
-``draft(request)`` decides the whole intended reply: its blocks (text, a tool call,
-a paused server-tool call) and the stop reason it would end with if nothing cut it
-short. Texts come from ``texts.json``: a written reply answers only the lessons' own
+``draft(request)`` decides the whole intended reply: the thinking that opens it, if
+the model thinks (``thinking.py`` says when and how deeply), its blocks (text, a tool
+call, a paused server-tool call) and the stop reason it would end with if nothing cut
+it short. Texts come from ``texts.json``: a written reply answers only the lessons' own
 prompts (the same words, up to case, spacing and final punctuation). Few-shot
 requests get one of the learner's own example labels. Anything else gets the kit's
 transparent reply, which opens with a short marker and describes what it received.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import samples
+from . import thinking as thinking_rules
 from .ids import new_id
 from .validate import Request
 
@@ -37,11 +39,21 @@ SHORT_QUOTE = 120
 
 
 @dataclass
+class Thought:
+    """The thinking that opens a reply: all of it is billed, ``shown`` is what the response displays."""
+
+    full: str
+    shown: str  # the summary (display summarized) or "" (display omitted)
+    signature: str
+
+
+@dataclass
 class Draft:
     blocks: list[dict]
     stop_reason: str = "end_turn"
     stop_details: Optional[dict] = None
-    window_left: Optional[int] = None  # tokens left before the context window is full
+    window_left: Optional[int] = None  # tokens of the reply's text left before the context window is full
+    thinking: Optional[Thought] = None
 
 
 @dataclass
@@ -256,7 +268,28 @@ def _trigger(last_user: str) -> Optional[tuple[str, str]]:
     return None
 
 
+def _thought(request: Request, context: _Context) -> Optional[Thought]:
+    """The kit's thinking for this request, or None where the model would not think."""
+    steps = request.thinking.steps
+    if steps == 0:
+        return None
+    words = texts()["thinking"]
+    summary = _fill(words["summary"], context.values)
+    full = " ".join([summary, *words["steps"][: steps]])
+    shown = summary if request.thinking.display == "summarized" else ""
+    prefix = thinking_rules.prefix_digest(request.body, len(request.body["messages"]))
+    return Thought(full=full, shown=shown, signature=thinking_rules.sign(request.model.resolved_id, prefix))
+
+
 def draft(request: Request) -> Draft:
+    plan = _draft(request)
+    forced = request.tool_choice["type"] in ("any", "tool")  # a forced call skips the thinking step
+    if plan.stop_reason != "refusal" and not request.continues_pause and not forced:
+        plan.thinking = _thought(request, _context(request))
+    return plan
+
+
+def _draft(request: Request) -> Draft:
     context = _context(request)
     if request.continues_pause:
         return Draft([{"type": "text", "text": _fill(texts()["pause_turn_resumed"], context.values)}])

@@ -3,6 +3,10 @@
 Output stops at whichever comes first: the end of the draft (its own stop reason),
 a stop sequence (cut before the match; the match is reported, not included), the
 request's ``max_tokens``, or the context window (``model_context_window_exceeded``).
+Thinking comes first and counts like any output: its tokens are billed in
+``output_tokens`` (and reported in ``output_tokens_details.thinking_tokens``) even
+when its text is omitted, and they use up ``max_tokens`` before the text does
+(https://platform.claude.com/docs/en/build-with-claude/thinking).
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from .replies import Draft, draft
 from .validate import Request
 
 SERVICE_TIER = "standard"
-INFERENCE_GEO = "global"  # UNCONFIRMED: the value the API reports for default routing
+INFERENCE_GEO = "not_available"  # what every recorded response of the API says (messages-api.md section 11)
 
 
-def usage(input_tokens: int, output_tokens: int, *, web_searches: int = 0) -> dict:
+def usage(input_tokens: int, output_tokens: int, *, web_searches: int = 0, thinking_tokens: Optional[int] = None) -> dict:
     return {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": 0,
@@ -29,7 +33,7 @@ def usage(input_tokens: int, output_tokens: int, *, web_searches: int = 0) -> di
         "service_tier": SERVICE_TIER,
         "inference_geo": INFERENCE_GEO,
         "speed": None,
-        "output_tokens_details": None,
+        "output_tokens_details": {"thinking_tokens": thinking_tokens} if thinking_tokens is not None else None,
     }
 
 
@@ -42,32 +46,53 @@ def _first_stop(text: str, stop_sequences: list[str]) -> Optional[tuple[int, str
     return best
 
 
-def _limit(request: Request, plan: Draft) -> tuple[int, str]:
+def _limit(request: Request, plan: Draft, thinking_tokens: int) -> tuple[int, str]:
     window = request.model.context_window - request.input_tokens
     if plan.window_left is not None:
-        window = min(window, plan.window_left)
+        window = min(window, thinking_tokens + plan.window_left)
     if window < request.max_tokens:
         return window, "model_context_window_exceeded"
     return request.max_tokens, "max_tokens"
 
 
+def _thinking_block(request: Request, plan: Draft, limit: int) -> tuple[Optional[dict], int, bool]:
+    """The thinking block as the response shows it, the tokens it used, and whether ``limit`` cut it."""
+    tokenizer = request.model.tokenizer
+    full = tokens.count_text(plan.thinking.full, tokenizer)
+    used = min(full, limit)
+    if used == 0:
+        return None, 0, full > 0
+    shown = "".join(tokens.pieces(plan.thinking.shown, tokenizer)[:used])
+    return {"type": "thinking", "thinking": shown, "signature": plan.thinking.signature}, used, used < full
+
+
 def message(request: Request, plan: Optional[Draft] = None) -> dict:
     plan = plan if plan is not None else draft(request)
-    limit, limit_reason = _limit(request, plan)
+    tokenizer = request.model.tokenizer
+    planned_thinking = tokens.count_text(plan.thinking.full, tokenizer) if plan.thinking else 0
+    limit, limit_reason = _limit(request, plan, planned_thinking)
     content: list[dict] = []
     used = 0
     stop_reason, stop_sequence = plan.stop_reason, None
-    for block in plan.blocks:
+    cut_in_thinking = False
+    if plan.thinking is not None:
+        block, used, cut_in_thinking = _thinking_block(request, plan, limit)
+        if block is not None:
+            content.append(block)
+        if cut_in_thinking:
+            stop_reason = limit_reason
+    thinking_tokens = used
+    for block in plan.blocks if not cut_in_thinking else ():
         left = limit - used
         if block["type"] == "text":
             text = block["text"]
             stop = _first_stop(text, request.stop_sequences)
-            if stop is not None and tokens.count_text(text[: stop[0] + len(stop[1])]) <= left:
+            if stop is not None and tokens.count_text(text[: stop[0] + len(stop[1])], tokenizer) <= left:
                 text = text[: stop[0]]
-                used += tokens.count_text(text + stop[1])
+                used += tokens.count_text(text + stop[1], tokenizer)
                 stop_reason, stop_sequence = "stop_sequence", stop[1]
             else:
-                pieces = tokens.pieces(text)
+                pieces = tokens.pieces(text, tokenizer)
                 if len(pieces) > left:
                     text = "".join(pieces[:left])
                     stop_reason = limit_reason
@@ -75,7 +100,7 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
             if text:
                 content.append({"type": "text", "text": text})
         else:
-            cost = tokens.count_block(block)
+            cost = tokens.count_block(block, tokenizer)
             if cost > left:
                 used = limit
                 stop_reason = limit_reason
@@ -96,5 +121,8 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
         "stop_details": plan.stop_details if stop_reason == plan.stop_reason else None,
-        "usage": usage(request.input_tokens, used, web_searches=searches),
+        "usage": usage(
+            request.input_tokens, used, web_searches=searches,
+            thinking_tokens=thinking_tokens if request.thinking.active else None,
+        ),
     }

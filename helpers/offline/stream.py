@@ -4,6 +4,11 @@ message_start, then per block content_block_start / deltas / content_block_stop
 (a ping after the first block starts), then message_delta with the stop reason
 and cumulative usage, then message_stop. Streaming the events of a message and
 accumulating them gives back the same message.
+
+A thinking block starts empty, sends its displayed text in ``thinking_delta`` events
+(none when the display is omitted: the text is not sent at all), then its signature
+in one ``signature_delta`` just before the block stops
+(https://platform.claude.com/docs/en/build-with-claude/streaming).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ JSON_CHARS_PER_DELTA = 24
 
 
 def _message_start(message: dict) -> dict:
-    usage = dict(message["usage"], output_tokens=1)
+    usage = dict(message["usage"], output_tokens=1, output_tokens_details=None)
     usage["server_tool_use"] = None
     start = dict(message, content=[], stop_reason=None, stop_sequence=None, stop_details=None, usage=usage)
     return {"type": "message_start", "message": start}
@@ -36,10 +41,20 @@ def _json_deltas(value: dict) -> Iterator[dict]:
         yield {"type": "input_json_delta", "partial_json": encoded[at: at + JSON_CHARS_PER_DELTA]}
 
 
+def _thinking_deltas(block: dict) -> Iterator[dict]:
+    for delta in _text_deltas(block["thinking"]):
+        yield {"type": "thinking_delta", "thinking": delta["text"]}
+    yield {"type": "signature_delta", "signature": block["signature"]}
+
+
 def _block_events(index: int, block: dict) -> Iterator[dict]:
     if block["type"] == "text":
         yield {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
         deltas = _text_deltas(block["text"])
+    elif block["type"] == "thinking":
+        start = {"type": "thinking", "thinking": "", "signature": ""}
+        yield {"type": "content_block_start", "index": index, "content_block": start}
+        deltas = _thinking_deltas(block)
     else:
         yield {"type": "content_block_start", "index": index, "content_block": dict(block, input={})}
         deltas = _json_deltas(block["input"])
@@ -67,6 +82,7 @@ def events(message: dict) -> Iterator[dict]:
             "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
             "cache_read_input_tokens": usage["cache_read_input_tokens"],
             "output_tokens": usage["output_tokens"],
+            "output_tokens_details": usage["output_tokens_details"],
             "server_tool_use": usage["server_tool_use"],
         },
     }

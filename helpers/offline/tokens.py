@@ -1,20 +1,37 @@
-"""The offline backend's deterministic token estimate.
+"""The offline backend's deterministic token estimate, one rule per tokenizer family.
 
-Real tokenizers are not public, so offline counts are estimates with simple rules:
-a word costs one token per four characters (rounded up), every other visible
-character costs one token, and whitespace rides along with the token after it.
-``pieces`` splits a text into exactly those tokens, so cutting a reply at
-``max_tokens`` and counting it always agree.
+Real tokenizers are not public, so offline counts are estimates with simple rules.
+Every visible character that is not part of a word costs one token, and whitespace
+rides along with the token after it. Words cost:
+
+- ``earlier`` tokenizer (Claude Haiku 4.5 and the models before Claude 4.7): one
+  token per four characters, rounded up;
+- ``4.7+`` tokenizer (Claude 4.7 and later, the 5.x models): one token for the first
+  three characters, then one per two. The docs say this tokenizer counts "the same
+  text as approximately 30% more tokens than on Claude Haiku 4.5"
+  (https://platform.claude.com/docs/en/models/haiku-5-5/whats-new-haiku-5-5); on
+  English prose this rule gives about 28% more.
+
+A model's family is a catalog fact (``ModelEntry.tokenizer``). ``pieces`` splits a
+text into exactly the tokens it counts, so cutting a reply at ``max_tokens`` and
+counting it always agree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Any, Iterable
 
-_TOKEN = re.compile(r"\s*(?:\w{1,4}|[^\w\s])")
+EARLIER = "earlier"
+NEWER = "4.7+"
+_TOKEN = {
+    EARLIER: re.compile(r"\s*(?:\w{1,4}|[^\w\s])"),
+    NEWER: re.compile(r"\s*(?:\b\w{1,3}|\w{1,2}|[^\w\s])"),
+}
 _TRAILING_SPACE = re.compile(r"\s+\Z")
 
 REQUEST_OVERHEAD = 3
@@ -25,9 +42,16 @@ IMAGE_TOKENS = 1600
 """A flat estimate for one image or PDF page: the real cost depends on its pixels."""
 
 
-def pieces(text: str) -> list[str]:
+def _pattern(tokenizer: str) -> re.Pattern:
+    try:
+        return _TOKEN[tokenizer]
+    except KeyError:
+        raise ValueError(f"unknown tokenizer {tokenizer!r}; the families are {', '.join(_TOKEN)}") from None
+
+
+def pieces(text: str, tokenizer: str = EARLIER) -> list[str]:
     """Split ``text`` into tokens whose concatenation is exactly ``text``."""
-    found = _TOKEN.findall(text)
+    found = _pattern(tokenizer).findall(text)
     tail = _TRAILING_SPACE.search(text)
     if tail and found:
         found[-1] += tail.group()
@@ -36,66 +60,121 @@ def pieces(text: str) -> list[str]:
     return found
 
 
-@lru_cache(maxsize=65_536)
-def count_text(text: str) -> int:
-    # Cached: every request of a conversation re-sends the earlier turns' texts.
-    n = len(_TOKEN.findall(text))
+class _Counts:
+    """Counts of texts already seen, bounded in entries and keyed by a digest, never by the text itself.
+
+    Every request of a conversation re-sends the earlier turns, so counts are worth keeping; keying them by
+    the text would keep every prompt ever sent alive (60 unique 4 MB prompts held 246 MB for good).
+    """
+
+    LIMIT = 16_384  # entries; each holds a 16-byte digest and an int, so well under 10 MB in all
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[tuple[str, int, bytes], int] = OrderedDict()
+        self._lock = threading.Lock()  # the loopback server counts from several threads
+
+    @staticmethod
+    def key(text: str, tokenizer: str) -> tuple[str, int, bytes]:
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return tokenizer, len(text), digest
+
+    def get(self, key: tuple[str, int, bytes]) -> int | None:
+        with self._lock:
+            found = self._counts.get(key)
+            if found is not None:
+                self._counts.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int, bytes], count: int) -> None:
+        with self._lock:
+            self._counts[key] = count
+            self._counts.move_to_end(key)
+            while len(self._counts) > self.LIMIT:
+                self._counts.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+_counts = _Counts()
+SHORT_TEXT = 64
+"""Texts this short are counted directly: hashing them costs about as much as counting."""
+
+
+def count_text(text: str, tokenizer: str = EARLIER) -> int:
+    pattern = _pattern(tokenizer)
+    if len(text) <= SHORT_TEXT:
+        return _count(text, pattern)
+    key = _Counts.key(text, tokenizer)
+    found = _counts.get(key)
+    if found is None:
+        found = _count(text, pattern)
+        _counts.put(key, found)
+    return found
+
+
+def _count(text: str, pattern: re.Pattern) -> int:
+    n = sum(1 for _ in pattern.finditer(text))
     return n if n or not text else 1  # whitespace alone is one token, as in pieces()
 
 
-def count_json(value: Any) -> int:
-    return count_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+def count_json(value: Any, tokenizer: str = EARLIER) -> int:
+    return count_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), tokenizer)
 
 
-def count_block(block: Any) -> int:
+def count_block(block: Any, tokenizer: str = EARLIER) -> int:
     if isinstance(block, str):
-        return count_text(block)
+        return count_text(block, tokenizer)
     kind = block.get("type")
     if kind == "text":
-        return count_text(block.get("text", ""))
+        return count_text(block.get("text", ""), tokenizer)
     if kind in ("image", "document"):
         source = block.get("source") or {}
         if source.get("type") == "text":
-            return count_text(source.get("data", ""))
+            return count_text(source.get("data", ""), tokenizer)
         return IMAGE_TOKENS
     if kind in ("tool_use", "server_tool_use"):
-        return count_text(block.get("name", "")) + count_json(block.get("input", {}))
+        return count_text(block.get("name", ""), tokenizer) + count_json(block.get("input", {}), tokenizer)
     if kind == "tool_result":
         content = block.get("content", "")
-        return 2 + count_content(content)
+        return 2 + count_content(content, tokenizer)
     if kind == "thinking":
-        return count_text(block.get("thinking", ""))
-    return count_json(block)
+        return count_text(block.get("thinking", ""), tokenizer)
+    return count_json(block, tokenizer)
 
 
-def count_content(content: Any) -> int:
+def count_content(content: Any, tokenizer: str = EARLIER) -> int:
     if isinstance(content, str):
-        return count_text(content)
+        return count_text(content, tokenizer)
     if isinstance(content, list):
-        return sum(count_block(b) for b in content)
+        return sum(count_block(b, tokenizer) for b in content)
     return 0
 
 
-def count_messages(messages: Iterable[dict]) -> int:
-    return sum(MESSAGE_OVERHEAD + count_content(m.get("content", "")) for m in messages)
+def count_messages(messages: Iterable[dict], tokenizer: str = EARLIER) -> int:
+    return sum(MESSAGE_OVERHEAD + count_content(m.get("content", ""), tokenizer) for m in messages)
 
 
-def count_system(system: Any) -> int:
+def count_system(system: Any, tokenizer: str = EARLIER) -> int:
     if not system:
         return 0
-    return MESSAGE_OVERHEAD + count_content(system)
+    return MESSAGE_OVERHEAD + count_content(system, tokenizer)
 
 
-def count_tools(tools: Any) -> int:
-    return sum(count_json(t) for t in tools or ())
+def count_tools(tools: Any, tokenizer: str = EARLIER) -> int:
+    return sum(count_json(t, tokenizer) for t in tools or ())
 
 
-def count_input(body: dict) -> int:
+def count_input(body: dict, tokenizer: str = EARLIER) -> int:
     """Input tokens of a request: the same number for ``create`` and ``count_tokens``."""
-    total = REQUEST_OVERHEAD + count_system(body.get("system"))
-    total += count_messages(body.get("messages") or ())
-    total += count_tools(body.get("tools"))
+    total = REQUEST_OVERHEAD + count_system(body.get("system"), tokenizer)
+    total += count_messages(body.get("messages") or (), tokenizer)
+    total += count_tools(body.get("tools"), tokenizer)
     output_format = (body.get("output_config") or {}).get("format")
     if output_format:
-        total += count_json(output_format)
+        total += count_json(output_format, tokenizer)
     return total

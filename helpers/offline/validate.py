@@ -2,16 +2,22 @@
 
 Each check raises ``ApiError`` with the status, error type and wording the API uses
 (see ``wording.py``). The result is a normalised ``Request``: consecutive turns of
-the same role merged, every content a list of blocks, the prefill split out.
+the same role merged, every content a list of blocks, the prefill split out, and the
+thinking in force. What differs between models (thinking settings, effort levels,
+forced tool use, tokenizer) is read from the catalog; content blocks are checked in
+``blocks.py`` and the thinking rules live in ``thinking.py``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .. import catalog
-from . import tokens
+from . import blocks, thinking, tokens
+from .blocks import expect as _expect
+from .blocks import literal as _literal
 from .errors import ApiError, invalid
 from .wording import say
 
@@ -27,17 +33,24 @@ COUNT_FIELDS = (
     "model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control",
     "speed", "context_management", "mcp_servers",
 )
-BLOCK_TYPES = (
-    "text", "image", "document", "search_result", "thinking", "redacted_thinking", "tool_use", "tool_result",
-    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
-    "mcp_tool_use", "mcp_tool_result", "container_upload",
-)
+BETA_FIELDS = {
+    "context_management": ("context-management-2025-06-27",),
+    "mcp_servers": ("mcp-client-2025-04-04", "mcp-client-2025-11-20", "mcp-client-2026-09-15"),
+}
+"""Fields only the beta Messages API takes, each with the ``anthropic-beta`` values that turn it on (the SDK's
+``client.beta.messages`` sends them); without one, the API does not know the field."""
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")
+TOOL_CHOICE_FIELDS = {
+    "auto": ("type", "disable_parallel_tool_use"),
+    "any": ("type", "disable_parallel_tool_use"),
+    "tool": ("type", "name", "disable_parallel_tool_use"),
+    "none": ("type",),
+}
 ROLES = ("user", "assistant", "system")
 MAX_MESSAGES = 100_000
 MAX_DEPTH = 128  # UNCONFIRMED: nesting limit of the API's JSON parser (serde_json's default is 128)
-THINKING_TYPES = ("adaptive", "enabled", "disabled")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
+EFFORTS = catalog.EFFORT_LEVELS
 SERVICE_TIERS = ("auto", "standard_only")
 SPEEDS = ("standard", "fast")
 
@@ -57,23 +70,18 @@ class Request:
     output_schema: Optional[dict] = None
     stream: bool = False
     input_tokens: int = 0
+    thinking: thinking.Settings = thinking.Settings(type="disabled", explicit=False, display="summarized", effort="high")
 
 
-def _options(values: tuple[str, ...]) -> str:
-    quoted = [f"'{v}'" for v in values]
-    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+class ApiVersion(str):
+    """The ``anthropic-version`` of a request, carrying the ``anthropic-beta`` features it turned on."""
 
+    betas: frozenset[str] = frozenset()
 
-def _expect(value: Any, kind: type | tuple, name: str, field_name: str) -> None:
-    if isinstance(value, bool) and kind is int:
-        raise invalid(say("wrong_type", field=field_name, kind=name))
-    if not isinstance(value, kind):
-        raise invalid(say("wrong_type", field=field_name, kind=name))
-
-
-def _literal(value: Any, allowed: tuple[str, ...], field_name: str) -> None:
-    if value not in allowed:
-        raise invalid(say("bad_literal", field=field_name, options=_options(allowed)))
+    def __new__(cls, version: str, betas: frozenset[str] = frozenset()) -> "ApiVersion":
+        made = super().__new__(cls, version)
+        made.betas = betas
+        return made
 
 
 def check_headers(headers: dict[str, str], *, require_key: bool = True) -> str:
@@ -91,7 +99,8 @@ def check_headers(headers: dict[str, str], *, require_key: bool = True) -> str:
         raise invalid(say("version_required"))
     if version not in API_VERSIONS:
         raise invalid(say("version_unknown", version=version))
-    return version
+    betas = frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip())
+    return ApiVersion(version, betas)
 
 
 def _check_json(body: Any) -> None:
@@ -125,61 +134,17 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _check_fields(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
+def _check_fields(body: Any, allowed: tuple[str, ...], required: tuple[str, ...], version: str) -> None:
     if not isinstance(body, dict):
         raise invalid(say("invalid_json"))
     _check_json(body)
+    betas = getattr(version, "betas", frozenset())
     for name in body:
-        if name not in allowed:
+        if name not in allowed or (name in BETA_FIELDS and not betas & set(BETA_FIELDS[name])):
             raise invalid(say("extra_input", field=name))
     for name in required:
         if name not in body:
             raise invalid(say("field_required", field=name))
-
-
-def _check_block(block: Any, where: str) -> dict:
-    if isinstance(block, str):
-        raise invalid(say("wrong_type", field=where, kind="dictionary"))
-    _expect(block, dict, "dictionary", where)
-    kind = block.get("type")
-    if kind not in BLOCK_TYPES:
-        raise invalid(say("bad_block_type", field=where, tag=kind, options=", ".join(f"'{t}'" for t in BLOCK_TYPES)))
-    if kind == "text":
-        if "text" not in block:
-            raise invalid(say("field_required", field=f"{where}.text"))
-        _expect(block["text"], str, "string", f"{where}.text")
-    elif kind in ("tool_use", "server_tool_use"):
-        for key, expected, name in (("id", str, "string"), ("name", str, "string"), ("input", dict, "dictionary")):
-            if key not in block:
-                raise invalid(say("field_required", field=f"{where}.{key}"))
-            _expect(block[key], expected, name, f"{where}.{key}")
-    elif kind == "tool_result":
-        if "tool_use_id" not in block:
-            raise invalid(say("field_required", field=f"{where}.tool_use_id"))
-        _expect(block["tool_use_id"], str, "string", f"{where}.tool_use_id")
-        content = block.get("content", "")
-        _expect(content, (str, list), "string or list", f"{where}.content")
-        if isinstance(content, list):
-            for j, inner in enumerate(content):
-                _check_block(inner, f"{where}.content.{j}")
-    elif kind in ("image", "document"):
-        if "source" not in block:
-            raise invalid(say("field_required", field=f"{where}.source"))
-        _expect(block["source"], dict, "dictionary", f"{where}.source")
-        if block["source"].get("type") == "text":
-            _required_strings(block["source"], ("data",), f"{where}.source")
-    elif kind == "thinking":
-        _required_strings(block, ("thinking", "signature"), where)
-    elif kind == "redacted_thinking":
-        _required_strings(block, ("data",), where)
-    return block
-
-
-def _required_strings(block: dict, keys: tuple[str, ...], where: str) -> None:
-    for key in keys:
-        if key not in block:
-            raise invalid(say("field_required", field=f"{where}.{key}"))
-        _expect(block[key], str, "string", f"{where}.{key}")
 
 
 def _as_blocks(content: Any) -> list[dict]:
@@ -190,12 +155,14 @@ def _is_empty(content: Any) -> bool:
     return content == "" or content == []
 
 
-def _check_messages(messages: Any) -> list[dict]:
+def _check_messages(messages: Any) -> tuple[list[dict], int]:
+    """The messages, checked; and how many cache breakpoints their blocks set."""
     _expect(messages, list, "list", "messages")
     if not messages:
         raise invalid(say("messages_empty"))
     if len(messages) > MAX_MESSAGES:
         raise invalid(say("too_many_messages", limit=MAX_MESSAGES))
+    breakpoints = 0
     for i, message in enumerate(messages):
         where = f"messages.{i}"
         _expect(message, dict, "dictionary", where)
@@ -210,7 +177,7 @@ def _check_messages(messages: Any) -> list[dict]:
         _expect(content, (str, list), "string or list", f"{where}.content")
         if isinstance(content, list):
             for j, block in enumerate(content):
-                _check_block(block, f"{where}.content.{j}")
+                breakpoints += blocks.check(block, f"{where}.content.{j}")
     last = len(messages) - 1
     for i, message in enumerate(messages):
         final_assistant = i == last and message["role"] == "assistant"
@@ -221,7 +188,7 @@ def _check_messages(messages: Any) -> list[dict]:
         for block in message["content"]:
             if block.get("type") == "text" and block["text"] == "":
                 raise invalid(say("empty_text_block"))
-    return messages
+    return messages, breakpoints
 
 
 def merge_turns(messages: list[dict]) -> list[dict]:
@@ -261,12 +228,14 @@ def _check_tool_pairs(merged: list[dict], starts: list[int]) -> None:
                     raise invalid(say("tool_result_without_use", index=starts[k], block=j, id=block["tool_use_id"]))
 
 
-def _system_text(system: Any) -> str:
+def _system_text(system: Any) -> tuple[str, int]:
+    """The system prompt's text, and how many cache breakpoints its blocks set."""
     if system is None:
-        return ""
+        return "", 0
     _expect(system, (str, list), "string or list", "system")
     if isinstance(system, str):
-        return system
+        return system, 0
+    breakpoints = 0
     for j, block in enumerate(system):
         _expect(block, dict, "dictionary", f"system.{j}")
         if block.get("type") != "text":
@@ -276,12 +245,15 @@ def _system_text(system: Any) -> str:
         _expect(block["text"], str, "string", f"system.{j}.text")
         if block["text"] == "":
             raise invalid(say("empty_text_block").replace("messages", "system"))
-    return "\n".join(b["text"] for b in system)
+        breakpoints += blocks.cache_control(block.get("cache_control"), f"system.{j}.text")
+    return "\n".join(b["text"] for b in system), breakpoints
 
 
-def _check_tools(body: dict) -> tuple[list[dict], dict]:
+def _check_tools(body: dict) -> tuple[list[dict], dict, int]:
+    """The tools and tool_choice, checked; and how many cache breakpoints the tools set."""
     tools = body.get("tools", [])
     _expect(tools, list, "list", "tools")
+    breakpoints = 0
     for j, tool in enumerate(tools):
         _expect(tool, dict, "dictionary", f"tools.{j}")
         if "name" not in tool:
@@ -290,6 +262,9 @@ def _check_tools(body: dict) -> tuple[list[dict], dict]:
         if "type" not in tool or tool["type"] == "custom":
             if "input_schema" not in tool:
                 raise invalid(say("field_required", field=f"tools.{j}.input_schema"))
+            if not TOOL_NAME.fullmatch(tool["name"]):
+                raise invalid(say("tool_name_pattern", field=f"tools.{j}.custom.name"))
+        breakpoints += blocks.cache_control(tool.get("cache_control"), f"tools.{j}")
         if "input_schema" in tool:
             schema = tool["input_schema"]
             _expect(schema, dict, "dictionary", f"tools.{j}.input_schema")
@@ -301,19 +276,21 @@ def _check_tools(body: dict) -> tuple[list[dict], dict]:
     if "type" not in choice:
         raise invalid(say("field_required", field="tool_choice.type"))
     _literal(choice["type"], TOOL_CHOICE_TYPES, "tool_choice.type")
+    blocks.only_fields(choice, TOOL_CHOICE_FIELDS[choice["type"]], f"tool_choice.{choice['type']}")
     if choice["type"] == "tool":
         if "name" not in choice:
             raise invalid(say("field_required", field="tool_choice.name"))
         _expect(choice["name"], str, "string", "tool_choice.name")
         if choice["name"] not in {t["name"] for t in tools}:
             raise invalid(say("unknown_tool_choice", name=choice["name"]))
-    return tools, choice
+    return tools, choice, breakpoints
 
 
 def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
     """Optional parameters; returns the structured-output JSON schema, if any."""
     if "metadata" in body:
         _expect(body["metadata"], dict, "dictionary", "metadata")
+        blocks.only_fields(body["metadata"], ("user_id",), "metadata")
         user_id = body["metadata"].get("user_id")
         if user_id is not None:
             _expect(user_id, str, "string", "metadata.user_id")
@@ -321,19 +298,6 @@ def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
         _literal(body["service_tier"], SERVICE_TIERS, "service_tier")
     if "speed" in body:
         _literal(body["speed"], SPEEDS, "speed")
-    if "thinking" in body:
-        thinking = body["thinking"]
-        _expect(thinking, dict, "dictionary", "thinking")
-        if "type" not in thinking:
-            raise invalid(say("field_required", field="thinking.type"))
-        _literal(thinking["type"], THINKING_TYPES, "thinking.type")
-        if thinking["type"] == "enabled":
-            if not model.supports_budget_thinking:
-                raise invalid(say("thinking_enabled_unsupported"))
-            budget = thinking.get("budget_tokens")
-            max_tokens = body.get("max_tokens")
-            if not isinstance(budget, int) or budget < 1024 or (isinstance(max_tokens, int) and budget >= max_tokens):
-                raise invalid(say("thinking_budget"))
     schema = None
     if "output_config" in body:
         config = body["output_config"]
@@ -351,6 +315,7 @@ def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
                 raise invalid(say("field_required", field="output_config.format.schema"))
             _expect(fmt["schema"], dict, "dictionary", "output_config.format.schema")
             schema = fmt["schema"]
+    thinking.check_config(body, model)
     return schema
 
 
@@ -414,27 +379,48 @@ def _check_version_rules(messages: list[dict], version: str) -> None:
                 raise invalid(say("citations_in_user_text", index=i, block=j))
 
 
-def _common(body: dict, version: str) -> tuple[catalog.ModelEntry, list[dict], str, list[dict], dict, Optional[dict]]:
+@dataclass
+class _Checked:
+    """What ``create`` and ``count_tokens`` check alike."""
+
+    model: catalog.ModelEntry
+    merged: list[dict]
+    starts: list[int]  # the index in ``messages`` where each merged turn begins
+    system_text: str
+    tools: list[dict]
+    choice: dict
+    schema: Optional[dict]
+    thinking: thinking.Settings
+
+
+def _common(body: dict, version: str) -> _Checked:
     model = _model(body)
-    messages = _check_messages(body["messages"])
+    messages, breakpoints = _check_messages(body["messages"])
     _check_version_rules(messages, version)
-    system_text = _system_text(body.get("system"))
+    system_text, in_system = _system_text(body.get("system"))
     for i, message in enumerate(messages):
         if message["role"] == "system" and not model.supports_system_messages:
             raise invalid(say("system_role_unsupported", index=i))
-    tools, choice = _check_tools(body)
+    tools, choice, in_tools = _check_tools(body)
+    # The request-level cache_control (automatic caching) takes one of the four breakpoints as well.
+    breakpoints += in_system + in_tools + blocks.cache_control(body.get("cache_control"), "cache_control")
+    if breakpoints > blocks.MAX_CACHE_BREAKPOINTS:
+        raise invalid(say("cache_control_limit", found=breakpoints))
     schema = _check_options(body, model)
     _check_sampling(body, version, model)
+    chosen = thinking.settings(body, model)
+    thinking.check_forced_tool(choice, model, chosen)
     merged, starts = _merge(messages)
     if not tools and any(b.get("type") in ("tool_use", "tool_result") for m in merged for b in m["content"]):
         raise invalid(say("tools_required"))
     _check_tool_pairs(merged, starts)
-    return model, merged, system_text, tools, choice, schema
+    thinking.check_blocks(body, model)
+    return _Checked(model, merged, starts, system_text, tools, choice, schema, chosen)
 
 
 def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
     allowed = CREATE_FIELDS + (SAMPLING_FIELDS if version == "2023-06-01" else ())
-    _check_fields(body, allowed, ("model", "max_tokens", "messages"))
+    _check_fields(body, allowed, ("model", "max_tokens", "messages"), version)
     max_tokens = body["max_tokens"]
     _expect(max_tokens, int, "integer", "max_tokens")
     if max_tokens < 0:
@@ -447,23 +433,26 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
         _expect(stop, str, "string", f"stop_sequences.{j}")
         if not stop.strip():
             raise invalid(say("blank_stop_sequence"))
-    model, merged, system_text, tools, choice, schema = _common(body, version)
+    checked = _common(body, version)
+    model = checked.model
     if max_tokens > model.max_output_tokens:
         raise invalid(
             say("max_tokens_too_large", value=max_tokens, limit=model.max_output_tokens, model=model.resolved_id)
         )
-    prefill, continues_pause = _split_prefill(merged, model)
-    input_tokens = tokens.count_input(body)
+    prefill, continues_pause = _split_prefill(checked.merged, model)
+    thinking.check_final_turn(checked.merged, checked.starts, checked.thinking)
+    input_tokens = tokens.count_input(body, model.tokenizer)
     if input_tokens > model.context_window:
         raise invalid(say("prompt_too_long", tokens=input_tokens, limit=model.context_window))
     return Request(
-        body=body, model=model, messages=merged, max_tokens=max_tokens, system_text=system_text,
-        prefill=prefill, continues_pause=continues_pause, stop_sequences=stops, tools=tools,
-        tool_choice=choice, output_schema=schema, stream=stream, input_tokens=input_tokens,
+        body=body, model=model, messages=checked.merged, max_tokens=max_tokens, system_text=checked.system_text,
+        prefill=prefill, continues_pause=continues_pause, stop_sequences=stops, tools=checked.tools,
+        tool_choice=checked.choice, output_schema=checked.schema, stream=stream, input_tokens=input_tokens,
+        thinking=checked.thinking,
     )
 
 
 def check_count_tokens(body: Any, version: str = API_VERSIONS[0]) -> int:
-    _check_fields(body, COUNT_FIELDS, ("model", "messages"))
-    _common(body, version)
-    return tokens.count_input(body)
+    _check_fields(body, COUNT_FIELDS, ("model", "messages"), version)
+    model = _common(body, version).model
+    return tokens.count_input(body, model.tokenizer)

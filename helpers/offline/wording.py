@@ -1,7 +1,10 @@
 """The API's error wordings, in one table.
 
-Entries marked UNCONFIRMED come from third-party logs or are the kit's best guess;
-change them here when better evidence appears. ``{}`` fields are filled by the caller.
+Three kinds of entries: wordings confirmed by many logs of the real API; wordings
+quoted from real API responses in one or two public reports (named above each);
+and UNCONFIRMED ones, the kit's best guess where neither the docs nor any log give
+the words (the docs often say only "returns a 400"). Change them here when better
+evidence appears. ``{}`` fields are filled by the caller.
 """
 
 WORDING = {
@@ -34,6 +37,48 @@ WORDING = {
     "temperature_and_top_p": "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
     "overloaded": "Overloaded",
     "tools_required": "Requests which include `tool_use` or `tool_result` blocks must define tools.",
+    "cache_control_limit": "A maximum of 4 blocks with cache_control may be provided. Found {found}.",
+    # quoted from real API responses in one or two public reports, named above each entry
+    # image errors: anthropics/claude-code#8184 and vybestack/llxprt-code#2130 (real API responses quoted)
+    "image_type_mismatch": (
+        "{field}: The image was specified using the {declared} media type, but the image appears to be a {actual} image"
+    ),
+    # modelcontextprotocol/modelcontextprotocol#1345 (a real API response quoted)
+    "tool_name_pattern": "{field}: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'",
+    # github.com/mastra-ai/mastra/issues/7507, can1357/oh-my-pi#341; the extended thinking docs: "Thinking isn't
+    # compatible with ... forced tool use"
+    "thinking_forced_tool": "Thinking may not be enabled when tool_choice forces tool use.",
+    # n8n-io/n8n#22550, OpenRouterTeam/ai-sdk-provider#162 (real API responses quoted, the API's own spelling kept)
+    "thinking_first_block": (
+        "messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. "
+        "When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the "
+        "lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous "
+        "turns. To avoid this requirement, disable `thinking`. Please consult our documentation at "
+        "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+    ),
+    # tailcallhq/forgecode#1195 and #1853 (real API responses quoted)
+    "thinking_in_final_turn": (
+        "messages.{index}.content.{block}: When thinking is disabled, an `assistant` message in the final position "
+        "cannot contain `thinking`. To use thinking blocks, enable `thinking` in your request."
+    ),
+    # acoyfellow/my-ax#89 (a real API response quoted)
+    "image_invalid": (
+        "The image data you provided does not represent a valid image. Please check your input and try again with "
+        "one of the supported image formats: ['image/jpeg', 'image/png', 'image/gif', 'image/webp']."
+    ),
+    # from third-party logs: github community #198817 (enabled), docker/docker-agent#3362 (adaptive), and
+    # apidog.com's guide to preserved thinking on Fable 5.1 (thinking blocks bound to another conversation)
+    "thinking_enabled_unsupported": (
+        '"thinking.type.enabled" is not supported for this model. '
+        'Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'
+    ),
+    "thinking_adaptive_unsupported": "adaptive thinking is not supported on this model",
+    "thinking_signature_invalid": "messages.{index}.content.{block}: Invalid `signature` in `thinking` block.",
+    "thinking_bound_elsewhere": (
+        "messages.{index}.content.{block}: Invalid `signature` in `thinking` block. The block is bound to a different "
+        "conversation. Remove the block, or set `thinking.block_binding.prefix_mismatch_behavior` to \"drop_block\". "
+        "That setting requires the `thinking-binding-controls-2026-08-01` value in the `anthropic-beta` header."
+    ),
     # UNCONFIRMED: pydantic-style wordings the API is believed to use
     "wrong_type": "{field}: Input should be a valid {kind}",
     "too_small": "{field}: Input should be greater than or equal to {limit}",
@@ -51,9 +96,21 @@ WORDING = {
     "blank_stop_sequence": "stop_sequences: each stop sequence must contain non-whitespace",
     "unknown_tool_choice": "tool_choice.name: tool '{name}' was not found in tools",
     "thinking_budget": "thinking.budget_tokens: must be at least 1024 and less than max_tokens",
-    "thinking_enabled_unsupported": (
-        '"thinking.type.enabled" is not supported for this model. '
-        'Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'
+    # UNCONFIRMED: the docs say these are 400s but quote no message
+    # (thinking-troubleshooting; whats-new-sonnet-5-5: disabled "returns a 400 ... that points you to between_tools",
+    # between_tools at xhigh or max, forced tool use; the effort page: levels per model)
+    "thinking_type_unsupported": '"thinking.type.{type}" is not supported for this model.{hint}',
+    "thinking_hint_off_type": ' Use "thinking.type.{off_type}" to turn off up-front thinking on this model.',
+    "thinking_hint_always_on": ' Thinking is always on for this model: use "output_config.effort" to control it.',
+    "thinking_off_effort": (
+        'output_config.effort: "{effort}" is not supported with "thinking.type.{type}" on this model. '
+        "Use {allowed}, or adaptive thinking (omit `thinking`) for higher effort."
+    ),
+    "effort_unsupported": "output_config.effort: effort is not supported for this model",
+    "effort_level_unsupported": "output_config.effort: '{effort}' is not supported for this model. Use {allowed}.",
+    "forced_tool_use_unsupported": (
+        "tool_choice.type: forced tool use ('any' or 'tool') is not supported for this model. "
+        "Use 'auto' and say in the prompt which tool to call."
     ),
     "missing_key": "x-api-key header is required",
     "invalid_key": "invalid x-api-key",

@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 import anthropic
 from anthropic import Middleware
 
-from helpers import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL, catalog
+from helpers.offline import tokens
 from helpers.offline.replies import normalise, texts
 
 LOOPBACK_KEY = "kit-loopback-test-key"
@@ -185,6 +186,8 @@ WEATHER_QUESTION = "What's the weather like in Paris today?"
 ANT_QUESTION = "What is latin for Ant? (A) Apoidea, (B) Rhopalocera, (C) Formicidae"
 """Lesson 04's own question, which has a written reply (other questions get the kit's placeholder)."""
 HELLO = "Hello! Please introduce yourself."
+NO_THINKING = {"thinking": {"type": "disabled"}}
+"""For tests of how text is cut: the default model thinks by default, and thinking uses max_tokens first."""
 
 
 def user(content: Any) -> dict:
@@ -209,6 +212,11 @@ def trigger(kind: str, category: Optional[str] = None) -> str:
 def reply_entry(prompt: str) -> dict:
     """The ``texts.json`` reply entry that answers ``prompt`` (matched whole, as the backend does)."""
     return next(e for e in texts()["replies"] if normalise(prompt) in map(normalise, e["prompts"]))
+
+
+def pieces(text: str, model: str = DEFAULT_MODEL) -> list[str]:
+    """``text`` cut into the offline tokens of ``model``'s tokenizer family (a catalog fact)."""
+    return tokens.pieces(text, catalog.get(model).tokenizer)
 
 
 def text_of(message: Any) -> str:

@@ -98,11 +98,29 @@ def test_retrieve_unknown_model(api, model_id):
     check_error(info.value, 404, "not_found_error", say("model_not_found", model=model_id))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deviation left: the backend's model info has no `capabilities` object; the API sends one "
-    "(messages-api.md section 7, SDK ModelCapabilities) and the kit's catalog has no capability data to fill it",
-)
-def test_model_info_has_capabilities(api):
-    info = api.call(api.client.models.retrieve, DEFAULT_MODEL)
-    assert info.capabilities is not None
+def _accepted_types(capabilities) -> set[str]:
+    return {name for name, support in capabilities.thinking.types if support.supported}
+
+
+@pytest.mark.parametrize("model_id", [DEFAULT_MODEL, PREFILL_MODEL])
+def test_model_info_has_capabilities_from_the_catalog(api, model_id):
+    # ModelInfo.capabilities (SDK types/model_info.py, model_capabilities.py): every key present, per model.
+    entry = catalog.get(model_id)
+    capabilities = api.call(api.client.models.retrieve, model_id).capabilities
+    assert capabilities is not None
+    assert _accepted_types(capabilities) == set(entry.thinking.types)
+    assert capabilities.thinking.supported == entry.thinking.supported
+    levels = {name for name, support in capabilities.effort if name != "supported" and support.supported}
+    assert levels == set(entry.effort.levels if entry.effort else ())
+    assert capabilities.effort.supported == (entry.effort is not None)
+    assert capabilities.image_input.supported and capabilities.structured_outputs.supported
+    raw = api.call(api.client.get, f"/v1/models/{model_id}", cast_to=object)["capabilities"]
+    assert set(raw) == set(anthropic.types.ModelCapabilities.model_fields)  # "keys are always present"
+    assert set(raw["thinking"]["types"]) == set(anthropic.types.ThinkingTypes.model_fields)
+
+
+def test_the_listing_reports_each_model_its_own_thinking_types(api):
+    listed = {m.id: _accepted_types(m.capabilities) for m in api.list_models()}
+    for entry in catalog.available():
+        assert listed[entry.resolved_id] == set(entry.thinking.types), entry.id
+    assert len({frozenset(types) for types in listed.values()}) >= 4  # the lineup differs: the data is per model

@@ -12,6 +12,7 @@ from contract_support import (
     ANT_QUESTION,
     HELLO,
     ID_SHAPE,
+    NO_THINKING,
     TIME_TOOL,
     WEATHER_QUESTION,
     WEATHER_TOOL,
@@ -19,13 +20,13 @@ from contract_support import (
     check_error,
     comparable,
     params,
+    pieces,
     reply_entry,
     text_of,
     trigger,
     user,
 )
 from helpers import DEFAULT_MODEL, PREFILL_MODEL, catalog
-from helpers.offline import tokens
 from helpers.offline.replies import texts
 
 REFUSAL_CATEGORIES = {"cyber", "bio", "frontier_llm", "reasoning_extraction", "general_harms", None}
@@ -61,8 +62,20 @@ def test_raw_message_has_every_documented_field(api):
     assert set(raw) == MESSAGE_FIELDS
     assert set(raw["usage"]) == USAGE_FIELDS
     assert raw["usage"]["cache_creation"] == {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
-    assert raw["usage"]["server_tool_use"] is None and raw["usage"]["output_tokens_details"] is None
+    assert raw["usage"]["server_tool_use"] is None
+    # The default model thinks by default: a thinking block (text omitted, signature kept), then the text.
+    thinking, text = raw["content"]
+    assert thinking == {"type": "thinking", "thinking": "", "signature": thinking["signature"]} and thinking["signature"]
+    assert text == {"type": "text", "text": text["text"]}
+    assert raw["usage"]["output_tokens_details"] == {"thinking_tokens": raw["usage"]["output_tokens_details"]["thinking_tokens"]}
+    # Every response recorded in the SDK's own tests says "not_available" (messages-api.md section 11).
+    assert raw["usage"]["inference_geo"] == "not_available"
+
+
+def test_raw_message_without_thinking_has_one_text_block_and_no_details(api):
+    raw = api.post("/v1/messages", params(**NO_THINKING))
     assert raw["content"] == [{"type": "text", "text": raw["content"][0]["text"]}]
+    assert raw["usage"]["output_tokens_details"] is None
 
 
 def test_raw_fields_are_known_to_the_sdk(api):
@@ -72,7 +85,10 @@ def test_raw_fields_are_known_to_the_sdk(api):
     required = {name for name, info in anthropic.types.Message.model_fields.items() if info.is_required()}
     assert required <= set(raw)
     for block in raw["content"]:
-        model = {"text": anthropic.types.TextBlock, "tool_use": anthropic.types.ToolUseBlock}[block["type"]]
+        model = {
+            "text": anthropic.types.TextBlock, "tool_use": anthropic.types.ToolUseBlock,
+            "thinking": anthropic.types.ThinkingBlock,
+        }[block["type"]]
         assert {n for n, i in model.model_fields.items() if i.is_required()} <= set(block) <= set(model.model_fields)
 
 
@@ -254,7 +270,7 @@ def test_a_learners_multiple_choice_gets_a_marked_placeholder_not_a_letter(api):
 
 
 def _full_hello(api) -> str:
-    full = api.create(**params())
+    full = api.create(**params(**NO_THINKING))
     assert full.stop_reason == "end_turn"
     return text_of(full)
 
@@ -262,21 +278,21 @@ def _full_hello(api) -> str:
 @pytest.mark.parametrize("limit", [1, 2, 5, 17])
 def test_max_tokens_cuts_at_exactly_n_tokens(api, limit):
     full = _full_hello(api)
-    pieces = tokens.pieces(full)
-    assert len(pieces) > limit  # the premise: the full reply is longer than the limit
-    message = api.create(**params(max_tokens=limit))
+    cut = pieces(full)
+    assert len(cut) > limit  # the premise: the full reply is longer than the limit
+    message = api.create(**params(max_tokens=limit, **NO_THINKING))
     assert message.stop_reason == "max_tokens"
     assert message.stop_sequence is None
     assert message.usage.output_tokens == limit
-    assert text_of(message) == "".join(pieces[:limit])
+    assert text_of(message) == "".join(cut[:limit])
 
 
 def test_max_tokens_equal_to_the_reply_length_ends_the_turn(api):
     full = _full_hello(api)
-    n = len(tokens.pieces(full))
-    exact = api.create(**params(max_tokens=n))
+    n = len(pieces(full))
+    exact = api.create(**params(max_tokens=n, **NO_THINKING))
     assert exact.stop_reason == "end_turn" and text_of(exact) == full and exact.usage.output_tokens == n
-    short = api.create(**params(max_tokens=n - 1))
+    short = api.create(**params(max_tokens=n - 1, **NO_THINKING))
     assert short.stop_reason == "max_tokens" and short.usage.output_tokens == n - 1
 
 
@@ -297,14 +313,14 @@ def test_stop_sequence_cuts_before_the_first_match(api):
     stop = _words(full)[len(_words(full)) // 2]
     cut = full.find(stop)
     assert cut > 0
-    message = api.create(**params(stop_sequences=[stop]))
+    message = api.create(**params(stop_sequences=[stop], **NO_THINKING))
     assert message.stop_reason == "stop_sequence"
     assert message.stop_sequence == stop
     text = text_of(message)
     assert stop not in text
     assert full.startswith(text)
     assert text == full[:cut]
-    assert 0 < message.usage.output_tokens < len(tokens.pieces(full))
+    assert 0 < message.usage.output_tokens < len(pieces(full))
 
 
 def test_the_earliest_stop_sequence_wins(api):
@@ -312,23 +328,23 @@ def test_the_earliest_stop_sequence_wins(api):
     words = _words(full)
     early, late = words[1], words[-1]
     assert full.find(early) < full.find(late)
-    message = api.create(**params(stop_sequences=[late, early]))
+    message = api.create(**params(stop_sequences=[late, early], **NO_THINKING))
     assert message.stop_sequence == early
     assert text_of(message) == full[: full.find(early)]
 
 
 def test_stop_sequence_that_never_occurs(api):
     full = _full_hello(api)
-    message = api.create(**params(stop_sequences=["zzz-never-said"]))
+    message = api.create(**params(stop_sequences=["zzz-never-said"], **NO_THINKING))
     assert message.stop_reason == "end_turn" and message.stop_sequence is None and text_of(message) == full
 
 
 def test_max_tokens_before_a_later_stop_sequence(api):
     full = _full_hello(api)
     stop = _words(full)[-1]
-    message = api.create(**params(max_tokens=3, stop_sequences=[stop]))
+    message = api.create(**params(max_tokens=3, stop_sequences=[stop], **NO_THINKING))
     assert message.stop_reason == "max_tokens" and message.stop_sequence is None
-    assert text_of(message) == "".join(tokens.pieces(full)[:3])
+    assert text_of(message) == "".join(pieces(full)[:3])
 
 
 def test_prefill_is_continued_not_repeated(api):
@@ -539,7 +555,8 @@ def test_the_backend_reads_assistant_turns_written_by_hand():
 
     def answer(earlier_answer):
         history = [{"role": "user", "content": "How long do refunds take?"}, {"role": "assistant", "content": earlier_answer}]
-        return client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=history + [question]).content[0].text
+        reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=history + [question])
+        return text_of(reply)
 
     assert "30 days" in answer("Refunds take 30 days.")
     assert "5 business days" in answer("Refunds take 5 business days.")

@@ -14,6 +14,7 @@ from contract_support import (
     HELLO,
     ID_SHAPE,
     LOOPBACK_KEY,
+    NO_THINKING,
     WEATHER_QUESTION,
     WEATHER_TOOL,
     TIME_TOOL,
@@ -21,12 +22,12 @@ from contract_support import (
     check_error,
     comparable,
     params,
+    pieces,
     text_of,
     trigger,
     user,
 )
 from helpers import PREFILL_MODEL
-from helpers.offline import tokens
 from helpers.offline.wording import say
 
 # -- 8. usage -------------------------------------------------------------------------------
@@ -71,12 +72,12 @@ def test_input_tokens_do_not_depend_on_max_tokens_or_stop_sequences(api):
 
 
 def test_output_tokens_match_the_text_returned(api):
-    message = api.create(**params())
+    message = api.create(**params(**NO_THINKING))
     assert message.stop_reason == "end_turn"
-    assert message.usage.output_tokens == len(tokens.pieces(text_of(message)))
-    cut = api.create(**params(max_tokens=message.usage.output_tokens // 2))
+    assert message.usage.output_tokens == len(pieces(text_of(message)))
+    cut = api.create(**params(max_tokens=message.usage.output_tokens // 2, **NO_THINKING))
     assert cut.usage.output_tokens == message.usage.output_tokens // 2
-    assert cut.usage.output_tokens == len(tokens.pieces(text_of(cut)))
+    assert cut.usage.output_tokens == len(pieces(text_of(cut)))
 
 
 # -- 9. streaming ------------------------------------------------------------------------------
@@ -124,8 +125,8 @@ def test_stream_event_order_for_tool_use(api):
     events = api.stream_events(**request)
     _check_order(events)
     starts = [e.content_block for e in events if e.type == "content_block_start"]
-    assert [b.type for b in starts] == ["text", "tool_use"]
-    assert starts[1].name == "get_weather" and ID_SHAPE.match(starts[1].id)
+    assert [b.type for b in starts] == ["thinking", "text", "tool_use"]  # the default model thinks first
+    assert starts[2].name == "get_weather" and ID_SHAPE.match(starts[2].id)
     partial = "".join(e.delta.partial_json for e in events if e.type == "content_block_delta" and e.delta.type == "input_json_delta")
     assert json.loads(partial) == {"location": "Paris"}
     assert [e for e in events if e.type == "message_delta"][-1].delta.stop_reason == "tool_use"

@@ -1,0 +1,170 @@
+"""Content blocks as the Messages API checks them: their type, their fields, images and cache breakpoints.
+
+Locations follow the API's own paths, which name a block's type after its index
+(``messages.2.content.0.image.source.base64.media_type``, as in the real errors quoted
+in ``wording.py``). The allowed fields of each block type are those of the SDK's
+``*BlockParam`` types (anthropic 2.14, ``anthropic/types/*_block_param.py``): any
+other field is an extra input, a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from .errors import invalid
+from .wording import say
+
+BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("type", "text", "cache_control", "citations"),
+    "image": ("type", "source", "cache_control", "transformations"),
+    "document": ("type", "source", "cache_control", "citations", "context", "title"),
+    "search_result": ("type", "content", "source", "title", "cache_control", "citations"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+    "tool_use": ("type", "id", "name", "input", "cache_control", "caller", "toolset_name"),
+    "tool_result": ("type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"),
+    "server_tool_use": ("type", "id", "name", "input", "cache_control", "caller"),
+    "web_search_tool_result": ("type", "tool_use_id", "content", "cache_control", "caller"),
+    "web_fetch_tool_result": ("type", "tool_use_id", "content", "cache_control", "caller"),
+    "code_execution_tool_result": ("type", "tool_use_id", "content", "cache_control"),
+    "bash_code_execution_tool_result": ("type", "tool_use_id", "content", "cache_control"),
+    "text_editor_code_execution_tool_result": ("type", "tool_use_id", "content", "cache_control"),
+    "tool_search_tool_result": ("type", "tool_use_id", "content", "cache_control"),
+    "container_upload": ("type", "file_id", "cache_control"),
+}
+BLOCK_TYPES = tuple(BLOCK_FIELDS)
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+IMAGE_SOURCE_FIELDS = {"base64": ("type", "media_type", "data"), "url": ("type", "url"), "file": ("type", "file_id")}
+CACHE_TTLS = ("5m", "1h")
+MAX_CACHE_BREAKPOINTS = 4
+"""'A maximum of 4 blocks with cache_control may be provided' (the API's own error, wording.py)."""
+
+
+def options(values: tuple[str, ...]) -> str:
+    """``'a', 'b' or 'c'``, as the API lists allowed values."""
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def expect(value: Any, kind: type | tuple, name: str, field_name: str) -> None:
+    if (isinstance(value, bool) and kind is int) or not isinstance(value, kind):
+        raise invalid(say("wrong_type", field=field_name, kind=name))
+
+
+def literal(value: Any, allowed: tuple[str, ...], field_name: str) -> None:
+    if value not in allowed:
+        raise invalid(say("bad_literal", field=field_name, options=options(allowed)))
+
+
+def only_fields(value: dict, allowed: tuple[str, ...], where: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise invalid(say("extra_input", field=f"{where}.{key}"))
+
+
+def required_strings(block: dict, keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        if key not in block:
+            raise invalid(say("field_required", field=f"{where}.{key}"))
+        expect(block[key], str, "string", f"{where}.{key}")
+
+
+def cache_control(value: Any, where: str) -> int:
+    """Check one ``cache_control`` object; returns how many breakpoints it sets (0 or 1)."""
+    if value is None:
+        return 0
+    field_name = f"{where}.cache_control"
+    expect(value, dict, "dictionary", field_name)
+    literal(value.get("type"), ("ephemeral",), f"{field_name}.type")
+    only_fields(value, ("type", "ttl"), f"{field_name}.ephemeral")
+    if "ttl" in value:
+        literal(value["ttl"], CACHE_TTLS, f"{field_name}.ephemeral.ttl")
+    return 1
+
+
+def _image_kind(data: bytes) -> str | None:
+    """The image format the bytes are in, by their signature, or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _image_source(source: Any, where: str) -> None:
+    where = f"{where}.source"
+    expect(source, dict, "dictionary", where)
+    kind = source.get("type")
+    if not isinstance(kind, str) or kind not in IMAGE_SOURCE_FIELDS:
+        raise invalid(say("bad_block_type", field=where, tag=kind, options=", ".join(f"'{t}'" for t in IMAGE_SOURCE_FIELDS)))
+    where = f"{where}.{kind}"
+    only_fields(source, IMAGE_SOURCE_FIELDS[kind], where)
+    if kind != "base64":
+        required_strings(source, IMAGE_SOURCE_FIELDS[kind][1:], where)
+        return
+    if "media_type" not in source:
+        raise invalid(say("field_required", field=f"{where}.media_type"))
+    literal(source["media_type"], IMAGE_TYPES, f"{where}.media_type")
+    required_strings(source, ("data",), where)
+    try:
+        data = base64.b64decode(source["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(say("image_invalid")) from None
+    actual = _image_kind(data)
+    if actual is None:
+        raise invalid(say("image_invalid"))
+    if actual != source["media_type"]:
+        raise invalid(say("image_type_mismatch", field=where, declared=source["media_type"], actual=actual))
+
+
+def check(block: Any, where: str) -> int:
+    """Check one content block at ``where`` (e.g. ``messages.0.content.1``); returns its cache breakpoints."""
+    if isinstance(block, str):
+        raise invalid(say("wrong_type", field=where, kind="dictionary"))
+    expect(block, dict, "dictionary", where)
+    kind = block.get("type")
+    if not isinstance(kind, str) or kind not in BLOCK_FIELDS:
+        raise invalid(say("bad_block_type", field=where, tag=kind, options=", ".join(f"'{t}'" for t in BLOCK_TYPES)))
+    tagged = f"{where}.{kind}"
+    only_fields(block, BLOCK_FIELDS[kind], tagged)
+    breakpoints = cache_control(block.get("cache_control"), tagged)
+    if kind == "text":
+        if "text" not in block:
+            raise invalid(say("field_required", field=f"{where}.text"))
+        expect(block["text"], str, "string", f"{where}.text")
+    elif kind in ("tool_use", "server_tool_use"):
+        for key, expected, name in (("id", str, "string"), ("name", str, "string"), ("input", dict, "dictionary")):
+            if key not in block:
+                raise invalid(say("field_required", field=f"{where}.{key}"))
+            expect(block[key], expected, name, f"{where}.{key}")
+    elif kind == "tool_result":
+        if "tool_use_id" not in block:
+            raise invalid(say("field_required", field=f"{where}.tool_use_id"))
+        expect(block["tool_use_id"], str, "string", f"{where}.tool_use_id")
+        content = block.get("content", "")
+        expect(content, (str, list), "string or list", f"{where}.content")
+        if isinstance(content, list):
+            for j, inner in enumerate(content):
+                breakpoints += check(inner, f"{tagged}.content.{j}")
+    elif kind == "image":
+        if "source" not in block:
+            raise invalid(say("field_required", field=f"{where}.source"))
+        _image_source(block["source"], tagged)
+    elif kind == "document":
+        if "source" not in block:
+            raise invalid(say("field_required", field=f"{where}.source"))
+        expect(block["source"], dict, "dictionary", f"{where}.source")
+        if block["source"].get("type") == "text":
+            required_strings(block["source"], ("data",), f"{where}.source")
+    elif kind == "thinking":
+        required_strings(block, ("thinking", "signature"), where)
+    elif kind == "redacted_thinking":
+        required_strings(block, ("data",), where)
+    return breakpoints

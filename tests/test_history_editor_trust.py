@@ -122,19 +122,26 @@ def test_bad_histories_given_in_code_get_the_same_words():
 
 
 def test_thinking_blocks_are_shown_read_only_and_sent_back_unchanged(client):
+    first = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=[{"role": "user", "content": "Hello"}])
+    thinking = [b.model_dump(exclude_none=True) for b in first.content if b.type == "thinking"]
+    assert thinking, "DEFAULT_MODEL thinks by default offline: its reply opens with a signed thinking block"
     history = [{"role": "user", "content": "Hello"},
-               {"role": "assistant", "content": [THINKING, REDACTED, {"type": "text", "text": "Hi!"}]},
+               {"role": "assistant", "content": [*thinking, {"type": "text", "text": "Hi!"}]},
                {"role": "user", "content": "And now?"}]
     editor = HistoryEditor(history, client=client)
     row = editor.rows_box.children[1]
     assert row.content.value == "Hi!" and isinstance(row.thinking_note, w.Label)
-    assert row.thinking_note.value.startswith("🔒 2 thinking blocks from the API")
-    assert "editing an earlier turn or the system prompt removes them" in row.thinking_note.value
+    assert row.thinking_note.value.startswith("🔒 1 thinking block from the API")
+    assert "editing an earlier turn or the system prompt removes it." in row.thinking_note.value
     assert editor.rows_box.children[0].thinking_note.layout.display == "none"
     reply = editor.send()
+    assert reply is not None, editor.status.value
     assert usage_log.find(reply.id).request["messages"][1]["content"] == history[1]["content"]
     _type(editor, 1, "Hi there!")  # editing the reply's own text leaves its thinking valid
-    assert editor.messages[1]["content"] == [THINKING, REDACTED, {"type": "text", "text": "Hi there!"}]
+    assert editor.messages[1]["content"] == [*thinking, {"type": "text", "text": "Hi there!"}]
+    two = HistoryEditor([{"role": "user", "content": "Hello"},
+                         {"role": "assistant", "content": [THINKING, REDACTED, {"type": "text", "text": "Hi!"}]}])
+    assert two.rows_box.children[1].thinking_note.value.startswith("🔒 2 thinking blocks from the API")
 
 
 def _with_thinking():

@@ -314,7 +314,7 @@ def _long_stream_body() -> bytes:
     """A streamed tool call whose input is long: thousands of input_json_delta events."""
     tool = {
         "name": "store_note", "description": "Store a note.",
-        "input_schema": {"type": "object", "properties": {"note": {"type": "string", "const": "n" * 120_000}},
+        "input_schema": {"type": "object", "properties": {"note": {"type": "string", "const": "n" * 40_000}},
                          "required": ["note"]},
     }
     return json.dumps({

@@ -27,6 +27,7 @@ from contract_support import (
     user,
 )
 from helpers import DEFAULT_MODEL, PREFILL_MODEL, catalog
+from helpers.offline import tokens
 from helpers.offline.replies import texts
 
 REFUSAL_CATEGORIES = {"cyber", "bio", "frontier_llm", "reasoning_extraction", "general_harms", None}
@@ -213,11 +214,13 @@ def test_a_lesson_prompt_matches_up_to_case_spacing_and_final_punctuation(api, p
 
 @pytest.mark.parametrize("limit", [3, 5, 20])
 def test_the_transparent_reply_is_recognisable_under_a_small_max_tokens(api, limit):
-    message = api.create(**params(user("Tell me something about otters."), max_tokens=limit))
+    # Thinking off: with it on, thinking counts toward max_tokens first (test_contract_thinking.py).
+    message = api.create(**params(user("Tell me something about otters."), max_tokens=limit, **NO_THINKING))
     assert message.stop_reason == "max_tokens"
-    assert text_of(message).startswith("[offline"[: len("".join(tokens.pieces("[offline")[:limit]))])
+    tokenizer = catalog.get(DEFAULT_MODEL).tokenizer  # the 4.7+ tokenizer cuts "[offline]" into 5 pieces
+    assert text_of(message).startswith("[offline"[: len("".join(tokens.pieces("[offline", tokenizer)[:limit]))])
     if limit >= 5:
-        assert text_of(message).startswith("[offline] ")
+        assert text_of(message).startswith("[offline]")
     if limit >= 20:  # the marker leaves room for what was received
         assert "I received 1 message" in text_of(message)
 
@@ -237,7 +240,7 @@ def test_few_shot_reply_uses_the_learners_spelling_of_the_lessons_label(api):
                       ("Ticket: My card was charged and I got no receipt.", "CATEGORY=BILLING"),
                       ("Ticket: Where is your office?", "CATEGORY=OTHER"),
                       question="Ticket: I was charged twice for my May invoice.")
-    message = api.create(**params(*turns, max_tokens=20))
+    message = api.create(**params(*turns, max_tokens=20, **NO_THINKING))
     assert text_of(message) == "CATEGORY=BILLING" and message.stop_reason == "end_turn"
 
 
@@ -247,9 +250,9 @@ def test_few_shot_reply_with_other_labels_is_one_of_them(api):
                       ("Ticket : ma carte a été débitée deux fois.", labels[1]),
                       ("Ticket : où est votre bureau ?", labels[2]),
                       question="Ticket : l'application plante quand j'envoie une photo.")
-    assert text_of(api.create(**params(*turns, max_tokens=20))) == "bogue"
+    assert text_of(api.create(**params(*turns, max_tokens=20, **NO_THINKING))) == "bogue"
     other = _few_shot(("Ticket : question", "x-1"), ("Ticket : autre question", "x-2"), question="Bonjour")
-    assert text_of(api.create(**params(*other, max_tokens=20))) in {"x-1", "x-2"}
+    assert text_of(api.create(**params(*other, max_tokens=20, **NO_THINKING))) in {"x-1", "x-2"}
 
 
 def test_a_lesson_label_alone_gets_the_transparent_reply(api):

@@ -113,7 +113,7 @@ def _thinking_history() -> dict:
     """A conversation that sends back a thinking block the way the backend signed it (for its first turn)."""
     first = {"role": "user", "content": "Think, then answer: 2 + 2?"}
     body = {"model": DEFAULT_MODEL, "max_tokens": 200, "messages": [first]}
-    signature = thinking.sign(catalog.get(DEFAULT_MODEL).resolved_id, thinking.prefix_digest(body, 1))
+    signature = thinking.sign(catalog.get(DEFAULT_MODEL).resolved_id, thinking.conversation_digest(body))
     answer = {"role": "assistant", "content": [
         {"type": "thinking", "thinking": "", "signature": signature}, {"type": "text", "text": "4"},
     ]}

@@ -64,9 +64,11 @@ def test_counting_a_text_keeps_no_reference_to_it():
 
 def test_the_count_cache_holds_a_bounded_number_of_entries():
     tokens._counts.clear()  # on code without a bounded cache, this line fails the test
+    long_text = "words of a long prompt " * (tokens.SHORT_TEXT // 20)
     for i in range(tokens._Counts.LIMIT + 500):
-        tokens.count_text(f"a text long enough to be cached, number {i:08d}, " * 2)
+        tokens.count_text(f"{i:08d} {long_text}")
     assert len(tokens._counts) == tokens._Counts.LIMIT
+    assert tokens._count_short.cache_info().maxsize * tokens.SHORT_TEXT <= 10_000_000  # the short texts' cache too
 
 
 def test_memory_stays_bounded_after_many_large_unique_prompts():

@@ -277,20 +277,20 @@ def _thought(request: Request, context: _Context) -> Optional[Thought]:
     summary = _fill(words["summary"], context.values)
     full = " ".join([summary, *words["steps"][: steps]])
     shown = summary if request.thinking.display == "summarized" else ""
-    prefix = thinking_rules.prefix_digest(request.body, len(request.body["messages"]))
+    prefix = thinking_rules.conversation_digest(request.body)
     return Thought(full=full, shown=shown, signature=thinking_rules.sign(request.model.resolved_id, prefix))
 
 
 def draft(request: Request) -> Draft:
-    plan = _draft(request)
+    context = _context(request)
+    plan = _draft(request, context)
     forced = request.tool_choice["type"] in ("any", "tool")  # a forced call skips the thinking step
     if plan.stop_reason != "refusal" and not request.continues_pause and not forced:
-        plan.thinking = _thought(request, _context(request))
+        plan.thinking = _thought(request, context)
     return plan
 
 
-def _draft(request: Request) -> Draft:
-    context = _context(request)
+def _draft(request: Request, context: _Context) -> Draft:
     if request.continues_pause:
         return Draft([{"type": "text", "text": _fill(texts()["pause_turn_resumed"], context.values)}])
 

@@ -87,24 +87,66 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _turn(message: dict) -> dict:
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical(value: Any) -> bytes:
+    encoded = _ENCODER.encode(value)
+    if '"cache_control"' in encoded or "null" in encoded:  # rare: only then is the slower clean-up worth it
+        encoded = _ENCODER.encode(_plain(value))
+    return encoded.encode("utf-8", "surrogatepass")
+
+
+def _feed(digest: Any, part: bytes) -> None:
+    digest.update(b"%d:" % len(part))  # length first: no two conversations feed the same bytes
+    digest.update(part)
+
+
+def _turn_bytes(message: dict) -> bytes:
+    """One turn, canonically: a string is the same turn as its one text block, and text needs no JSON."""
     content = message.get("content")
-    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
-    return {"role": message.get("role"), "content": _plain(blocks)}
+    role = str(message.get("role")).encode()
+    if isinstance(content, str):
+        text = content.encode("utf-8", "surrogatepass")
+        return b"%s|text%d:%s" % (role, len(text), text)
+    parts = [role]
+    for block in content:
+        if block.get("type") == "text" and not block.get("citations") and block.keys() <= _PLAIN_TEXT_KEYS:
+            text = block["text"].encode("utf-8", "surrogatepass")
+            parts.append(b"|text%d:%s" % (len(text), text))
+        else:
+            encoded = _canonical(block)
+            parts.append(b"|json%d:%s" % (len(encoded), encoded))
+    return b"".join(parts)
 
 
-def prefix_digest(body: dict, before: int) -> str:
-    """A digest of what comes before message ``before``: the system prompt, the tools and the earlier messages."""
+_PLAIN_TEXT_KEYS = {"type", "text", "cache_control", "citations"}
+
+
+def prefix_digests(body: dict, wanted: Optional[set[int]] = None) -> dict[int, str]:
+    """For each message index ``i`` in ``wanted`` (default: every index, and one past the end), a digest of what
+    comes before message ``i``: the system prompt, the tools and the earlier messages. One pass gives them all."""
+    messages = body["messages"]
+    wanted = wanted if wanted is not None else set(range(len(messages) + 1))
     system = body.get("system")
-    if isinstance(system, str):
-        system = [{"type": "text", "text": system}]
-    prefix = {
-        "system": _plain(system) if system else None,
-        "tools": _plain(body.get("tools") or []),
-        "messages": [_turn(m) for m in body["messages"][:before]],
-    }
-    encoded = json.dumps(prefix, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    digest = hashlib.sha256()
+    _feed(digest, _canonical([{"type": "text", "text": system}] if isinstance(system, str) else system or None))
+    _feed(digest, _canonical(body.get("tools") or []))
+    digests = {}
+    for i, message in enumerate(messages):
+        if i in wanted:
+            digests[i] = digest.hexdigest()[:32]
+        if i >= max(wanted, default=-1):
+            return digests
+        _feed(digest, _turn_bytes(message))
+    if len(messages) in wanted:
+        digests[len(messages)] = digest.hexdigest()[:32]
+    return digests
+
+
+def conversation_digest(body: dict) -> str:
+    """The digest of the whole conversation of a request: what a thinking block written for it is bound to."""
+    return prefix_digests(body, {len(body["messages"])})[len(body["messages"])]
 
 
 # -- signatures -----------------------------------------------------------------------------------------------------
@@ -113,7 +155,7 @@ def prefix_digest(body: dict, before: int) -> str:
 @dataclass(frozen=True)
 class Signed:
     model: str  # the resolved id of the model that wrote the block
-    prefix: str  # prefix_digest of the conversation before it
+    prefix: str  # the prefix digest of the conversation before it (prefix_digests)
 
 
 def _mac(payload: bytes) -> bytes:
@@ -212,6 +254,7 @@ def check_blocks(body: dict, model: catalog.ModelEntry) -> None:
     """Thinking blocks sent back in assistant turns: signed by the kit, and bound to their conversation where the
     model binds them (https://platform.claude.com/docs/en/models/haiku-5-5/migration-guide: keep earlier turns
     unchanged when you send thinking blocks back)."""
+    digests: Optional[dict[int, str]] = None  # computed once, and only when a bound block needs checking
     for i, message in enumerate(body["messages"]):
         if message.get("role") != "assistant" or not isinstance(message.get("content"), list):
             continue
@@ -221,9 +264,11 @@ def check_blocks(body: dict, model: catalog.ModelEntry) -> None:
             signed = read(block.get("signature"))
             if signed is None:
                 raise invalid(say("thinking_signature_invalid", index=i, block=j))
-            if model.thinking.binds_blocks and (
-                signed.model != model.resolved_id or signed.prefix != prefix_digest(body, i)
-            ):
+            if not model.thinking.binds_blocks:
+                continue
+            if digests is None:
+                digests = prefix_digests(body, {n for n, m in enumerate(body["messages"]) if m.get("role") == "assistant"})
+            if signed.model != model.resolved_id or signed.prefix != digests[i]:
                 raise invalid(say("thinking_bound_elsewhere", index=i, block=j))
 
 

@@ -35,12 +35,42 @@ class Price:
     long_context_input: Optional[float] = None
     long_context_output: Optional[float] = None
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        """Dollars for one call; long-context rates apply when the prompt exceeds the threshold."""
-        rate_in, rate_out = self.input, self.output
-        if self.long_context_above is not None and input_tokens > self.long_context_above:
-            rate_in, rate_out = self.long_context_input, self.long_context_output
-        return (input_tokens * rate_in + output_tokens * rate_out) / 1_000_000
+    def _rates(self, total_input: int) -> tuple[float, float]:
+        if self.long_context_above is not None and total_input > self.long_context_above:
+            return self.long_context_input, self.long_context_output
+        return self.input, self.output
+
+    def cost_usd(self, input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write_5m: int = 0,
+                 cache_write_1h: int = 0) -> float:
+        """Dollars for one call; long-context rates apply when the whole prompt exceeds the threshold.
+
+        Cache reads and writes are billed at their multiple of the input price (``cache_prices()``).
+        """
+        rate_in, rate_out = self._rates(input_tokens + cache_read + cache_write_5m + cache_write_1h)
+        factors = cache_prices()
+        cached = cache_read * factors.read + cache_write_5m * factors.write_5m + cache_write_1h * factors.write_1h
+        return ((input_tokens + cached) * rate_in + output_tokens * rate_out) / 1_000_000
+
+    def cache_saving_usd(self, *, cache_read: int = 0, cache_write_5m: int = 0, cache_write_1h: int = 0,
+                         input_tokens: int = 0) -> float:
+        """Dollars the cache saved on one call: those tokens at the plain input price, minus what they cost.
+
+        Negative on a call that only wrote to the cache (a write costs more than plain input).
+        """
+        rate_in, _ = self._rates(input_tokens + cache_read + cache_write_5m + cache_write_1h)
+        factors = cache_prices()
+        saved = cache_read * (1 - factors.read) + cache_write_5m * (1 - factors.write_5m)
+        saved += cache_write_1h * (1 - factors.write_1h)
+        return saved * rate_in / 1_000_000
+
+
+@dataclass(frozen=True)
+class CachePrices:
+    """Prompt-cache prices as multiples of a model's input price."""
+
+    write_5m: float
+    write_1h: float
+    read: float
 
 
 THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
@@ -201,6 +231,13 @@ def models() -> tuple[ModelEntry, ...]:
     return tuple(sorted((_entry(r, defaults) for r in raw["models"]), key=lambda m: m.released, reverse=True))
 
 
+@lru_cache(maxsize=1)
+def cache_prices() -> CachePrices:
+    """What cache writes (per TTL) and reads cost, as multiples of the input price (source in ``models.json``)."""
+    raw = _raw()["cache_prices"]
+    return CachePrices(write_5m=raw["write_5m"], write_1h=raw["write_1h"], read=raw["read"])
+
+
 def sources() -> Mapping[str, str]:
     """The catalog's table of sources: a key (as named in an entry's ``sources``) to a page or SDK file."""
     return MappingProxyType(_raw()["sources"])
@@ -240,5 +277,6 @@ def retired() -> list[ModelEntry]:
     return [m for m in models() if m.retired]
 
 
-def cost_usd(model_id: str, input_tokens: int, output_tokens: int) -> float:
-    return get(model_id).price.cost_usd(input_tokens, output_tokens)
+def cost_usd(model_id: str, input_tokens: int, output_tokens: int, **cache_tokens: int) -> float:
+    """Dollars for one call; ``cache_read``, ``cache_write_5m`` and ``cache_write_1h`` tokens are optional."""
+    return get(model_id).price.cost_usd(input_tokens, output_tokens, **cache_tokens)

@@ -33,6 +33,7 @@ class Record:
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0  # the part of the writes kept for an hour (billed higher)
     stop_reason: Optional[str] = None
     latency_s: float = 0.0
     cost_usd: float = 0.0
@@ -51,6 +52,18 @@ class Record:
             parsed = _json(self.request_body)
             self._request = parsed if isinstance(parsed, dict) else None
         return self._request
+
+    @property
+    def cache_saved_usd(self) -> float:
+        """What the prompt cache saved on this call against plain input (negative when it only wrote)."""
+        entry = catalog.lookup(self.model) if self.model else None
+        if entry is None or self.kind == "count_tokens" or self.status != 200:
+            return 0.0
+        return entry.price.cache_saving_usd(
+            cache_read=self.cache_read_input_tokens, input_tokens=self.input_tokens,
+            cache_write_5m=self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens,
+            cache_write_1h=self.cache_creation_1h_input_tokens,
+        )
 
     @property
     def kind(self) -> str:
@@ -119,9 +132,16 @@ def _json(data: bytes) -> Optional[Any]:
         return None
 
 
-def _cost(model: Optional[str], input_tokens: int, output_tokens: int) -> float:
+def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: dict) -> float:
     entry = catalog.lookup(model) if model else None
-    return entry.price.cost_usd(input_tokens, output_tokens) if entry else 0.0
+    return entry.price.cost_usd(input_tokens, output_tokens, **_cache_split(usage)) if entry else 0.0
+
+
+def _cache_split(usage: dict) -> dict:
+    written = usage.get("cache_creation_input_tokens") or 0
+    hour = ((usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
+    return {"cache_read": usage.get("cache_read_input_tokens") or 0, "cache_write_5m": written - hour,
+            "cache_write_1h": hour}
 
 
 def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
@@ -141,9 +161,10 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         output_tokens=output_tokens,
         cache_read_input_tokens=usage.get("cache_read_input_tokens") or 0,
         cache_creation_input_tokens=usage.get("cache_creation_input_tokens") or 0,
+        cache_creation_1h_input_tokens=(usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0,
         stop_reason=body.get("stop_reason"),
         latency_s=time.perf_counter() - started,
-        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens),
+        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage),
         offline=offline,
         streamed=streamed,
         request_body=request_body,

@@ -65,6 +65,20 @@ class Price:
 
 
 @dataclass(frozen=True)
+class Vision:
+    """Image and PDF limits common to every model, and the size of one visual token."""
+
+    patch_px: int
+    max_px: int
+    many_images_above: int
+    many_images_max_px: int
+    max_images: int
+    max_image_bytes: int
+    max_request_bytes: int
+    max_pdf_pages: int
+
+
+@dataclass(frozen=True)
 class CachePrices:
     """Prompt-cache prices as multiples of a model's input price."""
 
@@ -139,6 +153,7 @@ class ModelEntry:
     tokenizer: str = "earlier"
     forced_tool_use: bool = True
     min_cacheable_tokens: Optional[int] = None
+    image_max_edge: int = 1568  # pixels on the long edge the model reads natively; larger images are scaled down
     features: Mapping[str, bool] = field(default_factory=dict, hash=False)  # Models API capability flags
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # fact -> keys of sources()
     legacy: bool = False
@@ -208,6 +223,7 @@ def _entry(raw: dict, feature_defaults: Mapping[str, bool]) -> ModelEntry:
         tokenizer=raw["tokenizer"],
         forced_tool_use=raw.get("forced_tool_use", True),
         min_cacheable_tokens=raw["min_cacheable_tokens"],
+        image_max_edge=raw.get("image_max_edge", 1568),
         features=MappingProxyType({**feature_defaults, **raw.get("features", {})}),
         sources=MappingProxyType({fact: tuple(keys) for fact, keys in raw.get("sources", {}).items()}),
         legacy=raw.get("legacy", False),
@@ -229,6 +245,13 @@ def models() -> tuple[ModelEntry, ...]:
     raw = _raw()
     defaults = {k: v for k, v in raw["feature_defaults"].items() if not k.startswith("_")}
     return tuple(sorted((_entry(r, defaults) for r in raw["models"]), key=lambda m: m.released, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def vision() -> Vision:
+    """The limits of image and PDF input, and the visual token's size (source in ``models.json``)."""
+    raw = _raw()["vision"]
+    return Vision(**{k: v for k, v in raw.items() if not k.startswith("_")})
 
 
 @lru_cache(maxsize=1)

@@ -91,7 +91,7 @@ def _nested_ttl(block: dict) -> Optional[str]:
     return found
 
 
-def boundaries(body: dict, tokenizer: str) -> Iterator[Boundary]:
+def boundaries(body: dict, tokenizer: str, image_edge: int = tokens.IMAGE_EDGE) -> Iterator[Boundary]:
     """Every block boundary of the prompt, in cache order, with the same token counts as ``count_input``."""
     hasher = hashlib.blake2b(digest_size=16)
     hasher.update(body["model"].encode())
@@ -117,7 +117,7 @@ def boundaries(body: dict, tokenizer: str) -> Iterator[Boundary]:
         total += tokens.MESSAGE_OVERHEAD
         hasher.update(b"\x00" + message["role"].encode())
         for j, block in enumerate(blocks):
-            total += tokens.count_block(block, tokenizer)
+            total += tokens.count_block(block, tokenizer, image_edge)
             hasher.update(b"\x00block" + _encoded(block))
             last = i == len(messages) - 1 and j == len(blocks) - 1
             yield Boundary(total, hasher.copy().digest(), _nested_ttl(block) or (automatic if last else None))
@@ -162,11 +162,12 @@ class PromptCache:
         while len(self._entries) > self.LIMIT:
             self._entries.popitem(last=False)
 
-    def account(self, body: dict, total_tokens: int, tokenizer: str, minimum: Optional[int]) -> Accounting:
+    def account(self, body: dict, total_tokens: int, tokenizer: str, minimum: Optional[int],
+                image_edge: int = tokens.IMAGE_EDGE) -> Accounting:
         """Read and write the cache for one request; returns how its ``total_tokens`` of input split."""
         if minimum is None:
             return Accounting(input_tokens=total_tokens)
-        points = list(boundaries(body, tokenizer))
+        points = list(boundaries(body, tokenizer, image_edge))
         marked = [k for k, point in enumerate(points) if point.ttl is not None]
         if not marked:
             return Accounting(input_tokens=total_tokens)

@@ -9,6 +9,7 @@ transparent reply describing what the backend received.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from . import samples, tool_calls
+from . import media, samples, tool_calls
 from . import thinking as thinking_rules
 from .ids import new_id
 from .validate import Request
@@ -175,6 +176,33 @@ def _answer_tool_results(request: Request, results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _media_notes(request: Request) -> list[str]:
+    """One note per image or PDF of the last user turn: what the kit computed from the bytes, nothing seen."""
+    words = texts()["media"]
+    notes = []
+    blocks = [b for b in request.messages[-1]["content"] if b.get("type") in ("image", "document")]
+    for n, block in enumerate(blocks, start=1):
+        source = block.get("source") or {}
+        values = {"n": n, "model": request.model.id}
+        if source.get("type") != "base64":
+            values["where"] = _quote(str(source.get("url") or source.get("file_id") or source.get("type")))
+            notes.append(_fill(words["unread"], values))
+            continue
+        data = base64.b64decode(source["data"])
+        if block["type"] == "document":
+            pages = media.pdf_pages(data)
+            key = "pdf" if pages else "pdf_pages_unknown"
+            notes.append(_fill(words[key], {**values, "pages": pages, "size": len(data)}))
+            continue
+        found = media.facts(data)
+        colour = media.dominant_colour(data)
+        values.update(format=found.media_type.split("/")[1].upper(), width=found.width, height=found.height,
+                      tokens=media.image_tokens(found.width, found.height, request.model.image_max_edge),
+                      colour=_fill(words["colour"], {"colour": colour}) if colour else words["no_colour"])
+        notes.append(_fill(words["image"], values))
+    return notes
+
+
 def _search_result(call_id: str) -> dict:
     """What a search returns offline: the API's own error object, as no search can run.
 
@@ -282,6 +310,8 @@ def _draft(request: Request) -> Draft:
     elif request.output_schema is not None and request.prefill is None:
         value = samples.sample(request.output_schema, context.last_user)
         text = json.dumps(value, ensure_ascii=False)
+    elif request.prefill is None and _media_notes(request):
+        text = _fill(texts()["media"]["reply"], {"notes": " ".join(_media_notes(request))})
     else:
         text, entry = _reply_text(context)
         if request.prefill is not None:

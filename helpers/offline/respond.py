@@ -116,7 +116,8 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
     if used == 0 and request.max_tokens > 0:
         used = 1  # the API reports at least one output token, even for an empty reply
     searches = sum(1 for b in content if b["type"] == "web_search_tool_result")  # the searches run in this response
-    cached = prompt_cache.cache.account(request.body, request.input_tokens, tokenizer, request.model.min_cacheable_tokens)
+    cached = prompt_cache.cache.account(request.body, request.input_tokens, tokenizer, request.model.min_cacheable_tokens,
+                                        request.model.image_max_edge)
     return {
         "id": new_id("msg"),
         "type": "message",

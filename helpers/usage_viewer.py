@@ -1,7 +1,9 @@
 """``UsageViewer``: watch what every call costs, live, from ``helpers.usage_log``.
 
 A table of calls, running totals (tokens and dollars), bars of input vs output
-tokens per call, and a gauge of how full the latest call's context window was.
+tokens per call, the prompt cache's reads and writes per call with the money they
+saved (or cost: a write is dearer than plain input), and a gauge of how full the
+latest call's context window was.
 It updates as calls happen, without re-running the cell.
 """
 
@@ -17,9 +19,9 @@ from .budget import current as current_budget
 from .usage import Record, UsageLog, usage_log
 
 TABLE_ROWS = 50
-BAR_WIDTH_PX = 160
+BAR_WIDTH_PX = 110
 INPUT_COLOR, OUTPUT_COLOR = "#5c6bc0", "#ef6c00"
-CELL = "padding:2px 10px;text-align:left"
+CELL = "padding:2px 6px;text-align:left"
 
 
 def _bars(record: Record, biggest: int) -> str:
@@ -33,6 +35,20 @@ def _bars(record: Record, biggest: int) -> str:
 
 def _escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _money(amount: float) -> str:
+    """A saving as ``saved $x``, a net cost as ``cost $x more``."""
+    return f"saved ${amount:.6f}" if amount >= 0 else f"cost ${-amount:.6f} more"
+
+
+def _cache_cell(record: Record) -> str:
+    """Cache reads and writes of one call, and what they saved against plain input; a dash without caching."""
+    if not record.cache_read_input_tokens and not record.cache_creation_input_tokens:
+        return "–"
+    lines = (f"read {record.cache_read_input_tokens:,}", f"wrote {record.cache_creation_input_tokens:,}",
+             _money(record.cache_saved_usd))
+    return '<span style="font-size:90%">' + "<br>".join(_escape(line) for line in lines) + "</span>"
 
 
 class UsageViewer(w.VBox):
@@ -81,6 +97,9 @@ class UsageViewer(w.VBox):
             parts.append(f"budget ${limit.max_usd:g} ({self.usage.total_cost_usd / limit.max_usd:.0%} used)" if limit.max_usd else "budget $0")
         if limit.max_tokens is not None:
             parts.append(f"token limit {limit.max_tokens:,}")
+        cached = [r for r in recent if r.cache_read_input_tokens or r.cache_creation_input_tokens]
+        if cached:
+            parts.append(f"prompt cache {_escape(_money(sum(r.cache_saved_usd for r in cached)))} (calls shown)")
         if any(r.offline for r in recent):
             parts.append("offline calls: token counts are estimates")
         return '<div class="kit-usage-totals">' + " · ".join(parts) + "</div>"
@@ -100,14 +119,17 @@ class UsageViewer(w.VBox):
     def _table_html(self, records: list[Record], first_number: int) -> str:
         biggest = max((max(r.input_tokens, r.output_tokens) for r in records), default=0) or 1
         head = "".join(f"<th style='{CELL}'>{h}</th>" for h in
-                       ("#", "call", "model", "status", "stop_reason", "input", "output", "tokens", "latency", "cost"))
+                       ("#", "call", "model", "status", "stop_reason", "input", "output", "tokens", "cache", "latency",
+                        "cost"))
         rows = []
         for number, r in enumerate(records, start=first_number):
-            cells = [number, r.kind, r.model or "", r.status, r.stop_reason or "", f"{r.input_tokens:,}",
-                     f"{r.output_tokens:,}", None, f"{r.latency_s * 1000:.0f} ms", f"${r.cost_usd:.6f}"]
-            html = "".join(f"<td style='{CELL}'>{_escape(c) if c is not None else _bars(r, biggest)}</td>" for c in cells)
+            cells = [_escape(c) for c in (number, r.kind, r.model or "", r.status, r.stop_reason or "",
+                                          f"{r.input_tokens:,}", f"{r.output_tokens:,}")]
+            cells += [_bars(r, biggest), _cache_cell(r), _escape(f"{r.latency_s * 1000:.0f} ms"),
+                      _escape(f"${r.cost_usd:.6f}")]
+            html = "".join(f"<td style='{CELL}'>{c}</td>" for c in cells)
             rows.append(f'<tr class="kit-usage-row">{html}</tr>')
-        body = "".join(rows) or '<tr><td colspan="10">No calls yet: calls made with a client from connect() appear here.</td></tr>'
+        body = "".join(rows) or '<tr><td colspan="11">No calls yet: calls made with a client from connect() appear here.</td></tr>'
         legend = (f'<div style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> input tokens &nbsp; '
                   f'<span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
         return f'<table class="kit-usage-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{legend}'

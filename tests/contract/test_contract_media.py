@@ -153,3 +153,12 @@ def test_a_pdf_over_the_page_limit_is_refused(api):
         api.create(**ask(pdf_block(pdf(LIMITS.max_pdf_pages + 1))))
     check_error(info.value, 400, "invalid_request_error", say("pdf_too_many_pages", limit=LIMITS.max_pdf_pages))
     assert api.create(**ask(pdf_block(pdf(LIMITS.max_pdf_pages)))).stop_reason == "end_turn"
+
+
+def test_the_trimming_estimate_matches_count_tokens_for_images_on_each_model(api):
+    from helpers.trim import estimate
+
+    turn = user([image_block(gif(4000, 3000), "image/gif"), {"type": "text", "text": "Describe it."}])
+    for model in {m.image_max_edge: m for m in catalog.available() if not m.invite_only}.values():
+        alone = api.count_tokens(model=model.id, messages=[turn])
+        assert alone - tokens.REQUEST_OVERHEAD == estimate(turn, model.id)

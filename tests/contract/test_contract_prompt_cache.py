@@ -207,3 +207,18 @@ def test_the_cache_stays_bounded(clock):
         assert len(small) == 8
     finally:
         prompt_cache.PromptCache.LIMIT = limit
+
+
+def test_changing_tool_choice_misses_the_messages_cache_but_keeps_the_systems(api, clock):
+    """The docs' invalidation table: tool_choice changes invalidate message blocks, not tools or system."""
+    tool = {"name": "lookup_fact", "description": "Looks up a fact.", "input_schema": {"type": "object", "properties": {}}}
+    system = cached_system(long_text(MINIMUM + 50))
+    turn = [{"role": "user", "content": [{"type": "text", "text": long_text(200), "cache_control": {"type": "ephemeral"}}]}]
+    first = ask(api, system=system, messages=turn, tools=[tool]).usage
+    same = ask(api, system=system, messages=turn, tools=[tool]).usage
+    changed = ask(api, system=system, messages=turn, tools=[tool], tool_choice={"type": "none"}).usage
+    assert same.cache_read_input_tokens == first.cache_creation_input_tokens
+    system_part = first.cache_creation_input_tokens - (same.cache_read_input_tokens - changed.cache_read_input_tokens)
+    assert 0 < changed.cache_read_input_tokens < same.cache_read_input_tokens  # the system's entry only
+    assert changed.cache_creation_input_tokens == same.cache_read_input_tokens - changed.cache_read_input_tokens
+    assert system_part == changed.cache_read_input_tokens

@@ -222,3 +222,24 @@ def test_changing_tool_choice_misses_the_messages_cache_but_keeps_the_systems(ap
     assert 0 < changed.cache_read_input_tokens < same.cache_read_input_tokens  # the system's entry only
     assert changed.cache_creation_input_tokens == same.cache_read_input_tokens - changed.cache_read_input_tokens
     assert system_part == changed.cache_read_input_tokens
+
+
+def test_concurrent_requests_through_the_loopback_server_write_the_prefix_once(loopback_url, clock):
+    """The server answers in worker threads; the cache reads and writes each request's prefixes in one step."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anthropic
+
+    from contract_support import LOOPBACK_KEY
+
+    system = cached_system(long_text(MINIMUM + 50))
+    with anthropic.Anthropic(api_key=LOOPBACK_KEY, base_url=loopback_url, max_retries=0) as client:
+        def one(n: int):
+            return client.messages.create(model=DEFAULT_MODEL, max_tokens=16, system=system,
+                                          messages=[{"role": "user", "content": f"Question {n}?"}]).usage
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            usages = list(pool.map(one, range(24)))
+    writes = [u for u in usages if u.cache_creation_input_tokens]
+    assert len(writes) == 1
+    assert all(u.cache_read_input_tokens == writes[0].cache_creation_input_tokens for u in usages if u not in writes)

@@ -65,6 +65,14 @@ class Price:
 
 
 @dataclass(frozen=True)
+class ImageNative:
+    """A model's native image size: the longest edge and the most pixels it reads without scaling an image down."""
+
+    max_edge: int = 1568
+    max_pixels: int = 1_150_000
+
+
+@dataclass(frozen=True)
 class Vision:
     """Image and PDF limits common to every model, and the size of one visual token."""
 
@@ -154,6 +162,7 @@ class ModelEntry:
     forced_tool_use: bool = True
     min_cacheable_tokens: Optional[int] = None
     image_max_edge: int = 1568  # pixels on the long edge the model reads natively; larger images are scaled down
+    image_max_pixels: int = 1_150_000  # and the most pixels in all
     features: Mapping[str, bool] = field(default_factory=dict, hash=False)  # Models API capability flags
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # fact -> keys of sources()
     legacy: bool = False
@@ -166,6 +175,11 @@ class ModelEntry:
     def resolved_id(self) -> str:
         """The id the API reports back: the dated snapshot where the model has one."""
         return self.snapshot or self.id
+
+    @property
+    def image_native(self) -> "ImageNative":
+        """The largest image the model reads as it is; a larger one is scaled down first (and billed so)."""
+        return ImageNative(self.image_max_edge, self.image_max_pixels)
 
     @property
     def retired(self) -> bool:
@@ -224,6 +238,7 @@ def _entry(raw: dict, feature_defaults: Mapping[str, bool]) -> ModelEntry:
         forced_tool_use=raw.get("forced_tool_use", True),
         min_cacheable_tokens=raw["min_cacheable_tokens"],
         image_max_edge=raw.get("image_max_edge", 1568),
+        image_max_pixels=raw.get("image_max_pixels", 1_150_000),
         features=MappingProxyType({**feature_defaults, **raw.get("features", {})}),
         sources=MappingProxyType({fact: tuple(keys) for fact, keys in raw.get("sources", {}).items()}),
         legacy=raw.get("legacy", False),

@@ -32,7 +32,7 @@ def estimate(message: dict, model: str = catalog.DEFAULT_MODEL) -> int:
     """
     entry = catalog.get(model)
     content = plain(message).get("content", "")
-    return tokens.MESSAGE_OVERHEAD + tokens.count_content(content, entry.tokenizer, entry.image_max_edge)
+    return tokens.MESSAGE_OVERHEAD + tokens.count_content(content, entry.tokenizer, entry.image_native)
 
 
 _caches: dict[Counter, dict] = {}

@@ -4,9 +4,9 @@
   screen descriptor, the JPEG start-of-frame marker or the WebP ``VP8``/``VP8L``/``VP8X`` header;
 - the image's token cost on a model, as the vision docs give it
   (https://platform.claude.com/docs/en/build-with-claude/vision): an image larger than the
-  model's native resolution (its long edge, ``image_max_edge`` in the catalog) is first
-  scaled down keeping its aspect ratio, then each 28x28-pixel patch is one visual token,
-  ``ceil(width / 28) * ceil(height / 28)``;
+  model's native resolution (its longest edge and most pixels, ``image_max_edge`` and
+  ``image_max_pixels`` in the catalog) is first scaled down keeping its aspect ratio, then
+  each 28x28-pixel patch is one visual token, ``ceil(width / 28) * ceil(height / 28)``;
 - the dominant colour of a PNG (8 bits per channel, not interlaced, up to
   ``MAX_COLOUR_PIXELS``), decoded with ``zlib``; for other images it is not computed;
 - the page count of a PDF, from its ``/Type /Page`` objects (None when they are compressed).
@@ -21,6 +21,8 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
+
+from ..catalog import ImageNative
 
 JPEG, PNG, GIF, WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
 MAX_COLOUR_PIXELS = 250_000
@@ -98,18 +100,17 @@ def facts(data: bytes) -> Optional[ImageFacts]:
     return ImageFacts(media_type, size[0], size[1])
 
 
-def scaled(width: int, height: int, max_edge: int) -> tuple[int, int]:
-    """The size the model reads: scaled down, aspect kept, when the long edge is over ``max_edge``."""
-    long_edge = max(width, height)
-    if long_edge <= max_edge:
+def scaled(width: int, height: int, native: ImageNative) -> tuple[int, int]:
+    """The size the model reads: scaled down, aspect kept, to fit its longest edge and its pixel count."""
+    ratio = min(1.0, native.max_edge / max(width, height), math.sqrt(native.max_pixels / (width * height)))
+    if ratio >= 1.0:
         return width, height
-    ratio = max_edge / long_edge
     return max(1, math.floor(width * ratio)), max(1, math.floor(height * ratio))
 
 
-def image_tokens(width: int, height: int, max_edge: int, patch: int = 28) -> int:
+def image_tokens(width: int, height: int, native: ImageNative, patch: int = 28) -> int:
     """Visual tokens of one image: one per ``patch`` x ``patch`` pixels of the (scaled) image."""
-    w, h = scaled(width, height, max_edge)
+    w, h = scaled(width, height, native)
     return math.ceil(w / patch) * math.ceil(h / patch)
 
 

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
+from ..catalog import ImageNative
 from . import tokens
 
 TTL_SECONDS = {"5m": 5 * 60, "1h": 60 * 60}
@@ -91,7 +92,7 @@ def _nested_ttl(block: dict) -> Optional[str]:
     return found
 
 
-def boundaries(body: dict, tokenizer: str, image_edge: int = tokens.IMAGE_EDGE) -> Iterator[Boundary]:
+def boundaries(body: dict, tokenizer: str, native: ImageNative = tokens.NATIVE) -> Iterator[Boundary]:
     """Every block boundary of the prompt, in cache order, with the same token counts as ``count_input``."""
     hasher = hashlib.blake2b(digest_size=16)
     hasher.update(body["model"].encode())
@@ -117,7 +118,7 @@ def boundaries(body: dict, tokenizer: str, image_edge: int = tokens.IMAGE_EDGE) 
         total += tokens.MESSAGE_OVERHEAD
         hasher.update(b"\x00" + message["role"].encode())
         for j, block in enumerate(blocks):
-            total += tokens.count_block(block, tokenizer, image_edge)
+            total += tokens.count_block(block, tokenizer, native)
             hasher.update(b"\x00block" + _encoded(block))
             last = i == len(messages) - 1 and j == len(blocks) - 1
             yield Boundary(total, hasher.copy().digest(), _nested_ttl(block) or (automatic if last else None))
@@ -163,11 +164,11 @@ class PromptCache:
             self._entries.popitem(last=False)
 
     def account(self, body: dict, total_tokens: int, tokenizer: str, minimum: Optional[int],
-                image_edge: int = tokens.IMAGE_EDGE) -> Accounting:
+                native: ImageNative = tokens.NATIVE) -> Accounting:
         """Read and write the cache for one request; returns how its ``total_tokens`` of input split."""
         if minimum is None:
             return Accounting(input_tokens=total_tokens)
-        points = list(boundaries(body, tokenizer, image_edge))
+        points = list(boundaries(body, tokenizer, native))
         marked = [k for k, point in enumerate(points) if point.ttl is not None]
         if not marked:
             return Accounting(input_tokens=total_tokens)

@@ -197,7 +197,7 @@ def _media_notes(request: Request) -> list[str]:
         found = media.facts(data)
         colour = media.dominant_colour(data)
         values.update(format=found.media_type.split("/")[1].upper(), width=found.width, height=found.height,
-                      tokens=media.image_tokens(found.width, found.height, request.model.image_max_edge),
+                      tokens=media.image_tokens(found.width, found.height, request.model.image_native),
                       colour=_fill(words["colour"], {"colour": colour}) if colour else words["no_colour"])
         notes.append(_fill(words["image"], values))
     return notes

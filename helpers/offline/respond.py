@@ -117,7 +117,7 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         used = 1  # the API reports at least one output token, even for an empty reply
     searches = sum(1 for b in content if b["type"] == "web_search_tool_result")  # the searches run in this response
     cached = prompt_cache.cache.account(request.body, request.input_tokens, tokenizer, request.model.min_cacheable_tokens,
-                                        request.model.image_max_edge)
+                                        request.model.image_native)
     return {
         "id": new_id("msg"),
         "type": "message",

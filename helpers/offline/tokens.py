@@ -28,6 +28,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Iterable
 
+from ..catalog import ImageNative
 from . import media
 
 EARLIER = "earlier"
@@ -44,8 +45,8 @@ MESSAGE_OVERHEAD = 4
 """Tokens per message for its role marker and separators."""
 IMAGE_TOKENS = 1600
 """A flat estimate for an image the backend cannot read (a URL or file source: it fetches nothing)."""
-IMAGE_EDGE = 1568
-"""The long edge a model reads natively unless the catalog says otherwise (``ModelEntry.image_max_edge``)."""
+NATIVE = ImageNative()
+"""The image size a model reads natively unless the catalog says otherwise (``ModelEntry.image_native``)."""
 
 
 def _pattern(tokenizer: str) -> re.Pattern:
@@ -132,7 +133,7 @@ def count_json(value: Any, tokenizer: str = EARLIER) -> int:
     return count_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), tokenizer)
 
 
-def _media_tokens(block: dict, image_edge: int) -> int:
+def _media_tokens(block: dict, native: ImageNative) -> int:
     """An image's visual tokens from its pixels, a PDF's pages at the kit's per-page estimate (``media.py``)."""
     source = block.get("source") or {}
     if source.get("type") != "base64" or not isinstance(source.get("data"), str):
@@ -144,10 +145,10 @@ def _media_tokens(block: dict, image_edge: int) -> int:
     if block.get("type") == "document":
         return (media.pdf_pages(data) or 1) * media.PDF_TOKENS_PER_PAGE
     found = media.facts(data)
-    return media.image_tokens(found.width, found.height, image_edge) if found else IMAGE_TOKENS
+    return media.image_tokens(found.width, found.height, native) if found else IMAGE_TOKENS
 
 
-def count_block(block: Any, tokenizer: str = EARLIER, image_edge: int = IMAGE_EDGE) -> int:
+def count_block(block: Any, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
     if isinstance(block, str):
         return count_text(block, tokenizer)
     kind = block.get("type")
@@ -157,27 +158,27 @@ def count_block(block: Any, tokenizer: str = EARLIER, image_edge: int = IMAGE_ED
         source = block.get("source") or {}
         if source.get("type") == "text":
             return count_text(source.get("data", ""), tokenizer)
-        return _media_tokens(block, image_edge)
+        return _media_tokens(block, native)
     if kind in ("tool_use", "server_tool_use"):
         return count_text(block.get("name", ""), tokenizer) + count_json(block.get("input", {}), tokenizer)
     if kind == "tool_result":
         content = block.get("content", "")
-        return 2 + count_content(content, tokenizer, image_edge)
+        return 2 + count_content(content, tokenizer, native)
     if kind == "thinking":
         return count_text(block.get("thinking", ""), tokenizer)
     return count_json(block, tokenizer)
 
 
-def count_content(content: Any, tokenizer: str = EARLIER, image_edge: int = IMAGE_EDGE) -> int:
+def count_content(content: Any, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
     if isinstance(content, str):
         return count_text(content, tokenizer)
     if isinstance(content, list):
-        return sum(count_block(b, tokenizer, image_edge) for b in content)
+        return sum(count_block(b, tokenizer, native) for b in content)
     return 0
 
 
-def count_messages(messages: Iterable[dict], tokenizer: str = EARLIER, image_edge: int = IMAGE_EDGE) -> int:
-    return sum(MESSAGE_OVERHEAD + count_content(m.get("content", ""), tokenizer, image_edge) for m in messages)
+def count_messages(messages: Iterable[dict], tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
+    return sum(MESSAGE_OVERHEAD + count_content(m.get("content", ""), tokenizer, native) for m in messages)
 
 
 def count_system(system: Any, tokenizer: str = EARLIER) -> int:
@@ -190,10 +191,10 @@ def count_tools(tools: Any, tokenizer: str = EARLIER) -> int:
     return sum(count_json(t, tokenizer) for t in tools or ())
 
 
-def count_input(body: dict, tokenizer: str = EARLIER, image_edge: int = IMAGE_EDGE) -> int:
+def count_input(body: dict, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
     """Input tokens of a request: the same number for ``create`` and ``count_tokens``."""
     total = REQUEST_OVERHEAD + count_system(body.get("system"), tokenizer)
-    total += count_messages(body.get("messages") or (), tokenizer, image_edge)
+    total += count_messages(body.get("messages") or (), tokenizer, native)
     total += count_tools(body.get("tools"), tokenizer)
     output_format = (body.get("output_config") or {}).get("format")
     if output_format:

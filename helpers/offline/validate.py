@@ -442,7 +442,7 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
         )
     prefill, continues_pause = _split_prefill(checked.merged, model)
     thinking.check_final_turn(checked.merged, checked.starts, checked.thinking)
-    input_tokens = tokens.count_input(body, model.tokenizer, model.image_max_edge)
+    input_tokens = tokens.count_input(body, model.tokenizer, model.image_native)
     if input_tokens > model.context_window:
         raise invalid(say("prompt_too_long", tokens=input_tokens, limit=model.context_window))
     return Request(
@@ -456,4 +456,4 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
 def check_count_tokens(body: Any, version: str = API_VERSIONS[0]) -> int:
     _check_fields(body, COUNT_FIELDS, ("model", "messages"), version)
     model = _common(body, version).model
-    return tokens.count_input(body, model.tokenizer, model.image_max_edge)
+    return tokens.count_input(body, model.tokenizer, model.image_native)

@@ -219,3 +219,30 @@ def check_image_count(messages: list) -> None:
         found = media.facts(base64.b64decode(source["data"]))
         if found and max(found.width, found.height) > limits.many_images_max_px:
             raise invalid(say("image_too_wide_many", field=where, limit=limits.many_images_max_px))
+
+
+def _ttl_of(block: Any) -> list[str]:
+    marker = block.get("cache_control") if isinstance(block, dict) else None
+    found = [marker.get("ttl", "5m")] if isinstance(marker, dict) else []
+    inner = block.get("content") if isinstance(block, dict) and block.get("type") == "tool_result" else None
+    for nested in inner if isinstance(inner, list) else ():
+        found += _ttl_of(nested)
+    return found
+
+
+def check_ttl_order(body: dict) -> None:
+    """A 1-hour breakpoint may not follow a 5-minute one, in the order tools, system, messages (prompt-caching docs:
+    "cache entries with longer TTL must appear before shorter TTLs")."""
+    order: list[str] = []
+    for tool in body.get("tools") or ():
+        order += _ttl_of(tool)
+    system = body.get("system")
+    for block in system if isinstance(system, list) else ():
+        order += _ttl_of(block)
+    for message in body.get("messages") or ():
+        content = message.get("content")
+        for block in content if isinstance(content, list) else ():
+            order += _ttl_of(block)
+    order += _ttl_of(body)
+    if "5m" in order and "1h" in order[order.index("5m"):]:
+        raise invalid(say("cache_ttl_order"))

@@ -407,6 +407,8 @@ def _common(body: dict, version: str) -> _Checked:
     breakpoints += in_system + in_tools + blocks.cache_control(body.get("cache_control"), "cache_control")
     if breakpoints > blocks.MAX_CACHE_BREAKPOINTS:
         raise invalid(say("cache_control_limit", found=breakpoints))
+    if breakpoints > 1:
+        blocks.check_ttl_order(body)
     schema = _check_options(body, model)
     _check_sampling(body, version, model)
     chosen = thinking.settings(body, model)

@@ -118,6 +118,10 @@ WORDING = {
     "effort_unsupported": "output_config.effort: effort is not supported for this model",
     "effort_level_unsupported": "output_config.effort: '{effort}' is not supported for this model. Use {allowed}.",
     "too_many_images": "Too many images in this request: {found} > {limit}.",
+    "cache_ttl_order": (
+        "cache_control: a breakpoint with ttl '1h' must not come after one with ttl '5m' "
+        "(tools, then system, then messages)."
+    ),
     "pdf_invalid": "{field}.data: The PDF specified was not valid.",
     "forced_tool_use_unsupported": (
         "tool_choice.type: forced tool use ('any' or 'tool') is not supported for this model. "

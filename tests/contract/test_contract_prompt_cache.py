@@ -243,3 +243,21 @@ def test_concurrent_requests_through_the_loopback_server_write_the_prefix_once(l
     writes = [u for u in usages if u.cache_creation_input_tokens]
     assert len(writes) == 1
     assert all(u.cache_read_input_tokens == writes[0].cache_creation_input_tokens for u in usages if u not in writes)
+
+
+def test_a_one_hour_breakpoint_after_a_five_minute_one_is_refused(api, clock):
+    """Prompt-caching docs: "cache entries with longer TTL must appear before shorter TTLs"."""
+    import anthropic
+
+    from contract_support import check_error
+    from helpers.offline.wording import say
+
+    hour = {"type": "ephemeral", "ttl": "1h"}
+    five = {"type": "ephemeral"}
+    tool = {"name": "lookup_fact", "description": "Looks up a fact.", "input_schema": {"type": "object"}}
+    turn = [{"role": "user", "content": [{"type": "text", "text": "Hello", "cache_control": hour}]}]
+    with pytest.raises(anthropic.BadRequestError) as info:
+        ask(api, tools=[dict(tool, cache_control=five)], messages=turn)
+    check_error(info.value, 400, "invalid_request_error", say("cache_ttl_order"))
+    assert ask(api, tools=[dict(tool, cache_control=hour)], messages=[
+        {"role": "user", "content": [{"type": "text", "text": "Hello", "cache_control": five}]}]).content

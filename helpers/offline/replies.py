@@ -310,8 +310,8 @@ def _draft(request: Request) -> Draft:
     elif request.output_schema is not None and request.prefill is None:
         value = samples.sample(request.output_schema, context.last_user)
         text = json.dumps(value, ensure_ascii=False)
-    elif request.prefill is None and _media_notes(request):
-        text = _fill(texts()["media"]["reply"], {"notes": " ".join(_media_notes(request))})
+    elif request.prefill is None and (notes := _media_notes(request)):
+        text = _fill(texts()["media"]["reply"], {"notes": " ".join(notes)})
     else:
         text, entry = _reply_text(context)
         if request.prefill is not None:

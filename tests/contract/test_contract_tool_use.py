@@ -189,3 +189,10 @@ def test_an_assistant_turn_with_the_search_blocks_can_be_sent_back(api):
                                  user("Thanks. Tell me a short story instead."), tools=[WEB_SEARCH]))
     assert follow.stop_reason == "end_turn" and text_of(follow)
     assert not any(b.type == "server_tool_use" for b in follow.content)
+
+
+def test_forcing_the_search_tool_runs_it_without_text_before_it(api):
+    for choice in ({"type": "tool", "name": "web_search"}, {"type": "any"}):
+        message = api.create(**params(user("Tell me a short story."), tools=[WEB_SEARCH], tool_choice=choice,
+                                      **NO_THINKING))
+        assert [b.type for b in message.content][:2] == ["server_tool_use", "web_search_tool_result"]

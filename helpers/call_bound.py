@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from . import catalog
-from .usage import CACHE_WRITE_1H
+from .catalog import cache_prices
 
 TOOL_PROMPT_MARGIN = 1_000
 """Tokens allowed for the system prompt the API adds when ``tools`` are given: at most 530 in the
@@ -94,5 +94,5 @@ def bound(body: Any) -> CallBound:
     reason = _unpriced(body, entry)
     if reason:
         return CallBound(input_tokens + output, None, reason)
-    priced_input = input_tokens * (CACHE_WRITE_1H if any("cache_control" in d for d in _walk(body)) else 1)
+    priced_input = input_tokens * (cache_prices().write_1h if any("cache_control" in d for d in _walk(body)) else 1)
     return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output))

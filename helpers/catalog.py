@@ -35,12 +35,64 @@ class Price:
     long_context_input: Optional[float] = None
     long_context_output: Optional[float] = None
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        """Dollars for one call; long-context rates apply when the prompt exceeds the threshold."""
-        rate_in, rate_out = self.input, self.output
-        if self.long_context_above is not None and input_tokens > self.long_context_above:
-            rate_in, rate_out = self.long_context_input, self.long_context_output
-        return (input_tokens * rate_in + output_tokens * rate_out) / 1_000_000
+    def _rates(self, total_input: int) -> tuple[float, float]:
+        if self.long_context_above is not None and total_input > self.long_context_above:
+            return self.long_context_input, self.long_context_output
+        return self.input, self.output
+
+    def cost_usd(self, input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write_5m: int = 0,
+                 cache_write_1h: int = 0) -> float:
+        """Dollars for one call; long-context rates apply when the whole prompt exceeds the threshold.
+
+        Cache reads and writes are billed at their multiple of the input price (``cache_prices()``).
+        """
+        rate_in, rate_out = self._rates(input_tokens + cache_read + cache_write_5m + cache_write_1h)
+        factors = cache_prices()
+        cached = cache_read * factors.read + cache_write_5m * factors.write_5m + cache_write_1h * factors.write_1h
+        return ((input_tokens + cached) * rate_in + output_tokens * rate_out) / 1_000_000
+
+    def cache_saving_usd(self, *, cache_read: int = 0, cache_write_5m: int = 0, cache_write_1h: int = 0,
+                         input_tokens: int = 0) -> float:
+        """Dollars the cache saved on one call: those tokens at the plain input price, minus what they cost.
+
+        Negative on a call that only wrote to the cache (a write costs more than plain input).
+        """
+        rate_in, _ = self._rates(input_tokens + cache_read + cache_write_5m + cache_write_1h)
+        factors = cache_prices()
+        saved = cache_read * (1 - factors.read) + cache_write_5m * (1 - factors.write_5m)
+        saved += cache_write_1h * (1 - factors.write_1h)
+        return saved * rate_in / 1_000_000
+
+
+@dataclass(frozen=True)
+class ImageNative:
+    """A model's native image size: the longest edge and the most pixels it reads without scaling an image down."""
+
+    max_edge: int = 1568
+    max_pixels: int = 1_150_000
+
+
+@dataclass(frozen=True)
+class Vision:
+    """Image and PDF limits common to every model, and the size of one visual token."""
+
+    patch_px: int
+    max_px: int
+    many_images_above: int
+    many_images_max_px: int
+    max_images: int
+    max_image_bytes: int
+    max_request_bytes: int
+    max_pdf_pages: int
+
+
+@dataclass(frozen=True)
+class CachePrices:
+    """Prompt-cache prices as multiples of a model's input price."""
+
+    write_5m: float
+    write_1h: float
+    read: float
 
 
 THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
@@ -109,6 +161,8 @@ class ModelEntry:
     tokenizer: str = "earlier"
     forced_tool_use: bool = True
     min_cacheable_tokens: Optional[int] = None
+    image_max_edge: int = 1568  # pixels on the long edge the model reads natively; larger images are scaled down
+    image_max_pixels: int = 1_150_000  # and the most pixels in all
     features: Mapping[str, bool] = field(default_factory=dict, hash=False)  # Models API capability flags
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # fact -> keys of sources()
     legacy: bool = False
@@ -121,6 +175,11 @@ class ModelEntry:
     def resolved_id(self) -> str:
         """The id the API reports back: the dated snapshot where the model has one."""
         return self.snapshot or self.id
+
+    @property
+    def image_native(self) -> "ImageNative":
+        """The largest image the model reads as it is; a larger one is scaled down first (and billed so)."""
+        return ImageNative(self.image_max_edge, self.image_max_pixels)
 
     @property
     def retired(self) -> bool:
@@ -178,6 +237,8 @@ def _entry(raw: dict, feature_defaults: Mapping[str, bool]) -> ModelEntry:
         tokenizer=raw["tokenizer"],
         forced_tool_use=raw.get("forced_tool_use", True),
         min_cacheable_tokens=raw["min_cacheable_tokens"],
+        image_max_edge=raw.get("image_max_edge", 1568),
+        image_max_pixels=raw.get("image_max_pixels", 1_150_000),
         features=MappingProxyType({**feature_defaults, **raw.get("features", {})}),
         sources=MappingProxyType({fact: tuple(keys) for fact, keys in raw.get("sources", {}).items()}),
         legacy=raw.get("legacy", False),
@@ -199,6 +260,20 @@ def models() -> tuple[ModelEntry, ...]:
     raw = _raw()
     defaults = {k: v for k, v in raw["feature_defaults"].items() if not k.startswith("_")}
     return tuple(sorted((_entry(r, defaults) for r in raw["models"]), key=lambda m: m.released, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def vision() -> Vision:
+    """The limits of image and PDF input, and the visual token's size (source in ``models.json``)."""
+    raw = _raw()["vision"]
+    return Vision(**{k: v for k, v in raw.items() if not k.startswith("_")})
+
+
+@lru_cache(maxsize=1)
+def cache_prices() -> CachePrices:
+    """What cache writes (per TTL) and reads cost, as multiples of the input price (source in ``models.json``)."""
+    raw = _raw()["cache_prices"]
+    return CachePrices(write_5m=raw["write_5m"], write_1h=raw["write_1h"], read=raw["read"])
 
 
 def sources() -> Mapping[str, str]:
@@ -240,5 +315,6 @@ def retired() -> list[ModelEntry]:
     return [m for m in models() if m.retired]
 
 
-def cost_usd(model_id: str, input_tokens: int, output_tokens: int) -> float:
-    return get(model_id).price.cost_usd(input_tokens, output_tokens)
+def cost_usd(model_id: str, input_tokens: int, output_tokens: int, **cache_tokens: int) -> float:
+    """Dollars for one call; ``cache_read``, ``cache_write_5m`` and ``cache_write_1h`` tokens are optional."""
+    return get(model_id).price.cost_usd(input_tokens, output_tokens, **cache_tokens)

@@ -27,9 +27,12 @@ class TrimError(ValueError):
 def estimate(message: dict, model: str = catalog.DEFAULT_MODEL) -> int:
     """One message's tokens by the offline backend's estimate for ``model`` (what ``count_tokens`` adds for it offline).
 
-    The estimate follows the model's tokenizer family (a catalog fact): the same text costs more on a newer model.
+    The estimate follows the model's tokenizer family and the image size it reads natively (catalog facts): the
+    same text costs more on a newer model, and so may a large image.
     """
-    return tokens.MESSAGE_OVERHEAD + tokens.count_content(plain(message).get("content", ""), catalog.get(model).tokenizer)
+    entry = catalog.get(model)
+    content = plain(message).get("content", "")
+    return tokens.MESSAGE_OVERHEAD + tokens.count_content(content, entry.tokenizer, entry.image_native)
 
 
 _caches: dict[Counter, dict] = {}

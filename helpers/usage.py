@@ -64,6 +64,7 @@ class Record:
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0  # the part of the writes kept for an hour (billed higher)
     stop_reason: Optional[str] = None
     latency_s: float = 0.0
     cost_usd: float = 0.0
@@ -83,6 +84,18 @@ class Record:
             parsed = _json(self.request_body)
             self._request = parsed if isinstance(parsed, dict) else None
         return self._request
+
+    @property
+    def cache_saved_usd(self) -> float:
+        """What the prompt cache saved on this call against plain input (negative when it only wrote)."""
+        entry = catalog.lookup(self.model) if self.model else None
+        if entry is None or self.kind == "count_tokens" or self.status != 200:
+            return 0.0
+        return entry.price.cache_saving_usd(
+            cache_read=self.cache_read_input_tokens, input_tokens=self.input_tokens,
+            cache_write_5m=self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens,
+            cache_write_1h=self.cache_creation_1h_input_tokens,
+        )
 
     @property
     def kind(self) -> str:
@@ -162,27 +175,18 @@ def _json(data: bytes) -> Optional[Any]:
         return None
 
 
-# Prompt-cache prices, as multiples of the input rate (https://platform.claude.com/docs/en/about-claude/pricing).
-CACHE_WRITE_5M = 1.25
-CACHE_WRITE_1H = 2.0
-CACHE_READ = 0.1
-
-
 def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None) -> float:
-    """Dollars for one call: input, output, and the prompt-cache writes and reads the usage reports."""
+    """Dollars for one call: input, output, and the prompt-cache writes and reads the usage reports (catalog prices)."""
     entry = catalog.lookup(model) if model else None
-    if entry is None:
-        return 0.0
-    usage = usage or {}
-    written, read = _count(usage.get("cache_creation_input_tokens")), _count(usage.get("cache_read_input_tokens"))
+    return entry.price.cost_usd(input_tokens, output_tokens, **_cache_split(usage or {})) if entry else 0.0
+
+
+def _cache_split(usage: dict) -> dict:
+    written = _count(usage.get("cache_creation_input_tokens"))
     split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
     hour = min(_count(split.get("ephemeral_1h_input_tokens")), written)
-    price = entry.price
-    rate_in, rate_out = price.input, price.output
-    if price.long_context_above is not None and input_tokens + written + read > price.long_context_above:
-        rate_in, rate_out = price.long_context_input, price.long_context_output
-    cached = (written - hour) * CACHE_WRITE_5M + hour * CACHE_WRITE_1H + read * CACHE_READ
-    return ((input_tokens + cached) * rate_in + output_tokens * rate_out) / 1_000_000
+    return {"cache_read": _count(usage.get("cache_read_input_tokens")), "cache_write_5m": written - hour,
+            "cache_write_1h": hour}
 
 
 def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
@@ -202,6 +206,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         output_tokens=output_tokens,
         cache_read_input_tokens=_count(usage.get("cache_read_input_tokens")),
         cache_creation_input_tokens=_count(usage.get("cache_creation_input_tokens")),
+        cache_creation_1h_input_tokens=_cache_split(usage)["cache_write_1h"],
         stop_reason=body.get("stop_reason") if isinstance(body.get("stop_reason"), str) else None,
         latency_s=time.perf_counter() - started,
         cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage),

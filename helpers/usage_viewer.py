@@ -2,7 +2,8 @@
 
 Running totals (calls, tokens, dollars, the spending limit) on top, a gauge of how
 full the latest call's context window was, and the latest calls, a page at a time,
-with bars of input vs output tokens. It updates as calls happen, without re-running
+with bars of input vs output tokens and the prompt cache's reads and writes (with the
+money they saved, or cost: a write is dearer than plain input). It updates as calls happen, without re-running
 the cell, and fits a notebook column: below ``NARROW_PX`` each call takes two short
 lines instead of one wide row.
 """
@@ -59,7 +60,7 @@ STYLE = f"""<style>
 
 COLUMNS = (  # (css name, header) in the order cells appear
     ("number", "#"), ("model", "model"), ("call", "call"), ("result", "result"), ("break", ""),
-    ("input", "input"), ("output", "output"), ("bars", "tokens"), ("time", "time"), ("cost", "cost"),
+    ("input", "input"), ("output", "output"), ("bars", "tokens"), ("cache", "cache"), ("time", "time"), ("cost", "cost"),
 )
 
 
@@ -99,6 +100,20 @@ def _result(record: Record) -> str:
     if record.kind == "count_tokens":
         return str(record.status)
     return f'{record.status} <span class="kit-usage-muted">no stop_reason</span>'
+
+
+def _money(amount: float) -> str:
+    """A saving as ``saved $x``, a net cost as ``cost $x more``."""
+    return f"saved ${amount:.6f}" if amount >= 0 else f"cost ${-amount:.6f} more"
+
+
+def _cache_cell(record: Record) -> str:
+    """Cache reads and writes of one call, and what they saved against plain input; a dash without caching."""
+    if not record.cache_read_input_tokens and not record.cache_creation_input_tokens:
+        return "–"
+    lines = (f"read {record.cache_read_input_tokens:,}", f"wrote {record.cache_creation_input_tokens:,}",
+             _money(record.cache_saved_usd))
+    return '<span style="font-size:90%">' + "<br>".join(_escape(line) for line in lines) + "</span>"
 
 
 class UsageViewer(w.VBox):
@@ -187,6 +202,9 @@ class UsageViewer(w.VBox):
                          if limit.max_usd else "budget $0")
         if limit.max_tokens is not None:
             parts.append(f"token limit {limit.max_tokens:,}")
+        cached = [r for r in shown if r.cache_read_input_tokens or r.cache_creation_input_tokens]
+        if cached:
+            parts.append(f"prompt cache {_escape(_money(sum(r.cache_saved_usd for r in cached)))} (calls shown)")
         if any(r.offline for r in shown):
             parts.append('<span class="kit-usage-muted">offline: token counts are estimates</span>')
         items = "".join(f"<span>{part}</span>" for part in parts)
@@ -224,6 +242,7 @@ class UsageViewer(w.VBox):
                 "input": f'{r.input_tokens:,}<span class="kit-unit"> in</span>',
                 "output": f'{r.output_tokens:,}<span class="kit-unit"> out</span>',
                 "bars": _bars(r, biggest),
+                "cache": _cache_cell(r),
                 "time": f"{r.latency_s * 1000:,.0f} ms",
                 "cost": f"${r.cost_usd:.6f}",
             }

@@ -203,7 +203,7 @@ def _templates() -> dict[str, tuple[dict, dict[str, str]]]:
                     {
                         "role": "user",
                         "content": [
-                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg=="}},
                             {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "A memo."}},
                             {"type": "text", "text": "Summarise both."},
                         ],

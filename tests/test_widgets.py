@@ -190,6 +190,34 @@ def test_usage_viewer_updates_as_calls_happen(client):
     viewer.close()
 
 
+def test_usage_viewer_shows_cache_reads_writes_and_the_money_they_saved(client):
+    """https://platform.claude.com/docs/en/build-with-claude/prompt-caching: a write, then a read of the same prefix."""
+    from helpers import catalog
+    from helpers.offline import prompt_cache
+
+    prompt_cache.cache.clear()
+    viewer = UsageViewer()
+    system = [{"type": "text", "text": "A long shared instruction for every call. " * 200,
+               "cache_control": {"type": "ephemeral"}}]
+    for _ in range(2):
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=10, system=system,
+                               messages=[{"role": "user", "content": "Hello"}])
+    client.messages.create(model=DEFAULT_MODEL, max_tokens=10, messages=[{"role": "user", "content": "Hello"}])
+    write, read, plain = usage_log.records
+    assert write.cache_creation_input_tokens > 0 and read.cache_read_input_tokens == write.cache_creation_input_tokens
+    rows = viewer.table.value.split('class="kit-usage-row"')[1:]
+    assert f"read 0<br>wrote {write.cache_creation_input_tokens:,}<br>cost ${-write.cache_saved_usd:.6f} more" in rows[0]
+    assert f"read {read.cache_read_input_tokens:,}<br>wrote 0<br>saved ${read.cache_saved_usd:.6f}" in rows[1]
+    assert "read " not in rows[2] and plain.cache_saved_usd == 0
+    price = catalog.get(DEFAULT_MODEL).price.input
+    factors = catalog.cache_prices()
+    assert read.cache_saved_usd == pytest.approx(read.cache_read_input_tokens * (1 - factors.read) * price / 1e6)
+    total = write.cache_saved_usd + read.cache_saved_usd
+    assert f"prompt cache {'saved' if total >= 0 else 'cost'} ${abs(total):.6f}" in viewer.totals.value
+    viewer.close()
+    prompt_cache.cache.clear()
+
+
 def test_usage_viewer_budget_refuses_calls_before_they_are_sent(client):
     viewer = UsageViewer(budget_usd=0.00001)
     client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=[{"role": "user", "content": "Hello " * 200}])

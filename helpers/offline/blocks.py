@@ -13,6 +13,8 @@ import base64
 import binascii
 from typing import Any
 
+from .. import catalog
+from . import media
 from .errors import invalid
 from .wording import say
 
@@ -85,19 +87,6 @@ def cache_control(value: Any, where: str) -> int:
     return 1
 
 
-def _image_kind(data: bytes) -> str | None:
-    """The image format the bytes are in, by their signature, or None."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def _image_source(source: Any, where: str) -> None:
     where = f"{where}.source"
     expect(source, dict, "dictionary", where)
@@ -113,15 +102,46 @@ def _image_source(source: Any, where: str) -> None:
         raise invalid(say("field_required", field=f"{where}.media_type"))
     literal(source["media_type"], IMAGE_TYPES, f"{where}.media_type")
     required_strings(source, ("data",), where)
+    limits = catalog.vision()
+    if len(source["data"]) > limits.max_image_bytes:
+        # UNCONFIRMED: whether the API measures the base64 text or the decoded bytes (the kit: the text, as sent)
+        raise invalid(say("image_too_many_bytes", field=where, size=len(source["data"]), limit=limits.max_image_bytes))
     try:
         data = base64.b64decode(source["data"], validate=True)
     except (binascii.Error, ValueError):
         raise invalid(say("image_invalid")) from None
-    actual = _image_kind(data)
+    actual = media.kind(data)
     if actual is None:
         raise invalid(say("image_invalid"))
     if actual != source["media_type"]:
         raise invalid(say("image_type_mismatch", field=where, declared=source["media_type"], actual=actual))
+    found = media.facts(data)
+    if found is None:
+        raise invalid(say("image_invalid"))
+    if max(found.width, found.height) > limits.max_px:
+        raise invalid(say("image_too_wide", field=where, limit=limits.max_px))
+
+
+def _document_source(source: Any, where: str, tagged: str) -> None:
+    """A PDF sent as base64 must be a PDF, of at most ``max_pdf_pages`` pages (the pages the kit can count)."""
+    expect(source, dict, "dictionary", f"{where}.source")
+    if source.get("type") == "text":
+        required_strings(source, ("data",), f"{where}.source")
+    if source.get("type") != "base64":
+        return
+    where = f"{tagged}.source.base64"
+    only_fields(source, ("type", "media_type", "data"), where)
+    literal(source.get("media_type"), ("application/pdf",), f"{where}.media_type")
+    required_strings(source, ("data",), where)
+    try:
+        data = base64.b64decode(source["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(say("pdf_invalid", field=where)) from None
+    if not media.is_pdf(data):
+        raise invalid(say("pdf_invalid", field=where))
+    limit = catalog.vision().max_pdf_pages
+    if (media.pdf_pages(data) or 0) > limit:
+        raise invalid(say("pdf_too_many_pages", limit=limit))
 
 
 def check(block: Any, where: str) -> int:
@@ -160,11 +180,69 @@ def check(block: Any, where: str) -> int:
     elif kind == "document":
         if "source" not in block:
             raise invalid(say("field_required", field=f"{where}.source"))
-        expect(block["source"], dict, "dictionary", f"{where}.source")
-        if block["source"].get("type") == "text":
-            required_strings(block["source"], ("data",), f"{where}.source")
+        _document_source(block["source"], where, tagged)
     elif kind == "thinking":
         required_strings(block, ("thinking", "signature"), where)
     elif kind == "redacted_thinking":
         required_strings(block, ("data",), where)
     return breakpoints
+
+
+def _images(messages: list) -> list[tuple[str, dict]]:
+    """Every image block of the messages (inside tool results too), with the API's path to its source."""
+    found = []
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            where = f"messages.{i}.content.{j}"
+            if block.get("type") == "image":
+                found.append((f"{where}.image.source.{block['source'].get('type')}", block))
+            inner = block.get("content") if block.get("type") == "tool_result" else None
+            for k, nested in enumerate(inner if isinstance(inner, list) else ()):
+                if nested.get("type") == "image":
+                    found.append((f"{where}.tool_result.content.{k}.image.source.{nested['source'].get('type')}", nested))
+    return found
+
+
+def check_image_count(messages: list) -> None:
+    """The limits of a whole request: the number of images, and smaller images when there are many."""
+    limits = catalog.vision()
+    images = _images(messages)
+    if len(images) > limits.max_images:
+        raise invalid(say("too_many_images", found=len(images), limit=limits.max_images))
+    if len(images) <= limits.many_images_above:
+        return
+    for where, block in images:
+        source = block["source"]
+        if source.get("type") != "base64":
+            continue  # a URL or a file the backend cannot read: nothing to measure
+        found = media.facts(base64.b64decode(source["data"]))
+        if found and max(found.width, found.height) > limits.many_images_max_px:
+            raise invalid(say("image_too_wide_many", field=where, limit=limits.many_images_max_px))
+
+
+def _ttl_of(block: Any) -> list[str]:
+    marker = block.get("cache_control") if isinstance(block, dict) else None
+    found = [marker.get("ttl", "5m")] if isinstance(marker, dict) else []
+    inner = block.get("content") if isinstance(block, dict) and block.get("type") == "tool_result" else None
+    for nested in inner if isinstance(inner, list) else ():
+        found += _ttl_of(nested)
+    return found
+
+
+def check_ttl_order(body: dict) -> None:
+    """A 1-hour breakpoint may not follow a 5-minute one, in the order tools, system, messages (prompt-caching docs:
+    "cache entries with longer TTL must appear before shorter TTLs")."""
+    order: list[str] = []
+    for tool in body.get("tools") or ():
+        order += _ttl_of(tool)
+    system = body.get("system")
+    for block in system if isinstance(system, list) else ():
+        order += _ttl_of(block)
+    for message in body.get("messages") or ():
+        content = message.get("content")
+        for block in content if isinstance(content, list) else ():
+            order += _ttl_of(block)
+    order += _ttl_of(body)
+    if "5m" in order and "1h" in order[order.index("5m"):]:
+        raise invalid(say("cache_ttl_order"))

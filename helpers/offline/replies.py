@@ -11,6 +11,7 @@ transparent reply, which opens with a short marker and describes what it receive
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from . import samples
+from . import media, samples, tool_calls
 from . import thinking as thinking_rules
 from .ids import new_id
 from .validate import Request
@@ -241,23 +242,77 @@ def _answer_tool_results(request: Request, results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _keywords(tool: dict) -> set[str]:
-    words = set(_WORD.findall(tool["name"].lower().replace("_", " ").replace("-", " ")))
-    return words - _GENERIC_WORDS
+def _media_notes(request: Request) -> list[str]:
+    """One note per image or PDF of the last user turn: what the kit computed from the bytes, nothing seen."""
+    words = texts()["media"]
+    notes = []
+    blocks = [b for b in request.messages[-1]["content"] if b.get("type") in ("image", "document")]
+    for n, block in enumerate(blocks, start=1):
+        source = block.get("source") or {}
+        values = {"n": n, "model": request.model.id}
+        if source.get("type") != "base64":
+            values["where"] = _quote(str(source.get("url") or source.get("file_id") or source.get("type")))
+            notes.append(_fill(words["unread"], values))
+            continue
+        data = base64.b64decode(source["data"])
+        if block["type"] == "document":
+            pages = media.pdf_pages(data)
+            key = "pdf" if pages else "pdf_pages_unknown"
+            notes.append(_fill(words[key], {**values, "pages": pages, "size": len(data)}))
+            continue
+        found = media.facts(data)
+        colour = media.dominant_colour(data)
+        values.update(format=found.media_type.split("/")[1].upper(), width=found.width, height=found.height,
+                      tokens=media.image_tokens(found.width, found.height, request.model.image_native),
+                      colour=_fill(words["colour"], {"colour": colour}) if colour else words["no_colour"])
+        notes.append(_fill(words["image"], values))
+    return notes
 
 
-def _tool_to_call(request: Request, last_user: str) -> Optional[dict]:
-    custom = [t for t in request.tools if "input_schema" in t]
-    choice = request.tool_choice
-    if not custom or choice["type"] == "none":
-        return None
-    if choice["type"] == "tool":
-        return next((t for t in custom if t["name"] == choice["name"]), None)  # None: a server tool was chosen
-    lowered = last_user.lower()
-    for tool in custom:
-        if _keywords(tool) & set(_WORD.findall(lowered)):
-            return tool
-    return custom[0] if choice["type"] == "any" else None
+def _search_result(call_id: str) -> dict:
+    """What a search returns offline: the API's own error object, as no search can run.
+
+    Shapes: ``WebSearchToolResultBlock`` and ``WebSearchToolResultErrorObject`` (anthropic 2.14,
+    ``anthropic/types/web_search_tool_result_*.py``); ``unavailable`` is one of its documented error codes
+    (https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool).
+    """
+    return {"type": "web_search_tool_result", "tool_use_id": call_id,
+            "content": {"type": "web_search_tool_result_error", "error_code": "unavailable"}}
+
+
+def _search_call(name: str, query: str) -> dict:
+    for marker in texts()["triggers"].values():
+        query = re.sub(re.escape(marker) + r"(?::\w+)?", "", query)
+    return {"type": "server_tool_use", "id": new_id("srvtoolu"), "name": name, "input": {"query": _quote(query.strip())}}
+
+
+def _searched(call: dict) -> list[dict]:
+    """The search's result and the kit's honest answer to it."""
+    note = _fill(texts()["web_search_unavailable"], {"query": call["input"].get("query", "")})
+    return [_search_result(call["id"]), {"type": "text", "text": note}]
+
+
+def _resume(request: Request, context: _Context) -> Draft:
+    """The continuation of a paused turn: the declared search it was running, then the answer."""
+    paused = [b for b in request.messages[-1]["content"] if b.get("type") == "server_tool_use"]
+    answered = {b.get("tool_use_id") for b in request.messages[-1]["content"] if b.get("type") == "web_search_tool_result"}
+    pending = [b for b in paused if b["id"] not in answered]
+    search = tool_calls.web_search_tool(request.tools)
+    if search is not None and pending and pending[-1]["name"] == search["name"]:
+        return Draft(_searched(pending[-1]))
+    return Draft([{"type": "text", "text": _fill(texts()["pause_turn_resumed"], context.values)}])
+
+
+def _tool_use_draft(request: Request, made: list[tool_calls.Call]) -> Draft:
+    uses = [{"type": "tool_use", "id": new_id("toolu"), "name": c.tool["name"], "input": c.input} for c in made]
+    if request.tool_choice["type"] in ("any", "tool"):  # the API writes no text before a forced call
+        return Draft(uses, stop_reason="tool_use")
+    if len(uses) == 1:
+        intro = _fill(texts()["tool_call_intro"], {"tool": uses[0]["name"]})
+    else:
+        names = ", ".join(dict.fromkeys(u["name"] for u in uses))
+        intro = _fill(texts()["tool_calls_intro"], {"count": len(uses), "tools": names})
+    return Draft([{"type": "text", "text": intro}, *uses], stop_reason="tool_use")
 
 
 def _trigger(last_user: str) -> Optional[tuple[str, str]]:
@@ -292,32 +347,37 @@ def draft(request: Request) -> Draft:
 
 def _draft(request: Request, context: _Context) -> Draft:
     if request.continues_pause:
-        return Draft([{"type": "text", "text": _fill(texts()["pause_turn_resumed"], context.values)}])
+        return _resume(request, context)
 
     results = _tool_results(request) if request.messages[-1]["role"] == "user" else []
     trigger = _trigger(context.last_user) if not results else None
     if trigger and trigger[0] == "refusal":
         details = {"type": "refusal", "category": trigger[1] or None, "explanation": texts()["refusal_explanation"]}
         return Draft([], stop_reason="refusal", stop_details=details)
+    search = tool_calls.web_search_tool(request.tools)
     if trigger and trigger[0] == "pause_turn":
-        call = {"type": "server_tool_use", "id": new_id("srvtoolu"), "name": "web_search",
-                "input": {"query": _quote(context.last_user)}}
+        # A long server-tool turn paused: the declared search tool's call, or web_search where none is declared.
+        call = _search_call(search["name"] if search else "web_search", context.last_user)
         return Draft([{"type": "text", "text": texts()["pause_turn_intro"]}, call], stop_reason="pause_turn")
 
-    tool = _tool_to_call(request, context.last_user) if request.prefill is None else None
-    if tool is not None and (not results or request.tool_choice["type"] in ("any", "tool")):
-        arguments = samples.sample(tool["input_schema"], context.last_user, required_only=True)
-        call = {"type": "tool_use", "id": new_id("toolu"), "name": tool["name"],
-                "input": arguments if isinstance(arguments, dict) else {}}
-        intro = {"type": "text", "text": _fill(texts()["tool_call_intro"], {"tool": tool["name"]})}
-        forced = request.tool_choice["type"] in ("any", "tool")  # the API writes no text before a forced call
-        return Draft([call] if forced else [intro, call], stop_reason="tool_use")
+    forced = request.tool_choice["type"] in ("any", "tool")
+    if request.prefill is None and (not results or forced):
+        made = tool_calls.calls(request.tools, request.tool_choice, context.last_user)
+        if made:
+            return _tool_use_draft(request, made)
+        search = tool_calls.wants_search(request.tools, request.tool_choice, context.last_user)
+        if search is not None:
+            call = _search_call(search["name"], context.last_user)
+            intro = [] if forced else [{"type": "text", "text": texts()["pause_turn_intro"]}]
+            return Draft([*intro, call, *_searched(call)])
 
     if results:
         text = _answer_tool_results(request, results)
     elif request.output_schema is not None and request.prefill is None:
         value = samples.sample(request.output_schema, context.last_user)
         text = json.dumps(value, ensure_ascii=False)
+    elif request.prefill is None and (notes := _media_notes(request)):
+        text = _fill(texts()["media"]["reply"], {"notes": " ".join(notes)})
     else:
         text, entry = _reply_text(context)
         if request.prefill is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import tokens
+from . import prompt_cache, tokens
 from .ids import new_id
 from .replies import Draft, draft
 from .validate import Request
@@ -22,12 +22,16 @@ SERVICE_TIER = "standard"
 INFERENCE_GEO = "not_available"  # what every recorded response of the API says (messages-api.md section 11)
 
 
-def usage(input_tokens: int, output_tokens: int, *, web_searches: int = 0, thinking_tokens: Optional[int] = None) -> dict:
+def usage(input_tokens: int | prompt_cache.Accounting, output_tokens: int, *, web_searches: int = 0,
+          thinking_tokens: Optional[int] = None) -> dict:
+    """The usage object; ``input_tokens`` is the whole input, or its split between the cache and fresh tokens."""
+    split = input_tokens if isinstance(input_tokens, prompt_cache.Accounting) else prompt_cache.Accounting(input_tokens)
     return {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "input_tokens": split.input_tokens,
+        "cache_creation_input_tokens": split.cache_creation_input_tokens,
+        "cache_read_input_tokens": split.cache_read_input_tokens,
+        "cache_creation": {"ephemeral_5m_input_tokens": split.cache_creation_5m,
+                           "ephemeral_1h_input_tokens": split.cache_creation_1h},
         "output_tokens": output_tokens,
         "server_tool_use": {"web_search_requests": web_searches, "web_fetch_requests": 0} if web_searches else None,
         "service_tier": SERVICE_TIER,
@@ -111,7 +115,9 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
             break
     if used == 0 and request.max_tokens > 0:
         used = 1  # the API reports at least one output token, even for an empty reply
-    searches = sum(1 for b in content if b["type"] == "server_tool_use")
+    searches = sum(1 for b in content if b["type"] == "web_search_tool_result")  # the searches run in this response
+    cached = prompt_cache.cache.account(request.body, request.input_tokens, tokenizer, request.model.min_cacheable_tokens,
+                                        request.model.image_native)
     return {
         "id": new_id("msg"),
         "type": "message",
@@ -122,7 +128,7 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         "stop_sequence": stop_sequence,
         "stop_details": plan.stop_details if stop_reason == plan.stop_reason else None,
         "usage": usage(
-            request.input_tokens, used, web_searches=searches,
+            cached, used, web_searches=searches,
             thinking_tokens=thinking_tokens if request.thinking.active else None,
         ),
     }

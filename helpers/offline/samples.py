@@ -3,7 +3,8 @@
 Strings come from the request where that is natural: the runs of capitalised words
 in the user's message (places, names) fill string fields in turn, and its numbers
 fill number fields in turn. Everything else takes the schema's own hints (enum, const,
-default, minimum) or a plain value of the right type.
+default, minimum; an enum value the message names, else the first) or a plain value of
+the right type.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PROPER_NOUNS = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+PROPER_NOUNS = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_WORDS = re.compile(r"[\w-]+")
 MAX_DEPTH = 32  # a recursive schema (a $ref cycle) ends in null this deep
 MAX_VALUES = 2000  # values in one sample at most, however many items minItems asks for
 
@@ -46,10 +48,18 @@ def _kind(schema: dict) -> str | None:
 class _Draw:
     """What one sample may still use: a value budget, and the hint's names and numbers, each used once in turn."""
 
-    def __init__(self, hint: str):
+    def __init__(self, hint: str, names: list[str] | None = None, numbers: list[float] | None = None):
         self.budget = MAX_VALUES
-        self.names = [m.group(1) for m in _PROPER_NOUNS.finditer(hint)]
-        self.numbers = [float(m.group()) for m in _NUMBER.finditer(hint)]
+        self.words = set(_WORDS.findall(hint.lower()))
+        self.names = list(names) if names is not None else [m.group(1) for m in PROPER_NOUNS.finditer(hint)]
+        self.numbers = list(numbers) if numbers is not None else [float(m.group()) for m in NUMBER.finditer(hint)]
+
+    def mentioned(self, options: list) -> Any:
+        """The first option the hint names as a word ("in fahrenheit" picks "fahrenheit"), or the first option."""
+        for option in options:
+            if isinstance(option, str) and option.lower() in self.words:
+                return option
+        return options[0]
 
     def take(self, pool: list) -> Any:
         return pool.pop(0) if pool else None
@@ -57,9 +67,10 @@ class _Draw:
 
 def sample(
     schema: Any, hint: str = "", *, name: str = "value", required_only: bool = False, _root: dict | None = None,
-    _depth: int = 0, _draw: _Draw | None = None,
+    _depth: int = 0, _draw: _Draw | None = None, names: list[str] | None = None, numbers: list[float] | None = None,
 ) -> Any:
-    draw = _draw if _draw is not None else _Draw(hint)
+    """A value for ``schema``; ``names`` and ``numbers``, when given, replace those found in ``hint``."""
+    draw = _draw if _draw is not None else _Draw(hint, names, numbers)
     if not isinstance(schema, dict) or _depth > MAX_DEPTH or draw.budget <= 0:
         return None
     draw.budget -= 1
@@ -70,7 +81,7 @@ def sample(
         if key in schema:
             return schema[key]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
+        return draw.mentioned(schema["enum"])
     for key in ("anyOf", "oneOf", "allOf"):
         if isinstance(schema.get(key), list) and schema[key]:
             return sample(schema[key][0], hint, name=name, **deeper)

@@ -55,9 +55,12 @@ def _block_events(index: int, block: dict) -> Iterator[dict]:
         start = {"type": "thinking", "thinking": "", "signature": ""}
         yield {"type": "content_block_start", "index": index, "content_block": start}
         deltas = _thinking_deltas(block)
-    else:
+    elif "input" in block:
         yield {"type": "content_block_start", "index": index, "content_block": dict(block, input={})}
         deltas = _json_deltas(block["input"])
+    else:  # a server tool's result comes whole in its start event, with no deltas
+        yield {"type": "content_block_start", "index": index, "content_block": block}
+        deltas = iter(())
     if index == 0:
         yield {"type": "ping"}
     for delta in deltas:

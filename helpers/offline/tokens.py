@@ -19,6 +19,8 @@ counting it always agree.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -26,6 +28,9 @@ import threading
 from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Iterable
+
+from ..catalog import ImageNative
+from . import media
 
 EARLIER = "earlier"
 NEWER = "4.7+"
@@ -40,7 +45,9 @@ REQUEST_OVERHEAD = 3
 MESSAGE_OVERHEAD = 4
 """Tokens per message for its role marker and separators."""
 IMAGE_TOKENS = 1600
-"""A flat estimate for one image or PDF page: the real cost depends on its pixels."""
+"""A flat estimate for an image the backend cannot read (a URL or file source: it fetches nothing)."""
+NATIVE = ImageNative()
+"""The image size a model reads natively unless the catalog says otherwise (``ModelEntry.image_native``)."""
 
 
 def _pattern(tokenizer: str) -> re.Pattern:
@@ -134,7 +141,22 @@ def count_json(value: Any, tokenizer: str = EARLIER) -> int:
     return count_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), tokenizer)
 
 
-def count_block(block: Any, tokenizer: str = EARLIER) -> int:
+def _media_tokens(block: dict, native: ImageNative) -> int:
+    """An image's visual tokens from its pixels, a PDF's pages at the kit's per-page estimate (``media.py``)."""
+    source = block.get("source") or {}
+    if source.get("type") != "base64" or not isinstance(source.get("data"), str):
+        return IMAGE_TOKENS
+    try:
+        data = base64.b64decode(source["data"])
+    except (binascii.Error, ValueError):
+        return IMAGE_TOKENS
+    if block.get("type") == "document":
+        return (media.pdf_pages(data) or 1) * media.PDF_TOKENS_PER_PAGE
+    found = media.facts(data)
+    return media.image_tokens(found.width, found.height, native) if found else IMAGE_TOKENS
+
+
+def count_block(block: Any, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
     if isinstance(block, str):
         return count_text(block, tokenizer)
     kind = block.get("type")
@@ -144,27 +166,27 @@ def count_block(block: Any, tokenizer: str = EARLIER) -> int:
         source = block.get("source") or {}
         if source.get("type") == "text":
             return count_text(source.get("data", ""), tokenizer)
-        return IMAGE_TOKENS
+        return _media_tokens(block, native)
     if kind in ("tool_use", "server_tool_use"):
         return count_text(block.get("name", ""), tokenizer) + count_json(block.get("input", {}), tokenizer)
     if kind == "tool_result":
         content = block.get("content", "")
-        return 2 + count_content(content, tokenizer)
+        return 2 + count_content(content, tokenizer, native)
     if kind == "thinking":
         return count_text(block.get("thinking", ""), tokenizer)
     return count_json(block, tokenizer)
 
 
-def count_content(content: Any, tokenizer: str = EARLIER) -> int:
+def count_content(content: Any, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
     if isinstance(content, str):
         return count_text(content, tokenizer)
     if isinstance(content, list):
-        return sum(count_block(b, tokenizer) for b in content)
+        return sum(count_block(b, tokenizer, native) for b in content)
     return 0
 
 
-def count_messages(messages: Iterable[dict], tokenizer: str = EARLIER) -> int:
-    return sum(MESSAGE_OVERHEAD + count_content(m.get("content", ""), tokenizer) for m in messages)
+def count_messages(messages: Iterable[dict], tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
+    return sum(MESSAGE_OVERHEAD + count_content(m.get("content", ""), tokenizer, native) for m in messages)
 
 
 def count_system(system: Any, tokenizer: str = EARLIER) -> int:
@@ -177,10 +199,10 @@ def count_tools(tools: Any, tokenizer: str = EARLIER) -> int:
     return sum(count_json(t, tokenizer) for t in tools or ())
 
 
-def count_input(body: dict, tokenizer: str = EARLIER) -> int:
+def count_input(body: dict, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:
     """Input tokens of a request: the same number for ``create`` and ``count_tokens``."""
     total = REQUEST_OVERHEAD + count_system(body.get("system"), tokenizer)
-    total += count_messages(body.get("messages") or (), tokenizer)
+    total += count_messages(body.get("messages") or (), tokenizer, native)
     total += count_tools(body.get("tools"), tokenizer)
     output_format = (body.get("output_config") or {}).get("format")
     if output_format:

@@ -396,6 +396,7 @@ class _Checked:
 def _common(body: dict, version: str) -> _Checked:
     model = _model(body)
     messages, breakpoints = _check_messages(body["messages"])
+    blocks.check_image_count(messages)
     _check_version_rules(messages, version)
     system_text, in_system = _system_text(body.get("system"))
     for i, message in enumerate(messages):
@@ -406,6 +407,8 @@ def _common(body: dict, version: str) -> _Checked:
     breakpoints += in_system + in_tools + blocks.cache_control(body.get("cache_control"), "cache_control")
     if breakpoints > blocks.MAX_CACHE_BREAKPOINTS:
         raise invalid(say("cache_control_limit", found=breakpoints))
+    if breakpoints > 1:
+        blocks.check_ttl_order(body)
     schema = _check_options(body, model)
     _check_sampling(body, version, model)
     chosen = thinking.settings(body, model)
@@ -441,7 +444,7 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
         )
     prefill, continues_pause = _split_prefill(checked.merged, model)
     thinking.check_final_turn(checked.merged, checked.starts, checked.thinking)
-    input_tokens = tokens.count_input(body, model.tokenizer)
+    input_tokens = tokens.count_input(body, model.tokenizer, model.image_native)
     if input_tokens > model.context_window:
         raise invalid(say("prompt_too_long", tokens=input_tokens, limit=model.context_window))
     return Request(
@@ -455,4 +458,4 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
 def check_count_tokens(body: Any, version: str = API_VERSIONS[0]) -> int:
     _check_fields(body, COUNT_FIELDS, ("model", "messages"), version)
     model = _common(body, version).model
-    return tokens.count_input(body, model.tokenizer)
+    return tokens.count_input(body, model.tokenizer, model.image_native)

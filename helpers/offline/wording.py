@@ -62,6 +62,15 @@ WORDING = {
         "cannot contain `thinking`. To use thinking blocks, enable `thinking` in your request."
     ),
     # acoyfellow/my-ax#89 (a real API response quoted)
+    # image limits: anthropics/claude-code#5147 (8000 pixels), #52220 (many-image requests); the 5 MB error is
+    # quoted from real responses in several public projects ("...base64: image exceeds 5 MB maximum: 6096280 bytes >
+    # 5242880 bytes"); "A maximum of 100 PDF pages may be provided." likewise
+    "image_too_many_bytes": "{field}: image exceeds 5 MB maximum: {size} bytes > {limit} bytes",
+    "image_too_wide": "{field}.data: At least one of the image dimensions exceed max allowed size: {limit} pixels",
+    "image_too_wide_many": (
+        "{field}.data: At least one of the image dimensions exceed max allowed size for many-image requests: {limit} pixels"
+    ),
+    "pdf_too_many_pages": "A maximum of {limit} PDF pages may be provided.",
     "image_invalid": (
         "The image data you provided does not represent a valid image. Please check your input and try again with "
         "one of the supported image formats: ['image/jpeg', 'image/png', 'image/gif', 'image/webp']."
@@ -108,6 +117,12 @@ WORDING = {
     ),
     "effort_unsupported": "output_config.effort: effort is not supported for this model",
     "effort_level_unsupported": "output_config.effort: '{effort}' is not supported for this model. Use {allowed}.",
+    "too_many_images": "Too many images in this request: {found} > {limit}.",
+    "cache_ttl_order": (
+        "cache_control: a breakpoint with ttl '1h' must not come after one with ttl '5m' "
+        "(tools, then system, then messages)."
+    ),
+    "pdf_invalid": "{field}.data: The PDF specified was not valid.",
     "forced_tool_use_unsupported": (
         "tool_choice.type: forced tool use ('any' or 'tool') is not supported for this model. "
         "Use 'auto' and say in the prompt which tool to call."

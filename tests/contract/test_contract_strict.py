@@ -12,12 +12,13 @@ import base64
 import anthropic
 import pytest
 
+import sample_media
 from contract_support import WEATHER_QUESTION, WEATHER_TOOL, assistant, check_error, params, user
 from helpers import DEFAULT_MODEL
 from helpers.offline.wording import say
 
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
-JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 32).decode()
+PNG = sample_media.b64(sample_media.png(4, 3))
+JPEG = sample_media.b64(sample_media.jpeg(4, 3))
 IMAGE_TYPES = "'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"
 
 

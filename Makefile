@@ -65,11 +65,13 @@ test: test-env
 	@mkdir -p $(CACHE)
 	$(JUPYTER_DIRS) $(PYTHON) -m pytest
 
+# Streams are coalesced after running, so a print split by a busy machine is stored as one output.
 lessons: test-env
 	mkdir -p $(CACHE)
 	cd notebooks && shopt -s nullglob && nbs=(*.ipynb solutions/*.ipynb) && \
 	if (( $${#nbs[@]} )); then \
-		KIT_MODE=offline $(JUPYTER_DIRS) $(JUPYTER) nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False "$${nbs[@]}"; \
+		KIT_MODE=offline $(JUPYTER_DIRS) $(JUPYTER) nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False \
+			--NotebookExporter.preprocessors='["nbconvert.preprocessors.CoalesceStreamsPreprocessor"]' --CoalesceStreamsPreprocessor.enabled=True "$${nbs[@]}"; \
 	else \
 		echo "no notebooks to execute"; \
 	fi

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 
 LESSON = "00_setup.ipynb"
 CHEAPEST, NOT_FOUND, PREFILL = "cell-15", "cell-17", "cell-19"
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 00.1 the cheapest current model

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 from helpers import check
 
 LESSON = "01_first_request.ipynb"
+ALSO = ("cell-43",)  # the message exercise 2 gives to read
 SYSTEM, ANATOMY, TEXT_OF = "cell-41", "cell-45", "cell-47"
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON, also=("cell-43",))  # the message exercise 2 gives to read
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 01.1 a top-level system prompt

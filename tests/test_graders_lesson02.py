@@ -6,22 +6,11 @@ import random
 
 import pytest
 
-from grading_support import LessonRun
 from helpers import check
 from helpers.check.histories import random_history
 
 LESSON = "02_multi_turn.ipynb"
 WHOLE, EXCHANGES = "cell-40", "cell-42"
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 02.1 the whole history, every time

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 
 LESSON = "03_synthetic_turns.ipynb"
 FEW_SHOT, CORRECTED = "cell-29", "cell-31"
@@ -16,16 +15,6 @@ turns = []
 for ticket, label in examples:
     turns += [{"role": "user", "content": ticket}, {"role": "assistant", "content": label}]
 """
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 03.1 few-shot examples as turns

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 from helpers import catalog, check
 
 LESSON = "04_prefill.ipynb"
@@ -18,16 +17,6 @@ BEE_SCHEMA = """bee_schema = {
 }
 """
 BEE_PROMPT = "Describe the insect called Honeybee: its name, how many legs it has (6) and whether it flies."
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 04.1 multiple choice with a prefill

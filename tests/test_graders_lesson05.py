@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 from helpers import check
 
 LESSON = "05_stop_reasons.ipynb"
@@ -16,16 +15,6 @@ results = [{"type": "tool_result", "tool_use_id": block.id, "content": str(count
            for block in first.content if block.type == "tool_use"]
 history += [{"role": "assistant", "content": first.content}, {"role": "user", "content": results}]
 final_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)"""
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 05.1 what to do for each stop reason

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 from helpers import DEFAULT_MODEL, check, connect, usage_log
 
 LESSON = "06_tokens_and_context.ipynb"
 TRIM, COST, FIT = "cell-65", "cell-67", "cell-69"
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 06.1 a history trimmed to a token budget

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grading_support import LessonRun
 from helpers import check
 
 LESSON = "07_streaming.ipynb"
 COLLECT, RECOVERY, EVENTS = "cell-39", "cell-41", "cell-43"
-
-
-@pytest.fixture(scope="module")
-def lesson():
-    return LessonRun(LESSON)
-
-
-@pytest.fixture
-def learner(lesson):
-    return lesson.learner()
 
 
 # 07.1 text_stream and the final message

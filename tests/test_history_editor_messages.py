@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import DEFAULT_MODEL, PREFILL_MODEL, budget, connect, usage_log
+from helpers import DEFAULT_MODEL, PREFILL_MODEL, usage_log
 from helpers.history_editor import NEXT_STEP, HistoryEditor
-
-
-@pytest.fixture(autouse=True)
-def fresh_log():
-    usage_log.clear()
-    budget(None)
-    yield
-    usage_log.clear()
-
-
-@pytest.fixture
-def client():
-    return connect("offline", quiet=True, max_retries=0)
+from widget_support import client, fresh_log  # noqa: F401 - fixtures
 
 
 def _type(editor: HistoryEditor, index: int, text: str) -> None:

@@ -11,26 +11,14 @@ import anthropic
 import ipywidgets as w
 import pytest
 
-from helpers import DEFAULT_MODEL, Conversation, budget, connect, usage_log
+from helpers import DEFAULT_MODEL, Conversation, usage_log
 from helpers.history_editor import HistoryEditor
+from widget_support import client, fresh_log  # noqa: F401 - fixtures
 from test_conversation_file import GOOD, malformed_files
 
 MARK = '<img src=x onerror="alert(1)">'
 THINKING = {"type": "thinking", "thinking": "", "signature": "sig-from-the-api"}
 REDACTED = {"type": "redacted_thinking", "data": "encrypted-by-the-api"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_log():
-    usage_log.clear()
-    budget(None)
-    yield
-    usage_log.clear()
-
-
-@pytest.fixture
-def client():
-    return connect("offline", quiet=True, max_retries=0)
 
 
 def rendered_as_html(editor: HistoryEditor) -> list[str]:

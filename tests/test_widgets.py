@@ -6,24 +6,11 @@ import json
 
 import pytest
 
-from helpers import DEFAULT_MODEL, PREFILL_MODEL, BudgetExceeded, Conversation, budget, connect, usage_log
+from helpers import DEFAULT_MODEL, PREFILL_MODEL, BudgetExceeded, Conversation, budget, usage_log
 from helpers.history_editor import PAGE_SIZE, HistoryEditor
 from helpers.offline import faults
 from helpers.usage_viewer import UsageViewer
-
-
-@pytest.fixture(autouse=True)
-def fresh_log():
-    usage_log.clear()
-    budget(None)
-    yield
-    usage_log.clear()
-    budget(None)
-
-
-@pytest.fixture
-def client():
-    return connect("offline", quiet=True, max_retries=0)
+from widget_support import client, fresh_log  # noqa: F401 - fixtures
 
 
 def _type(editor: HistoryEditor, index: int, text: str) -> None:

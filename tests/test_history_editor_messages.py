@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from helpers import DEFAULT_MODEL, PREFILL_MODEL, usage_log
 from helpers.history_editor import NEXT_STEP, HistoryEditor
 from widget_support import client, fresh_log  # noqa: F401 - fixtures

@@ -47,7 +47,7 @@ $(UV):
 
 # A learner's install: what the lessons need, exactly as locked.
 lab-env: $(UV)
-	@echo "Setting up .venv from uv.lock (the first run downloads about 100 MB: a minute or two) ..."
+	@echo "Setting up .venv from uv.lock (the first run downloads about 60 MB: a minute or two) ..."
 	@$(SYNC) --inexact
 
 # A developer's install: the same plus the test tools.

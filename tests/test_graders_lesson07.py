@@ -1,189 +1,159 @@
-"""Lesson 07 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
+"""Lesson 06 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import check
+from helpers import DEFAULT_MODEL, check, connect, usage_log
 
-LESSON = "07_streaming.ipynb"
-COLLECT, RECOVERY, EVENTS = "cell-39", "cell-41", "cell-43"
+LESSON = "06_tokens_and_context.ipynb"
+TRIM, COST, FIT = "cell-65", "cell-67", "cell-69"
 
 
-# 07.1 text_stream and the final message
+# 06.1 a history trimmed to a token budget
 
-STREAM = """with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300,
-                            messages=[{"role": "user", "content": exercise_question}]) as stream:
-"""
+TRIM_BY_HAND = """first, rest = messages[0], messages[1:]
+room = budget - estimate(first)
+kept, used, best = [], 0, []
+for turn in reversed(rest):
+    used += estimate(turn)
+    if used > room:
+        break
+    kept.insert(0, turn)
+    content = turn["content"]
+    if turn["role"] == "user" and (isinstance(content, str) or all(b["type"] != "tool_result" for b in content)):
+        best = list(kept)
+return [first] + best"""
+
+
+@pytest.mark.parametrize("body", ["return trim_to_budget(messages, budget, keep_first=True)", TRIM_BY_HAND])
+def test_budget_trim_right_answers_pass(learner, body):
+    result = learner.answer(TRIM, body)
+    assert result.passed, result
+
+
+@pytest.mark.parametrize("lazy, words", [
+    ("return kept_first", "first turn"),                              # section 7's result, for another history
+    ("return long_chat[:1] + long_chat[-6:]", "first turn"),          # typed in for long_chat
+    ("return trim_to_budget(messages, budget)", "first turn"),        # forgets keep_first
+    ("return [messages[0]] + messages[-3:]", "seed"),                # a fixed count of turns
+])
+def test_budget_trim_lazy_answers_are_refused(learner, lazy, words):
+    result = learner.answer(TRIM, lazy)
+    assert not result.passed and words in result.message, result
+
+
+def test_budget_trim_kit_function_alone_is_refused(learner):
+    result = learner.run("check.lesson06.budget_trim(trim_to_budget)")
+    assert not result.passed and "keeps it" in result.message
+
+
+def test_budget_trim_mistakes_name_the_mechanic():
+    def over_budget(messages, budget):
+        return list(messages)
+
+    def cut_tool_call(messages, budget):
+        for i in range(1, len(messages)):
+            content = messages[i]["content"]
+            if not isinstance(content, str) and any(b["type"] == "tool_result" for b in content):
+                return [messages[0]] + messages[i:]
+        return [messages[0], messages[-1]]
+
+    def too_short(messages, budget):
+        return [messages[0], messages[-1]]
+
+    assert "over the budget" in check.lesson06.budget_trim(over_budget, seed=11).message
+    assert "cut off" in check.lesson06.budget_trim(cut_tool_call, seed=11).message or \
+           "over the budget" in check.lesson06.budget_trim(cut_tool_call, seed=11).message
+    assert "keep as many of the newest turns" in check.lesson06.budget_trim(too_short, seed=11).message
+
+
+# 06.2 the cost of a call
+
+COST_RIGHT = """usage = message.usage
+total_input = usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+return catalog.cost_usd(message.model, total_input, usage.output_tokens)"""
 
 
 @pytest.mark.parametrize("body", [
-    STREAM + """    for text in stream.text_stream:
-        streamed_text += text
-    final = stream.get_final_message()""",
-    STREAM + """    pieces = [text for text in stream.text_stream]
-    final = stream.get_final_message()
-streamed_text = "".join(pieces)""",
+    COST_RIGHT,
+    COST_RIGHT.replace("return catalog", "return round(catalog") + ", 6)",   # rounded as the lesson prints costs
+    """from decimal import Decimal
+u = message.usage
+price = catalog.get(message.model).price
+total = u.input_tokens + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
+rate_in, rate_out = price.input, price.output
+if price.long_context_above is not None and total > price.long_context_above:
+    rate_in, rate_out = price.long_context_input, price.long_context_output
+return (Decimal(total) * Decimal(str(rate_in)) + Decimal(u.output_tokens) * Decimal(str(rate_out))) / Decimal(1_000_000)""",
 ])
-def test_collect_right_answers_pass(learner, body):
-    result = learner.answer(COLLECT, body)
+def test_message_cost_right_answers_pass(learner, body):
+    result = learner.answer(COST, body)
     assert result.passed, result
-    assert "ran to its end" in result.message
+    assert "prompt-cache tokens" in result.message
 
 
-def test_collect_lesson_demo_is_refused(learner):
-    result = learner.answer(COLLECT, """final = streamed
-streamed_text = text_of(streamed)""")  # section 4's stream of another question
-    assert not result.passed and "before this cell's" in result.message
+@pytest.mark.parametrize("lazy, words", [
+    ("return catalog.cost_usd(message.model, message.usage.input_tokens, message.usage.output_tokens)",
+     "leaves out the cache"),
+    ("return 0.000024", "seed"),                                      # typed in from the solution's printout
+    ("""u = message.usage
+total = u.input_tokens + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
+return (total * catalog.get(message.model).price.input + u.output_tokens * catalog.get(message.model).price.output) / 1e6""",
+     "long-context rate"),
+    (COST_RIGHT.replace("return catalog", "return round(catalog") + ", 3)", "decimal places"),
+    ("return catalog.cost_usd(DEFAULT_MODEL, message.usage.input_tokens, message.usage.output_tokens)", "seed"),
+])
+def test_message_cost_lazy_and_wrong_answers_are_refused(learner, lazy, words):
+    result = learner.answer(COST, lazy)
+    assert not result.passed and words in result.message, result
 
 
-def test_collect_demo_question_streamed_again_is_refused(learner):
-    result = learner.answer(COLLECT, """with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=steps) as stream:
-    streamed_text = "".join(stream.text_stream)
-    final = stream.get_final_message()""")
-    assert not result.passed and "did not ask `exercise_question`" in result.message
+# 06.3 a max_tokens that fits the window
+
+FIT_RIGHT = """entry = catalog.get(model)
+counted = client.messages.count_tokens(model=model, messages=messages).input_tokens
+return max(0, min(wanted, entry.context_window - counted, entry.max_output_tokens))"""
 
 
-def test_collect_create_instead_of_stream_is_refused(learner):
-    result = learner.answer(COLLECT, """final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
-                               messages=[{"role": "user", "content": exercise_question}])
-streamed_text = text_of(final)""")
-    assert not result.passed and "without streaming" in result.message
+@pytest.mark.parametrize("body", [
+    FIT_RIGHT,
+    """window = catalog.get(model).context_window
+limit = catalog.get(model).max_output_tokens
+room = window - client.messages.count_tokens(model=model, messages=messages).input_tokens
+return int(min([wanted, room, limit]))""",
+])
+def test_fit_max_tokens_right_answers_pass(learner, body):
+    result = learner.answer(FIT, body)
+    assert result.passed, result
 
 
 @pytest.mark.parametrize("body, words", [
-    (STREAM + """    final = stream.get_final_message()
-    for text in stream.text_stream:
-        streamed_text += text""", "empty"),
-    (STREAM + """    streamed_text = [text for text in stream.text_stream]
-    final = stream.get_final_message()""", "list of pieces"),
-    (STREAM + """    for text in stream.text_stream:
-        streamed_text = text
-    final = stream.get_final_message()""", "only part of the reply"),
-    (STREAM + """    for text in stream.text_stream:
-        streamed_text += text + " "
-    final = stream.get_final_message()""", "whitespace"),
+    ("return wanted", "never called"),
+    ("""client.messages.count_tokens(model=model, messages=messages)
+return 1000""", "1,000"),                                              # the solution's printout, typed in
+    ("""client.messages.create(model=model, max_tokens=1, messages=messages)
+return wanted""", "only count it"),
+    ("""counted = client.messages.count_tokens(model=model, messages=messages).input_tokens
+return min(wanted, catalog.get(model).context_window - counted)""", "max_output_tokens"),
+    ("""counted = client.messages.count_tokens(model=model, messages=messages).input_tokens
+return min(wanted, catalog.get(model).max_output_tokens)""", "overflow"),
 ])
-def test_collect_mistakes_name_the_mechanic(learner, body, words):
-    result = learner.answer(COLLECT, body)
+def test_fit_max_tokens_mistakes_name_the_mechanic(learner, body, words):
+    result = learner.answer(FIT, body)
     assert not result.passed and words in result.message, result
 
 
-# 07.2 recovering from an error mid-stream
-
-RECOVERY_RIGHT = """for attempt in range(2):
-    pieces = []
-    try:
-        with client.messages.stream(**request) as stream:
-            for text in stream.text_stream:
-                pieces.append(text)
-        return "".join(pieces)
-    except anthropic.APIStatusError:
-        if attempt == 1:
-            raise"""
+def test_graders_leave_the_usage_log_alone():
+    before = len(usage_log)
+    check.lesson06.message_cost(lambda m: 0.0)
+    check.lesson06.fit_max_tokens(lambda client, model, messages, wanted: wanted)
+    assert len(usage_log) == before
 
 
-@pytest.mark.parametrize("body", [
-    RECOVERY_RIGHT,
-    """def once():
-    with client.messages.create(**request, stream=True) as events:
-        return "".join(e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta")
-try:
-    return once()
-except anthropic.APIStatusError:
-    return once()""",
-])
-def test_recovery_right_answers_pass(learner, body):
-    result = learner.answer(RECOVERY, body)
-    assert result.passed, result
-    assert "same request a second time" in result.message
-
-
-@pytest.mark.parametrize("lazy, words", [
-    # the demo's reply, typed in, after a stream that is never retried
-    ("""try:
-    with client.messages.stream(**request) as stream:
-        stream.get_final_message()
-except anthropic.APIStatusError:
-    pass
-return text_of(retried)""", "did not stream again"),
-    # the retry without streaming
-    ("""try:
-    with client.messages.stream(**request) as stream:
-        return stream.get_final_text()
-except anthropic.APIStatusError:
-    return text_of(client.messages.create(**request))""", "without streaming"),
-    # only what arrived before the error
-    ("""pieces = []
-try:
-    with client.messages.stream(**request) as stream:
-        for text in stream.text_stream:
-            pieces.append(text)
-except anthropic.APIStatusError:
-    pass
-return "".join(pieces)""", "did not stream again"),
-])
-def test_recovery_lazy_answers_are_refused(learner, lazy, words):
-    result = learner.answer(RECOVERY, lazy)
-    assert not result.passed and words in result.message, result
-
-
-def test_recovery_keeping_the_broken_text_is_named(learner):
-    result = learner.answer(RECOVERY, """pieces = []
-for attempt in range(2):
-    try:
-        with client.messages.stream(**request) as stream:
-            for text in stream.text_stream:
-                pieces.append(text)
-        return "".join(pieces)
-    except anthropic.APIStatusError:
-        pass""")
-    assert not result.passed and "start collecting afresh" in result.message
-
-
-def test_recovery_unsolved(learner):
-    result = learner.answer(RECOVERY)
-    assert not result.passed and "never called the API" in result.message
-
-
-# 07.3 counting raw events
-
-@pytest.mark.parametrize("body", [
-    """with client.messages.create(**request, stream=True) as events:
-    for event in events:
-        counts[event.type] = counts.get(event.type, 0) + 1""",
-    """import collections
-counts = collections.Counter(event.type for event in client.messages.create(**request, stream=True))""",
-])
-def test_event_counts_right_answers_pass(learner, body):
-    result = learner.answer(EVENTS, body)
-    assert result.passed, result
-
-
-@pytest.mark.parametrize("lazy, words", [
-    # the counts printed by section 2's loop, typed in, after a stream for show
-    ("""client.messages.create(**request, stream=True).close()
-counts = {"message_start": 1, "content_block_start": 1, "content_block_delta": 8, "content_block_stop": 1,
-          "message_delta": 1, "message_stop": 1}""", "seed"),
-    ("""with client.messages.stream(**request) as stream:
-    for event in stream:
-        counts[event.type] = counts.get(event.type, 0) + 1""", "not raw events"),
-])
-def test_event_counts_lazy_answers_are_refused(learner, lazy, words):
-    results = [learner.answer(EVENTS, lazy) for _ in range(3)]  # a typed dict can match one run's stream, not three
-    assert any(not r.passed for r in results)
-    assert any(words in r.message for r in results if not r.passed)
-
-
-def test_event_counts_requests_vary():
-    requests = set()
-    for seed in range(10):
-        seen = {}
-
-        def spy(client, **request):
-            seen.update(request)
-            return {}
-
-        check.lesson07.event_counts(spy, seed=seed)
-        requests.add((seen["max_tokens"], seen["messages"][0]["content"]))
-    assert len(requests) > 5
+def test_count_tokens_calls_use_no_tokens_in_the_usage_totals():
+    client = connect("offline", quiet=True)
+    tokens_before = usage_log.total_input_tokens
+    client.messages.count_tokens(model=DEFAULT_MODEL, messages=[{"role": "user", "content": "ant " * 5_000}])
+    assert usage_log.records[-1].kind == "count_tokens" and usage_log.records[-1].input_tokens > 5_000
+    assert usage_log.total_input_tokens == tokens_before

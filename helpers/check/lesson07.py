@@ -1,231 +1,312 @@
-"""Graders for lesson 07: text_stream and the final message, recovering from an error mid-stream, raw events."""
+"""Graders for lesson 06: a history trimmed to a token budget, the cost of a call, max_tokens that fits the window."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Mapping
-from typing import Any, Callable, Optional
+import copy
+import numbers
+import random
+from decimal import Decimal
+from typing import Any, Optional
 
 import anthropic
 
-from ..catalog import DEFAULT_MODEL
-from ..offline import faults
+from .. import catalog
+from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
+from ..conversation import history_problems
+from ..trim import estimate
 from ..usage import UsageLog
-from . import (
-    correct, draw, grader, grader_client, grader_only, kit_function, logged, not_yet, reply_text, same_text,
-    text_of_content,
-)
+from . import correct, draw, grader, grader_client, grader_only, kit_function, not_yet
+from .histories import is_plain_user, random_history
 
-EXERCISE_QUESTION = "Describe in three short sentences what a server-sent event is."
-"""The question exercise 07.1 streams (the lesson's `exercise_question`)."""
-STEPS_QUESTION = "Explain in four short steps how a streamed reply reaches my notebook."
-COUNT_QUESTIONS = ("Count to ten.", "List three colors.", STEPS_QUESTION)
-HELPER_EVENTS = ("text", "input_json", "citation", "thinking", "signature")
-"""Event types that ``messages.stream()`` adds on top of the raw ones."""
+FIRST_TURN = "My name is Ada. I'm planning a vegetable garden on a 6 by 4 metre plot in Lyon, with heavy clay soil."
+RANDOM_HISTORIES = 6
 
 HINTS = {
-    "07.1": (
-        "Everything happens inside `with client.messages.stream(...) as stream:`: first the loop over "
-        "`stream.text_stream`, then `stream.get_final_message()`.",
-        "`for text in stream.text_stream: streamed_text += text`, then `final = stream.get_final_message()`, "
-        "both inside the `with` block.",
+    "06.1": (
+        "`trim_to_budget` from section 7 does the hard part; its `keep_first` option keeps the first turn.",
+        "`return trim_to_budget(messages, budget, keep_first=True)`, or write it yourself: keep `messages[0]`, "
+        "then the longest end of the rest that fits what is left of the budget and starts at a user's own turn.",
     ),
-    "07.2": (
-        "Wrap one whole streaming attempt in `try`/`except anthropic.APIStatusError`; in the except branch, stream "
-        "the same request again from the start.",
-        "A helper that streams `client.messages.stream(**request)` and returns the joined `text_stream`; call it "
-        "in `try`, and call it once more in `except anthropic.APIStatusError`.",
+    "06.2": (
+        "Three fields of `usage` are input: `input_tokens`, `cache_creation_input_tokens` and "
+        "`cache_read_input_tokens` (the cache fields may be None). The catalog prices the model that answered.",
+        "`catalog.cost_usd(message.model, total_input, message.usage.output_tokens)`: it accepts the snapshot id "
+        "in `message.model` and applies the long-context rate.",
     ),
-    "07.3": (
-        "`client.messages.create(**request, stream=True)` returns the raw events; each has a `.type`.",
-        "`with client.messages.create(**request, stream=True) as events: for event in events: "
-        "counts[event.type] = counts.get(event.type, 0) + 1`.",
+    "06.3": (
+        "Count the input first with `client.messages.count_tokens(model=model, messages=messages)`: the room left "
+        "is the window minus that count.",
+        "`min(wanted, entry.context_window - input_tokens, entry.max_output_tokens)` with "
+        "`entry = catalog.get(model)`.",
     ),
 }
 
 
-@grader("07.1 text_stream and the final message")
-def collect(streamed_text: Any, final: Any) -> Any:
-    record, problem = logged(final, "final", "Stream `exercise_question`")
-    if problem is not None:
-        return problem
-    if record.kind != "stream":
-        return not_yet("this Message came from `client.messages.create(...)` without streaming. Open the stream with "
-                       "`with client.messages.stream(...) as stream:` and take `stream.get_final_message()`.")
-    messages = (record.request or {}).get("messages") or []
-    if not messages or not same_text(text_of_content(messages[-1].get("content")), EXERCISE_QUESTION):
-        return not_yet("the stream behind `final` did not ask `exercise_question`: this exercise grades the stream "
-                       "that asks it (the lesson's own streams are other requests).")
-    if record.stop_reason is None:
-        return not_yet("the usage log shows this stream closed before its end (no stop reason arrived): read it to "
-                       "the end, through `text_stream` and `get_final_message()`.")
-    if isinstance(streamed_text, (list, tuple)) and all(isinstance(piece, str) for piece in streamed_text):
-        return not_yet("`streamed_text` is a list of pieces: join them into one string, `\"\".join(pieces)`.")
-    if not isinstance(streamed_text, str):
-        return not_yet("`streamed_text` should be a string: the pieces of `stream.text_stream`, joined.")
-    expected = reply_text(final)
-    if not streamed_text:
-        return not_yet("`streamed_text` is empty. Loop over `stream.text_stream` and add every piece, before you call "
-                       "`get_final_message()`: it reads the rest of the stream, so a loop after it gets nothing.")
-    if streamed_text != expected:
-        if "".join(streamed_text.split()) == "".join(expected.split()):
-            return not_yet("`streamed_text` has extra or missing whitespace. Add each piece exactly as it arrives: "
-                           "no separators, no stripping.")
-        if streamed_text in expected:
-            return not_yet("`streamed_text` holds only part of the reply. Add every piece of `text_stream`, not just "
-                           "the first or the last.")
-        return not_yet("`streamed_text` differs from the final message's text. Take both from the same stream: the "
-                       "pieces of `stream.text_stream`, then `stream.get_final_message()`.")
-    return correct(f"the usage log shows `exercise_question` sent as a stream that ran to its end "
-                   f"({final.stop_reason!r}), and `streamed_text` is exactly the text of `final` ({len(expected)} "
-                   "characters).")
+# --- 06.1 ---------------------------------------------------------------------------------------------------------
 
+def _tokens(messages: list[dict]) -> int:
+    return sum(estimate(m) for m in messages)
 
-# --- 07.2 ---------------------------------------------------------------------------------------------------------
-
-def _request(question: str, max_tokens: int) -> dict:
-    return {"model": DEFAULT_MODEL, "max_tokens": max_tokens, "messages": [{"role": "user", "content": question}]}
-
-
-def _run(function: Callable, client: anthropic.Anthropic, request: dict) -> tuple[str, Any]:
-    """Call the learner's function; returns ("returned", value) or ("raised", error)."""
-    try:
-        return "returned", function(client, **request)
-    except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
-        return "raised", error
-
-
-def _raised_hint(error: Exception, name: str) -> Any:
-    if isinstance(error, TypeError) and ("argument" in str(error) or "positional" in str(error)):
-        return not_yet(f"calling your function raised TypeError: {error}. Its signature is `{name}(client, "
-                       "**request)`: pass the request on with `client.messages.stream(**request)`.")
-    return not_yet(f"your function raised {type(error).__name__}: {error}.")
-
-
-def _partial_text(request: dict, after_deltas: int) -> str:
-    """What a stream failing after ``after_deltas`` deltas delivers before its error."""
-    pieces: list[str] = []
-    with faults("stream_error", after_deltas=after_deltas):
-        try:
-            with grader_client().messages.stream(**request) as stream:
-                for text in stream.text_stream:
-                    pieces.append(text)
-        except anthropic.APIStatusError:
-            pass
-    return "".join(pieces)
-
-
-@grader("07.2 recovering from an error mid-stream")
-def recovery(function: Any, *, seed: Optional[int] = None) -> Any:
-    if not callable(function):
-        return not_yet("pass your function itself: `check.lesson07.recovery(stream_with_recovery)`.")
-    if kit_function(function):
-        return not_yet("that is one of the kit's own functions: write `stream_with_recovery(...)` yourself.")
-    rng, seed = draw(seed)
-    request = _request(STEPS_QUESTION, rng.randrange(60, 160))
-    expected = reply_text(grader_client().messages.create(**request))
-    after = rng.randrange(3, 8)
-    partial = _partial_text(request, after)
-
-    log = UsageLog()
-    with faults("stream_error", times=1, after_deltas=after) as plan:
-        outcome, value = _run(function, grader_client(log), request)
-    kinds = [record.kind for record in log.records]
-    if outcome == "raised":
-        if isinstance(value, anthropic.APIStatusError) and value.status_code == 200:
-            return not_yet("the error that arrived mid-stream escaped your function: an `anthropic.APIStatusError` "
-                           "with status 200. Catch it around the stream and stream the request again.")
-        return _raised_hint(value, "stream_with_recovery")
-    if not kinds and plan.remaining == 1:
-        return not_yet("your function never called the API. Stream the request with the client it is given "
-                       "(`client.messages.stream(...)`).")
-    if not kinds:
-        return not_yet("your function streamed with another client: use the `client` it is given, so the grader can "
-                       "make that client's stream fail.")
-    if "create" in kinds:
-        return not_yet("your function called `client.messages.create()` without streaming. Stream every attempt, "
-                       "the retry included: a request long enough to need streaming needs it the second time too.")
-    if plan.remaining == 1:
-        return not_yet("no stream of yours met the injected error. Stream the request with "
-                       "`client.messages.stream(**request)`.")
-    if not isinstance(value, str):
-        return not_yet(f"your function returned {type(value).__name__}; return the reply's text as one string.")
-    if len(log.records) < 2:
-        return not_yet("after the error your function did not stream again (the usage log shows one stream). "
-                       "Catch `anthropic.APIStatusError` and stream the whole request once more.")
-    broken, retried = log.records[0], log.records[-1]
-    if json.loads(retried.request_body or b"{}") != json.loads(broken.request_body or b"{}"):
-        return not_yet("the second stream did not send the same request as the first: retry the request unchanged.")
-    if value != expected:
-        if partial and value == partial + expected:
-            return not_yet("the text starts with what arrived before the error and then repeats the whole reply. "
-                           "When you retry the whole request, start collecting afresh: the retry sends the reply "
-                           "from the beginning.")
-        if value == partial or (value and expected.startswith(value)):
-            return not_yet("you returned only the text that arrived before the error. After catching it, stream the "
-                           "request again and return the text of the attempt that finished.")
-        return not_yet(f"the text differs from an uninterrupted reply to the same request (seed {seed}). Retry the "
-                       "whole request unchanged and return the text of the attempt that finished.")
-
-    log = UsageLog()
-    outcome, value = _run(function, grader_client(log), request)
-    if outcome == "raised":
-        return _raised_hint(value, "stream_with_recovery")
-    if value != expected or [record.kind for record in log.records] != ["stream"]:
-        return not_yet("with no error at all, your function should stream once and return that stream's text.")
-    return correct("when a stream broke mid-reply, the usage log shows your function streamed the same request a "
-                   "second time (streams only, no create), and it returned the text of an uninterrupted reply to that "
-                   "request; with no error, it streamed once.")
-
-
-# --- 07.3 ---------------------------------------------------------------------------------------------------------
 
 @grader_only
-def _expected_events(request: dict) -> dict[str, int]:
-    with grader_client().messages.create(**request, stream=True) as events:
-        return dict(Counter(event.type for event in events))
+def _longest_fair_rest(history: list[dict], budget: int) -> int:
+    """How many turns after the first one a careful trim keeps: the longest tail starting at a plain user turn."""
+    room = budget - estimate(history[0])
+    best, total = 0, 0
+    for i in range(len(history) - 1, 0, -1):
+        total += estimate(history[i])
+        if total > room:
+            break
+        if is_plain_user(history[i]):
+            best = len(history) - i
+    return best
 
 
-@grader("07.3 counting raw events")
-def event_counts(function: Any, *, seed: Optional[int] = None) -> Any:
+def _trim_cases(rng: random.Random) -> list[tuple[list[dict], int]]:
+    cases = []
+    for n in range(RANDOM_HISTORIES):
+        history = random_history(rng, rng.randrange(4, 10), "question" if n % 2 == 0 else "")
+        history[0] = {"role": "user", "content": FIRST_TURN}
+        newest = max(i for i, turn in enumerate(history) if is_plain_user(turn))
+        least = estimate(history[0]) + _tokens(history[newest:])
+        total = _tokens(history)
+        fits_whole = n == RANDOM_HISTORIES - 1 or least >= total
+        budget = total + rng.randrange(0, 50) if fits_whole else rng.randrange(least, total)
+        cases.append((history, budget))
+    return cases
+
+
+def _trim_problem(trimmed: Any, history: list[dict], budget: int) -> Optional[str]:
+    if not isinstance(trimmed, list) or not all(isinstance(m, dict) for m in trimmed):
+        return f"your function returned a {type(trimmed).__name__}: return a list of turns (dicts with a role and a " \
+               "content), as `trim_to_budget` does."
+    if not trimmed:
+        return "your function returned no turns: a history needs at least the first turn and the newest user turn."
+    if trimmed[0] != history[0]:
+        return "the first turn (the user's name and plot) is missing or changed: keep it, and trim what comes after it."
+    used = _tokens(trimmed)
+    rest = trimmed[1:]
+    if not rest:
+        return "only the first turn is left: the newest turns, at least the newest user turn, must stay after it."
+    if rest != history[len(history) - len(rest):]:
+        return "after the first turn, keep the newest turns of the history, in order, without gaps or changes: " \
+               "the end of the list."
+    blocking = [p for p in history_problems(trimmed) if p.blocking]
+    if blocking:
+        if rest and rest[0].get("role") == "user" and not is_plain_user(rest[0]):
+            return "after the first turn, the kept part starts with a tool_result whose tool_use was cut off, which " \
+                   "the API rejects with a 400: start the kept part at a user's own question."
+        return f"the trimmed history would be rejected: {blocking[0]}"
+    if used > budget:
+        return f"the result is {used:,} tokens by the offline estimate (`helpers.trim.estimate` of each turn, added " \
+               f"up), over the budget of {budget:,}: drop more of the older turns."
+    fair = _longest_fair_rest(history, budget)
+    if len(rest) < fair:
+        return f"you kept {len(trimmed)} turns ({used:,} tokens), but {fair + 1} fit in the budget of {budget:,} " \
+               "with the history still valid: keep as many of the newest turns as fit."
+    return None
+
+
+@grader("06.1 a history trimmed to a token budget")
+def budget_trim(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return not_yet("pass your function itself: `check.lesson07.event_counts(count_events)`.")
+        return not_yet("define `trim_keep_first(messages, budget)` and pass the function itself: "
+                       "`check.lesson06.budget_trim(trim_keep_first)`.")
     if kit_function(function):
-        return not_yet("that is one of the kit's own functions: write `count_events(...)` yourself.")
+        return not_yet("`trim_to_budget` alone drops the first turn: write `trim_keep_first(messages, budget)`, "
+                       "which keeps it.")
     rng, seed = draw(seed)
-    request = _request(rng.choice(COUNT_QUESTIONS), rng.randrange(12, 200))
-    expected = _expected_events(request)
-    log = UsageLog()
-    outcome, value = _run(function, grader_client(log), request)
-    if outcome == "raised":
-        return _raised_hint(value, "count_events")
-    kinds = [record.kind for record in log.records]
-    if not kinds:
-        return not_yet("your function never called the API with the client it is given: iterate the raw events "
-                       "of a streaming `create` (`stream=True`).")
-    if "stream" not in kinds:
-        return not_yet("your function called `create()` without `stream=True`, which returns one Message, not "
-                       "events. Pass `stream=True` and iterate what it returns.")
-    if not isinstance(value, Mapping):
-        return not_yet("return a dict from event type to count, such as `{\"message_start\": 1, ...}`; "
-                       "`collections.Counter` is a dict too.")
-    counts = {str(key): count for key, count in value.items() if count}
-    added = sorted(set(counts) & set(HELPER_EVENTS))
-    if added:
-        return not_yet(f"{added} are not raw events: `messages.stream()` adds them on top of the raw ones. Iterate "
-                       "`client.messages.create(**request, stream=True)` for the raw events only.")
-    if counts == expected:
-        return correct("your counts match the raw events of a stream made up for this run, event type by event type "
-                       "(one message_start, the content blocks' events, one message_delta, one message_stop; the SDK "
-                       "drops pings).")
-    missing = sorted(set(expected) - set(counts))
-    if missing:
-        return not_yet(f"some event types are missing: {missing}. Count every event the stream yields, by "
-                       "`event.type`, not only the deltas.")
-    extra = sorted(set(counts) - set(expected))
-    if extra:
-        return not_yet(f"these are not event types of this stream: {extra}. Count by `event.type`.")
-    wrong = sorted(k for k in expected if counts.get(k) != expected[k])
-    return not_yet(f"the counts of {wrong} are off for this run's request (seed {seed}): count the events of the "
-                   "one stream your function opens with the request it is given, one per event.")
+    cases = _trim_cases(rng)
+    for number, (history, budget) in enumerate(cases):
+        given = copy.deepcopy(history)
+        try:
+            trimmed = function(given, budget)
+        except Exception as error:  # noqa: BLE001 - the learner's function can fail in any way
+            return not_yet(f"on a history of {len(history)} turns with a budget of {budget:,} tokens (seed {seed}), "
+                           f"your function raised {type(error).__name__}: {error}.")
+        if trimmed is None:
+            return not_yet("your function returned None: return the trimmed list of turns.")
+        if given != history:
+            return not_yet("your function changed the list it was given: return a new list and leave the history "
+                           "as it is.")
+        problem = _trim_problem(trimmed, history, budget)
+        if problem:
+            return not_yet(f"on a history of {len(history)} turns ({_tokens(history):,} tokens) with a budget of "
+                           f"{budget:,} (seed {seed}): {problem}")
+    return correct(f"on {len(cases)} histories made up for this run, your function kept the first turn, then as "
+                   "many of the newest turns as fit the budget, with no tool call cut off from its result, and left "
+                   "the history unchanged.")
+
+
+# --- 06.2 ---------------------------------------------------------------------------------------------------------
+
+def _reply(model: str, input_tokens: int, output_tokens: int, cache_creation: Optional[int],
+           cache_read: Optional[int]) -> anthropic.types.Message:
+    """A reply as the API sends it, with the usage to price (the offline backend has no prompt cache)."""
+    return anthropic.types.Message.model_validate({
+        "id": "msg_01lesson06grader", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": "A reply to price."}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                  "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
+    })
+
+
+def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Message]]:
+    current = [m for m in catalog.available() if m.lifecycle == "active" and not m.legacy]
+    cached_model = rng.choice(current)
+    default = catalog.get(DEFAULT_MODEL)
+    long_above = default.price.long_context_above or 100_000
+    dated = catalog.get(PREFILL_MODEL)
+    offline = grader_client().messages.create(model=DEFAULT_MODEL, max_tokens=60,
+                                              messages=[{"role": "user", "content": "How deep should a raised bed be?"}])
+    return [
+        ("a short reply from the offline backend", offline),
+        (f"a reply from {cached_model.id} that read and wrote the prompt cache",
+         _reply(cached_model.resolved_id, rng.randrange(500, 3_000), rng.randrange(200, 2_000),
+                rng.randrange(5_000, 30_000), rng.randrange(20_000, 80_000))),
+        (f"a reply from {dated.id}, which reports a dated snapshot id, with cache fields set to None",
+         _reply(dated.resolved_id, rng.randrange(20_000, 60_000), rng.randrange(500, 3_000), None, None)),
+        (f"a reply from {default.id} whose input, cache included, is over {long_above:,} tokens",
+         _reply(default.resolved_id, rng.randrange(40_000, 60_000), rng.randrange(1_000, 4_000), 0,
+                long_above - 30_000 + rng.randrange(0, 20_000))),
+    ]
+
+
+@grader_only
+def _total_input(usage: Any) -> int:
+    return usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+
+
+@grader_only
+def _expected_cost(message: anthropic.types.Message) -> float:
+    return catalog.cost_usd(message.model, _total_input(message.usage), message.usage.output_tokens)
+
+
+ROUNDING = 5e-7
+"""Rounding to 6 decimal places, as lesson 06 prints costs, moves a cost by at most this much."""
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= ROUNDING + 1e-9 * abs(b)
+
+
+def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> str:
+    entry = catalog.get(message.model)
+    u = message.usage
+    price = entry.price
+    total_in = _total_input(u)
+    if _close(got, catalog.cost_usd(message.model, u.input_tokens, u.output_tokens)) and total_in != u.input_tokens:
+        return (f"on {what}, your cost leaves out the cache: `cache_creation_input_tokens` and "
+                "`cache_read_input_tokens` are input tokens too (count None as 0).")
+    if _close(got, _expected_cost(message) * 1_000_000):
+        return "prices in the catalog are per million tokens: divide tokens × price by 1,000,000 (or let " \
+               "`price.cost_usd(input, output)` do it)."
+    if _close(got, (total_in * price.output + u.output_tokens * price.input) / 1_000_000):
+        return "input and output tokens have different prices: input at `price.input`, output at `price.output`."
+    if price.long_context_above is not None and total_in > price.long_context_above and \
+            _close(got, (total_in * price.input + u.output_tokens * price.output) / 1_000_000):
+        return (f"on {what}, the long-context rate applies: above {price.long_context_above:,} input tokens the "
+                "whole call is billed at `price.long_context_input` / `long_context_output`. "
+                "`price.cost_usd(input, output)` applies it for you.")
+    if _close(got, (total_in + u.output_tokens) * price.input / 1_000_000):
+        return "output tokens cost more than input tokens: price them at `price.output`."
+    expected = _expected_cost(message)
+    for places in range(1, 6):
+        if abs(got - round(expected, places)) <= 1e-12:
+            return (f"on {what}, your cost was rounded to {places} decimal places, which loses too much of it: "
+                    "keep at least 6.")
+    return (f"on {what} ({message.model}, {total_in:,} input tokens cache included and {u.output_tokens:,} output), "
+            f"message_cost() returned {got!r}, not ${expected:.8f}. Price the model that answered with the total "
+            "input of `usage`.")
+
+
+@grader("06.2 the cost of a call")
+def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
+    if not callable(function):
+        return not_yet("define `message_cost(message)` and pass the function itself: "
+                       "`check.lesson06.message_cost(message_cost)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `message_cost(message)` yourself.")
+    rng, seed = draw(seed)
+    for what, message in _sample_replies(rng):
+        try:
+            got = function(message)
+        except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
+            return not_yet(f"message_cost() raised {type(error).__name__}: {error} on {what}. Read the tokens from "
+                           "`message.usage` (the cache fields may be None) and the model from `message.model`.")
+        if got is None:
+            return not_yet("message_cost() returned None: return the cost in dollars, a number.")
+        if isinstance(got, bool) or not isinstance(got, (numbers.Real, Decimal)):
+            return not_yet(f"message_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
+        if not _close(float(got), _expected_cost(message)):
+            return not_yet(f"{_cost_mistake(float(got), message, what)} (seed {seed})")
+    return correct("message_cost() matched the catalog's price on four replies drawn for this run, counting all "
+                   "three input fields of `usage`: a reply from the offline backend, one with prompt-cache tokens, "
+                   "one reporting a dated snapshot id with its cache fields set to None, and one over the "
+                   "long-context threshold.")
+
+
+# --- 06.3 ---------------------------------------------------------------------------------------------------------
+
+def _filler(words: int) -> str:
+    return "Please read these notes." + " ant" * words
+
+
+def _fit_cases(rng: random.Random) -> list[tuple[str, str, list[dict], int]]:
+    window = catalog.get(PREFILL_MODEL).context_window
+    short = [{"role": "user", "content": "How deep should a raised bed be?"}]
+    nearly_full = [{"role": "user", "content": _filler(window - rng.randrange(800, 3_000))}]
+    return [
+        ("a short history", DEFAULT_MODEL, short, rng.randrange(200, 4_000)),
+        ("a history that nearly fills the window", PREFILL_MODEL, nearly_full, rng.randrange(3_000, 8_000)),
+        ("a short history with a huge `wanted`", PREFILL_MODEL, short, window),
+    ]
+
+
+@grader("06.3 a max_tokens that fits the window")
+def fit_max_tokens(function: Any, *, seed: Optional[int] = None) -> Any:
+    if not callable(function):
+        return not_yet("define `fit_max_tokens(client, model, messages, wanted)` and pass the function itself: "
+                       "`check.lesson06.fit_max_tokens(fit_max_tokens)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `fit_max_tokens(...)` yourself.")
+    rng, seed = draw(seed)
+    for what, model, messages, wanted in _fit_cases(rng):
+        entry = catalog.get(model)
+        log = UsageLog()
+        api = grader_client(log)
+        counted = api.messages.count_tokens(model=model, messages=messages).input_tokens
+        log.clear()
+        expected = min(wanted, entry.max_output_tokens, entry.context_window - counted)
+        try:
+            got = function(api, model, [dict(m) for m in messages], wanted)
+        except Exception as error:  # noqa: BLE001 - the learner's function can raise anything
+            return not_yet(f"fit_max_tokens() raised {type(error).__name__}: {error} for {what}. Its signature is "
+                           "`fit_max_tokens(client, model, messages, wanted)`.")
+        calls = [record.path for record in log.records]
+        if "/v1/messages" in calls:
+            return not_yet("fit_max_tokens() sent the request with `messages.create`: only count it, with "
+                           "`client.messages.count_tokens`, which runs no model and costs nothing.")
+        if "/v1/messages/count_tokens" not in calls:
+            return not_yet("fit_max_tokens() never called `client.messages.count_tokens`: count the input with the "
+                           "client it is given, since only the API knows the real count.")
+        if isinstance(got, bool) or not isinstance(got, int):
+            return not_yet(f"fit_max_tokens() returned {got!r}: return max_tokens as an int.")
+        if got == expected:
+            continue
+        room = entry.context_window - counted
+        if got > entry.max_output_tokens and expected == entry.max_output_tokens:
+            return not_yet(f"for {what} on {entry.id}, {got:,} is more than the model's max_output_tokens "
+                           f"({entry.max_output_tokens:,}), which the API refuses with a 400: cap it with the catalog "
+                           "entry's `max_output_tokens`.")
+        if got > room:
+            return not_yet(f"for {what}, the input is {counted:,} tokens of a {entry.context_window:,}-token window, "
+                           f"so at most {room:,} tokens are left for the reply, and {got:,} would overflow it.")
+        if got > wanted:
+            return not_yet(f"for {what}, {got:,} is more than the {wanted:,} tokens wanted: never ask for more than "
+                           "`wanted`.")
+        return not_yet(f"for {what}, {got:,} leaves room unused: {expected:,} fits (wanted {wanted:,}, {room:,} left "
+                       f"in the window, at most {entry.max_output_tokens:,} output tokens for {entry.id}; seed {seed}).")
+    return correct("fit_max_tokens() counted the input with `count_tokens` (and sent nothing), then returned the "
+                   "largest max_tokens that fits the window and the model's output limit, on three requests made up "
+                   "for this run.")

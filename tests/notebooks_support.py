@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*_solution.ipynb"))
-ALL = LESSONS + SOLUTIONS
+APPENDICES = sorted(NOTEBOOKS.glob("appendix_*.ipynb"))
+"""Optional, unnumbered notebooks: not lessons, but run, linked and checked like them."""
+ALL = LESSONS + SOLUTIONS + APPENDICES
 RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
 GRADER_CALL = re.compile(r"^check\.lesson\d\d\.\w+\(", re.MULTILINE)
 

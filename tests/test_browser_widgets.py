@@ -1,10 +1,10 @@
 """The widgets in a real browser: JupyterLab headless on loopback, Debian's chromium driven by Playwright.
 
-Lessons 03, 05 and 06 run from top to bottom in a 1,400 px window, then are looked at again at
-1,000 px: the usage viewer, the history editor and the graders' results must fit their output
-areas, with no word wrapped in its middle and no button cut short. In lesson 03 the history
-editor is used as a learner would (typing, adding turns, a prefill, Send), next to a docked view
-of the usage viewer: a problem that stops Send is shown only when Send refuses to send.
+Lessons 03, 06 and 07 (where the usage viewer is) run from top to bottom in a 1,400 px window, then
+are looked at again at 1,000 px: the usage viewer, the history editor and the graders' results must
+fit their output areas, with no word wrapped in its middle and no button cut short. In lesson 03 the
+history editor is used as a learner would (typing, adding turns, a prefill, Send), next to a docked
+view of the usage viewer: a problem that stops Send is shown only when Send refuses to send.
 Screenshots go to tests/artifacts/ (git-ignored).
 Without chromium the tests skip, except under CI=true, where they must run.
 """
@@ -24,8 +24,8 @@ from notebooks_support import NOTEBOOKS
 
 LAST_GRADER = {  # the last output of each lesson: once it shows, every cell has run
     "03_synthetic_turns.ipynb": "(03.2 correct an earlier answer)",
-    "05_stop_reasons.ipynb": "(05.3",
-    "06_tokens_and_context.ipynb": "(06.3",
+    "06_errors_and_retries.ipynb": "(06.2",
+    "07_tokens_and_cost.ipynb": "(07.2",
 }
 WIDTHS = (1400, 1000)
 WIDGETS = ".kit-usage-viewer, .kit-history-editor, .kit-grader-result"

@@ -22,7 +22,7 @@ def all_hints() -> dict[str, tuple[str, ...]]:
 
 def test_every_exercise_has_hints_from_a_nudge_to_the_mechanic():
     hints = all_hints()
-    assert len(hints) == 22
+    assert len(hints) == 24
     for number, texts in hints.items():
         assert len(texts) >= 2, number
         shown = [check.hint(number, n) for n in range(1, len(texts) + 1)]
@@ -30,7 +30,7 @@ def test_every_exercise_has_hints_from_a_nudge_to_the_mechanic():
         assert f'check.hint("{number}", 2)' in repr(shown[0]) and "Next hint" not in repr(shown[-1])
 
 
-@pytest.mark.parametrize("bad", ["4.1", "09.1", "04.9", "lesson04"])
+@pytest.mark.parametrize("bad", ["4.1", "99.1", "04.9", "lesson04"])
 def test_hint_for_an_unknown_exercise_says_how_they_are_numbered(bad):
     with pytest.raises(ValueError, match="numbered like"):
         check.hint(bad)
@@ -85,7 +85,7 @@ def test_a_failing_grader_never_raises():
 
 
 def _references():
-    from helpers.check import histories, lesson00, lesson02, lesson05, lesson06, lesson07
+    from helpers.check import histories, lesson00, lesson02, lesson05, lesson06, lesson07, lesson09
 
     return [
         (check.lesson00.cheapest, lambda models: min(lesson00._current(models), key=lambda m: m.price.input).id),
@@ -94,12 +94,13 @@ def _references():
         (check.lesson02.last_exchanges, lambda messages, k: lesson02._expected(messages, k)),
         (check.lesson02.last_exchanges, lambda messages, k: messages[histories.exchange_starts(messages)[-k]:]),
         (check.lesson05.handle, lambda message: lesson05._next_step(message.stop_reason)[0]),
-        (check.lesson06.message_cost, lambda message: lesson06._expected_cost(message)),
-        (check.lesson07.event_counts, lambda client, **request: lesson07._expected_events(request)),
+        (check.lesson06.retry_wait, lambda err, attempt: lesson06._expected_wait(err, attempt)),
+        (check.lesson07.message_cost, lambda message: lesson07._expected_cost(message)),
+        (check.lesson09.event_counts, lambda client, **request: lesson09._expected_events(request)),
     ]
 
 
-@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("case", range(9))
 def test_the_graders_own_references_stand_in_for_no_answer(case):
     grade, wrapper = _references()[case]
     result = grade(wrapper)

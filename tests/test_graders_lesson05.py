@@ -7,7 +7,7 @@ import pytest
 from helpers import check
 
 LESSON = "05_stop_reasons.ipynb"
-HANDLE, ROUND_TRIP, RETRY = "cell-49", "cell-51", "cell-53"
+HANDLE, ROUND_TRIP = "cell-49", "cell-51"
 
 ROUND_TRIP_RIGHT = """history = [{"role": "user", "content": letters_question}]
 first = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[letters_tool], messages=history)
@@ -123,58 +123,6 @@ def test_round_trip_needs_the_tool_function(learner):
     learner.answer(ROUND_TRIP, ROUND_TRIP_RIGHT)
     result = learner.run("check.lesson05.tool_round_trip(final_answer)")
     assert not result.passed and "pass your tool function" in result.message
-
-
-# 05.3 a retry loop for rate limits
-
-RETRY_RIGHT = """for attempt in range(1, max_attempts + 1):
-    try:
-        return client.messages.create(**request), waits
-    except anthropic.RateLimitError as err:
-        if attempt == max_attempts:
-            raise
-        seconds = {convert}(err.response.headers["retry-after"])
-        waits.append(seconds)
-        time.sleep(seconds)"""
-
-
-@pytest.mark.parametrize("convert", ["float", "int"])
-def test_retry_right_answers_pass(learner, convert):
-    result = learner.answer(RETRY, RETRY_RIGHT.format(convert=convert))
-    assert result.passed, result
-    assert "at least a second later" in result.message
-
-
-def test_retry_that_never_sleeps_is_refused(learner):
-    result = learner.answer(RETRY, RETRY_RIGHT.format(convert="float").replace("        time.sleep(seconds)", ""))
-    assert not result.passed and "sleep as long as the header says" in result.message
-
-
-def test_retry_with_a_fixed_wait_is_refused(learner):
-    result = learner.answer(RETRY, RETRY_RIGHT.format(convert="float").replace("waits.append(seconds)", "waits.append(1)"))
-    assert not result.passed and "from each error's `retry-after` header" in result.message
-
-
-@pytest.mark.parametrize("body, words", [
-    ("return client.messages.create(**request), waits", "escaped after the first 429"),
-    (RETRY_RIGHT.format(convert="float").replace("anthropic.RateLimitError", "anthropic.APIStatusError"), "a 401 got"),
-    ("""while True:
-    try:
-        return client.messages.create(**request), waits
-    except anthropic.RateLimitError as err:
-        waits.append(float(err.response.headers["retry-after"]))
-        time.sleep(waits[-1])""", "raise the last RateLimitError"),
-    (RETRY_RIGHT.format(convert="float").replace('err.response.headers["retry-after"]', "err.response.headers['x-wait']"),
-     "KeyError"),
-])
-def test_retry_mistakes_name_the_mechanic(learner, body, words):
-    result = learner.answer(RETRY, body)
-    assert not result.passed and words in result.message, result
-
-
-def test_retry_unsolved(learner):
-    result = learner.answer(RETRY)
-    assert not result.passed and "never called the API" in result.message and "retry-after" not in result.message
 
 
 def test_letters_questions_vary():

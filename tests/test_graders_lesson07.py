@@ -1,4 +1,4 @@
-"""Lesson 06 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
+"""Lesson 07 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
@@ -6,69 +6,11 @@ import pytest
 
 from helpers import DEFAULT_MODEL, check, connect, usage_log
 
-LESSON = "06_tokens_and_context.ipynb"
-TRIM, COST, FIT = "cell-65", "cell-67", "cell-69"
+LESSON = "07_tokens_and_cost.ipynb"
+COST, FIT = "cell-67", "cell-69"
 
 
-# 06.1 a history trimmed to a token budget
-
-TRIM_BY_HAND = """first, rest = messages[0], messages[1:]
-room = budget - estimate(first)
-kept, used, best = [], 0, []
-for turn in reversed(rest):
-    used += estimate(turn)
-    if used > room:
-        break
-    kept.insert(0, turn)
-    content = turn["content"]
-    if turn["role"] == "user" and (isinstance(content, str) or all(b["type"] != "tool_result" for b in content)):
-        best = list(kept)
-return [first] + best"""
-
-
-@pytest.mark.parametrize("body", ["return trim_to_budget(messages, budget, keep_first=True)", TRIM_BY_HAND])
-def test_budget_trim_right_answers_pass(learner, body):
-    result = learner.answer(TRIM, body)
-    assert result.passed, result
-
-
-@pytest.mark.parametrize("lazy, words", [
-    ("return kept_first", "first turn"),                              # section 7's result, for another history
-    ("return long_chat[:1] + long_chat[-6:]", "first turn"),          # typed in for long_chat
-    ("return trim_to_budget(messages, budget)", "first turn"),        # forgets keep_first
-    ("return [messages[0]] + messages[-3:]", "seed"),                # a fixed count of turns
-])
-def test_budget_trim_lazy_answers_are_refused(learner, lazy, words):
-    result = learner.answer(TRIM, lazy)
-    assert not result.passed and words in result.message, result
-
-
-def test_budget_trim_kit_function_alone_is_refused(learner):
-    result = learner.run("check.lesson06.budget_trim(trim_to_budget)")
-    assert not result.passed and "keeps it" in result.message
-
-
-def test_budget_trim_mistakes_name_the_mechanic():
-    def over_budget(messages, budget):
-        return list(messages)
-
-    def cut_tool_call(messages, budget):
-        for i in range(1, len(messages)):
-            content = messages[i]["content"]
-            if not isinstance(content, str) and any(b["type"] == "tool_result" for b in content):
-                return [messages[0]] + messages[i:]
-        return [messages[0], messages[-1]]
-
-    def too_short(messages, budget):
-        return [messages[0], messages[-1]]
-
-    assert "over the budget" in check.lesson06.budget_trim(over_budget, seed=11).message
-    assert "cut off" in check.lesson06.budget_trim(cut_tool_call, seed=11).message or \
-           "over the budget" in check.lesson06.budget_trim(cut_tool_call, seed=11).message
-    assert "keep as many of the newest turns" in check.lesson06.budget_trim(too_short, seed=11).message
-
-
-# 06.2 the cost of a call
+# 07.1 the cost of a call
 
 COST_RIGHT = """usage = message.usage
 total_input = usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
@@ -109,7 +51,7 @@ def test_message_cost_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     assert not result.passed and words in result.message, result
 
 
-# 06.3 a max_tokens that fits the window
+# 07.2 a max_tokens that fits the window
 
 FIT_RIGHT = """entry = catalog.get(model)
 counted = client.messages.count_tokens(model=model, messages=messages).input_tokens
@@ -146,8 +88,8 @@ def test_fit_max_tokens_mistakes_name_the_mechanic(learner, body, words):
 
 def test_graders_leave_the_usage_log_alone():
     before = len(usage_log)
-    check.lesson06.message_cost(lambda m: 0.0)
-    check.lesson06.fit_max_tokens(lambda client, model, messages, wanted: wanted)
+    check.lesson07.message_cost(lambda m: 0.0)
+    check.lesson07.fit_max_tokens(lambda client, model, messages, wanted: wanted)
     assert len(usage_log) == before
 
 

@@ -1,4 +1,4 @@
-"""Lesson 07 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
+"""Lesson 09 graders, run the way a learner runs the exercise cells: lazy answers are refused, right ones pass."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 
 from helpers import check
 
-LESSON = "07_streaming.ipynb"
+LESSON = "09_streaming.ipynb"
 COLLECT, RECOVERY, EVENTS = "cell-39", "cell-41", "cell-43"
 
 
-# 07.1 text_stream and the final message
+# 09.1 text_stream and the final message
 
 STREAM = """with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300,
                             messages=[{"role": "user", "content": exercise_question}]) as stream:
@@ -69,7 +69,7 @@ def test_collect_mistakes_name_the_mechanic(learner, body, words):
     assert not result.passed and words in result.message, result
 
 
-# 07.2 recovering from an error mid-stream
+# 09.2 recovering from an error mid-stream
 
 RECOVERY_RIGHT = """for attempt in range(2):
     pieces = []
@@ -146,7 +146,7 @@ def test_recovery_unsolved(learner):
     assert not result.passed and "never called the API" in result.message
 
 
-# 07.3 counting raw events
+# 09.3 counting raw events
 
 @pytest.mark.parametrize("body", [
     """with client.messages.create(**request, stream=True) as events:
@@ -184,6 +184,6 @@ def test_event_counts_requests_vary():
             seen.update(request)
             return {}
 
-        check.lesson07.event_counts(spy, seed=seed)
+        check.lesson09.event_counts(spy, seed=seed)
         requests.add((seen["max_tokens"], seen["messages"][0]["content"]))
     assert len(requests) > 5

@@ -27,6 +27,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import anthropic
@@ -36,7 +37,8 @@ from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
 from ..usage import Record, RecordingTransport, UsageLog, usage_log
 
-LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
+LESSONS = tuple(sorted(path.stem for path in Path(__file__).parent.glob("lesson[0-9][0-9].py")))
+"""One grader module per lesson, found by name, so a new lesson's module needs no entry here."""
 EXERCISE_ID = re.compile(r"^(\d\d)\.(\d+)$")
 
 

@@ -1,15 +1,13 @@
-"""Graders for lesson 05: acting on every stop reason, a tool round trip, a retry loop for rate limits."""
+"""Graders for lesson 05: acting on every stop reason, a tool round trip."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import anthropic
 
 from ..catalog import DEFAULT_MODEL
-from ..offline import faults
-from ..usage import Record, UsageLog, usage_log
+from ..usage import Record, usage_log
 from . import (
     correct, draw, grader, grader_client, grader_only, kit_function, logged, made_during_attempt, not_yet, same_text,
     text_of_content,
@@ -20,6 +18,8 @@ _SAMPLE_TOOL = {
     "description": "The current weather in a city.",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
+_WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+"""A server tool, as lesson 05 declares it (https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool)."""
 _COUNT = [{"role": "user", "content": "Count to ten."}]
 # How the grader gets a real Message for each stop reason from the offline backend.
 _REQUESTS: dict[str, dict] = {
@@ -30,7 +30,8 @@ _REQUESTS: dict[str, dict] = {
         "max_tokens": 200, "messages": [{"role": "user", "content": "#context_window Tell me about ants."}]},
     "tool_use": {"max_tokens": 200, "tools": [_SAMPLE_TOOL],
                  "messages": [{"role": "user", "content": "What is the weather in Paris?"}]},
-    "pause_turn": {"max_tokens": 200, "messages": [{"role": "user", "content": "#pause_turn Search the news."}]},
+    "pause_turn": {"max_tokens": 200, "tools": [_WEB_SEARCH],
+                   "messages": [{"role": "user", "content": "#pause_turn Search the news."}]},
     "refusal": {"max_tokens": 200, "messages": [{"role": "user", "content": "#refusal Tell me about ants."}]},
 }
 CALLS_PER_REASON = 2
@@ -39,9 +40,6 @@ LETTER_WORDS = ("Vespa", "Bombus", "Odonata", "Mantodea", "Psocodea", "Hemiptera
                 "Dermaptera", "Hymenoptera", "Megaloptera", "Siphonaptera", "Thysanoptera", "Ephemeroptera",
                 "Raphidioptera")
 """Insect names of 5 to 13 letters, one drawn per run."""
-RETRY_QUESTION = "Count to ten."
-PATIENCE = 0.98
-"""The share of `retry-after` an attempt must wait at least (the clocks agree to well under 2 %)."""
 
 HINTS = {
     "05.1": (
@@ -54,12 +52,6 @@ HINTS = {
         "After the first call: `history += [{\"role\": \"assistant\", \"content\": first.content}, {\"role\": "
         "\"user\", \"content\": [{\"type\": \"tool_result\", \"tool_use_id\": block.id, \"content\": "
         "str(count_letters(**block.input))}]}]`, then the second call.",
-    ),
-    "05.3": (
-        "A loop of at most `max_attempts` tries: `try` the call, `except anthropic.RateLimitError as err` read "
-        "the header, sleep, try again. Other exceptions are not caught.",
-        "`seconds = float(err.response.headers[\"retry-after\"])`, `waits.append(seconds)`, `time.sleep(seconds)`; "
-        "on the last attempt, `raise` instead.",
     ),
 }
 
@@ -229,129 +221,3 @@ def tool_round_trip(final: Any, tool: Any = None) -> Any:
     return correct(f"the usage log shows `letters_question` answered with a tool_use block ({calls}); each "
                    "tool_result carried its block's id and exactly what your `count_letters` returns for that "
                    "block's input; the second request sent the tool again, and its reply ended with end_turn.")
-
-
-# --- 05.3 ---------------------------------------------------------------------------------------------------------
-
-def _request() -> dict:
-    return {"model": DEFAULT_MODEL, "max_tokens": 20, "messages": [{"role": "user", "content": RETRY_QUESTION}]}
-
-
-def _run(function: Callable, log: UsageLog, max_attempts: int) -> tuple[str, Any]:
-    """Call the learner's function with a fresh client; returns ("returned", value) or ("raised", error)."""
-    try:
-        return "returned", function(grader_client(log), _request(), max_attempts=max_attempts)
-    except Exception as error:  # noqa: BLE001 - raising is part of the expected behaviour
-        return "raised", error
-
-
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return None
-    return float(value)
-
-
-def _waits_problem(waits: Any, expected: list[int], header: str) -> Optional[str]:
-    numbers = [_number(w) for w in waits] if isinstance(waits, (list, tuple)) else None
-    if numbers is None or None in numbers:
-        return f"`waits` was {waits!r}: make it a list of the seconds waited, one number per 429."
-    if numbers != [float(e) for e in expected]:
-        return (f"after {len(expected)} 429(s) carrying `retry-after: {header}`, `waits` was {list(waits)!r}, not "
-                f"{expected}: take the seconds from each error's `retry-after` header rather than a fixed number.")
-    return None
-
-
-def _statuses(log: UsageLog) -> list[int]:
-    return [record.status for record in log.records]
-
-
-def _raised(value: Any) -> str:
-    return f"{type(value).__name__}: {value}"
-
-
-@grader("05.3 a retry loop for rate limits")
-def retry(function: Any, *, seed: Optional[int] = None) -> Any:
-    if not callable(function):
-        return not_yet("pass your function itself: `check.lesson05.retry(create_with_retry)`.")
-    if kit_function(function):
-        return not_yet("that is one of the kit's own functions: write `create_with_retry(...)` yourself.")
-    rng, seed = draw(seed)
-
-    # One 429 asking for a 1-second wait: the usage log's clock shows how long the loop really waited.
-    log = UsageLog()
-    with faults("rate_limit", times=1, retry_after=1):
-        outcome, value = _run(function, log, max_attempts=3)
-    if not log.records:
-        if outcome == "raised":
-            return not_yet(f"your function raised {_raised(value)} before calling the API. Its signature is "
-                           "`create_with_retry(client, request, max_attempts=3)`.")
-        return not_yet("your function never called the API. Call `client.messages.create(**request)` with the "
-                       "client it is given.")
-    if outcome == "raised":
-        if isinstance(value, anthropic.RateLimitError):
-            return not_yet("a RateLimitError escaped after the first 429. Catch `anthropic.RateLimitError`, wait, and "
-                           "call again.")
-        if isinstance(value, (ValueError, TypeError, KeyError)):
-            return not_yet(f"your function raised {_raised(value)} after a 429. The header is a string of whole "
-                           "seconds, here \"1\": `float(...)` or `int(...)` turns it into a number.")
-        return not_yet(f"your function raised {_raised(value)} after a 429.")
-    if _statuses(log) != [429, 200]:
-        return not_yet(f"after one 429, your function made the calls {_statuses(log)} (HTTP statuses, from the "
-                       "usage log); expected one retry: [429, 200].")
-    first, second = log.records
-    waited = second.sent_at - (first.sent_at + first.latency_s)
-    if waited < PATIENCE * 1:
-        return not_yet(f"the 429 said `retry-after: 1`, but the usage log shows your next attempt {waited:.2f} s "
-                       "after it arrived: sleep as long as the header says (`time.sleep(seconds)`) before retrying.")
-    if not (isinstance(value, tuple) and len(value) == 2):
-        return not_yet("return a pair: `(message, waits)`, the Message from the successful attempt and the list of "
-                       "seconds waited.")
-    message, waits = value
-    if not (isinstance(message, anthropic.types.Message) and message.id == second.message_id):
-        return not_yet("the first item of the pair is not the Message of the attempt that succeeded: return what "
-                       "`client.messages.create(**request)` returned.")
-    problem = _waits_problem(waits, [1], "1")
-    if problem:
-        return not_yet(problem)
-
-    # Two 429s asking for no wait at all: waits must follow the header.
-    log = UsageLog()
-    with faults("rate_limit", times=2, retry_after=0):
-        outcome, value = _run(function, log, max_attempts=3)
-    if outcome == "raised":
-        return not_yet(f"with two 429s and max_attempts=3, your function raised {_raised(value)}: the third attempt "
-                       "should succeed.")
-    if _statuses(log) != [429, 429, 200]:
-        return not_yet(f"after two 429s, your function made the calls {_statuses(log)}; expected [429, 429, 200].")
-    problem = _waits_problem(value[1] if isinstance(value, tuple) and len(value) == 2 else None, [0, 0], "0")
-    if problem:
-        return not_yet(problem)
-
-    # A 429 on every attempt: give up after max_attempts, raising the last error.
-    max_attempts = rng.choice((2, 3, 4))
-    log = UsageLog()
-    with faults("rate_limit", times=10, retry_after=0):
-        outcome, value = _run(function, log, max_attempts=max_attempts)
-    attempts = len(log.records)
-    if outcome != "raised" or not isinstance(value, anthropic.RateLimitError):
-        return not_yet("when every attempt gets a 429, raise the last RateLimitError after `max_attempts` attempts "
-                       "instead of returning.")
-    if attempts != max_attempts:
-        return not_yet(f"with max_attempts={max_attempts}, your function made {attempts} attempts: stop after "
-                       f"`max_attempts` (seed {seed}).")
-    if getattr(value, "request_id", None) != log.records[-1].request_id:
-        return not_yet("the RateLimitError your function raised is not the one of the last attempt: re-raise the "
-                       "last error (a bare `raise` inside the except block).")
-
-    # A 401 would fail the same way again: no retry.
-    log = UsageLog()
-    with faults("authentication", times=3):
-        outcome, value = _run(function, log, max_attempts=3)
-    if outcome != "raised" or not isinstance(value, anthropic.AuthenticationError) or len(log.records) != 1:
-        return not_yet(f"a 401 got {len(log.records)} attempt(s). Only a RateLimitError is worth retrying: let other "
-                       "errors propagate at once (catch `anthropic.RateLimitError`, not `Exception` or "
-                       "`APIStatusError`).")
-    return correct("with a 429 saying `retry-after: 1`, the usage log shows your next attempt at least a second "
-                   "later, and `waits` was [1]; with two 429s saying 0, three attempts and waits [0, 0]; with a 429 "
-                   "every time, the last RateLimitError was raised after max_attempts attempts; a 401 was raised "
-                   "after one attempt.")

@@ -1,8 +1,7 @@
-"""Graders for lesson 06: a history trimmed to a token budget, the cost of a call, max_tokens that fits the window."""
+"""Graders for lesson 07: the cost of a call, a max_tokens that fits the window."""
 
 from __future__ import annotations
 
-import copy
 import numbers
 import random
 from decimal import Decimal
@@ -12,28 +11,17 @@ import anthropic
 
 from .. import catalog
 from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
-from ..conversation import history_problems
-from ..trim import estimate
 from ..usage import UsageLog
 from . import correct, draw, grader, grader_client, grader_only, kit_function, not_yet
-from .histories import is_plain_user, random_history
-
-FIRST_TURN = "My name is Ada. I'm planning a vegetable garden on a 6 by 4 metre plot in Lyon, with heavy clay soil."
-RANDOM_HISTORIES = 6
 
 HINTS = {
-    "06.1": (
-        "`trim_to_budget` from section 7 does the hard part; its `keep_first` option keeps the first turn.",
-        "`return trim_to_budget(messages, budget, keep_first=True)`, or write it yourself: keep `messages[0]`, "
-        "then the longest end of the rest that fits what is left of the budget and starts at a user's own turn.",
-    ),
-    "06.2": (
+    "07.1": (
         "Three fields of `usage` are input: `input_tokens`, `cache_creation_input_tokens` and "
         "`cache_read_input_tokens` (the cache fields may be None). The catalog prices the model that answered.",
         "`catalog.cost_usd(message.model, total_input, message.usage.output_tokens)`: it accepts the snapshot id "
         "in `message.model` and applies the long-context rate.",
     ),
-    "06.3": (
+    "07.2": (
         "Count the input first with `client.messages.count_tokens(model=model, messages=messages)`: the room left "
         "is the window minus that count.",
         "`min(wanted, entry.context_window - input_tokens, entry.max_output_tokens)` with "
@@ -42,109 +30,13 @@ HINTS = {
 }
 
 
-# --- 06.1 ---------------------------------------------------------------------------------------------------------
-
-def _tokens(messages: list[dict]) -> int:
-    return sum(estimate(m) for m in messages)
-
-
-@grader_only
-def _longest_fair_rest(history: list[dict], budget: int) -> int:
-    """How many turns after the first one a careful trim keeps: the longest tail starting at a plain user turn."""
-    room = budget - estimate(history[0])
-    best, total = 0, 0
-    for i in range(len(history) - 1, 0, -1):
-        total += estimate(history[i])
-        if total > room:
-            break
-        if is_plain_user(history[i]):
-            best = len(history) - i
-    return best
-
-
-def _trim_cases(rng: random.Random) -> list[tuple[list[dict], int]]:
-    cases = []
-    for n in range(RANDOM_HISTORIES):
-        history = random_history(rng, rng.randrange(4, 10), "question" if n % 2 == 0 else "")
-        history[0] = {"role": "user", "content": FIRST_TURN}
-        newest = max(i for i, turn in enumerate(history) if is_plain_user(turn))
-        least = estimate(history[0]) + _tokens(history[newest:])
-        total = _tokens(history)
-        fits_whole = n == RANDOM_HISTORIES - 1 or least >= total
-        budget = total + rng.randrange(0, 50) if fits_whole else rng.randrange(least, total)
-        cases.append((history, budget))
-    return cases
-
-
-def _trim_problem(trimmed: Any, history: list[dict], budget: int) -> Optional[str]:
-    if not isinstance(trimmed, list) or not all(isinstance(m, dict) for m in trimmed):
-        return f"your function returned a {type(trimmed).__name__}: return a list of turns (dicts with a role and a " \
-               "content), as `trim_to_budget` does."
-    if not trimmed:
-        return "your function returned no turns: a history needs at least the first turn and the newest user turn."
-    if trimmed[0] != history[0]:
-        return "the first turn (the user's name and plot) is missing or changed: keep it, and trim what comes after it."
-    used = _tokens(trimmed)
-    rest = trimmed[1:]
-    if not rest:
-        return "only the first turn is left: the newest turns, at least the newest user turn, must stay after it."
-    if rest != history[len(history) - len(rest):]:
-        return "after the first turn, keep the newest turns of the history, in order, without gaps or changes: " \
-               "the end of the list."
-    blocking = [p for p in history_problems(trimmed) if p.blocking]
-    if blocking:
-        if rest and rest[0].get("role") == "user" and not is_plain_user(rest[0]):
-            return "after the first turn, the kept part starts with a tool_result whose tool_use was cut off, which " \
-                   "the API rejects with a 400: start the kept part at a user's own question."
-        return f"the trimmed history would be rejected: {blocking[0]}"
-    if used > budget:
-        return f"the result is {used:,} tokens by the offline estimate (`helpers.trim.estimate` of each turn, added " \
-               f"up), over the budget of {budget:,}: drop more of the older turns."
-    fair = _longest_fair_rest(history, budget)
-    if len(rest) < fair:
-        return f"you kept {len(trimmed)} turns ({used:,} tokens), but {fair + 1} fit in the budget of {budget:,} " \
-               "with the history still valid: keep as many of the newest turns as fit."
-    return None
-
-
-@grader("06.1 a history trimmed to a token budget")
-def budget_trim(function: Any, *, seed: Optional[int] = None) -> Any:
-    if not callable(function):
-        return not_yet("define `trim_keep_first(messages, budget)` and pass the function itself: "
-                       "`check.lesson06.budget_trim(trim_keep_first)`.")
-    if kit_function(function):
-        return not_yet("`trim_to_budget` alone drops the first turn: write `trim_keep_first(messages, budget)`, "
-                       "which keeps it.")
-    rng, seed = draw(seed)
-    cases = _trim_cases(rng)
-    for number, (history, budget) in enumerate(cases):
-        given = copy.deepcopy(history)
-        try:
-            trimmed = function(given, budget)
-        except Exception as error:  # noqa: BLE001 - the learner's function can fail in any way
-            return not_yet(f"on a history of {len(history)} turns with a budget of {budget:,} tokens (seed {seed}), "
-                           f"your function raised {type(error).__name__}: {error}.")
-        if trimmed is None:
-            return not_yet("your function returned None: return the trimmed list of turns.")
-        if given != history:
-            return not_yet("your function changed the list it was given: return a new list and leave the history "
-                           "as it is.")
-        problem = _trim_problem(trimmed, history, budget)
-        if problem:
-            return not_yet(f"on a history of {len(history)} turns ({_tokens(history):,} tokens) with a budget of "
-                           f"{budget:,} (seed {seed}): {problem}")
-    return correct(f"on {len(cases)} histories made up for this run, your function kept the first turn, then as "
-                   "many of the newest turns as fit the budget, with no tool call cut off from its result, and left "
-                   "the history unchanged.")
-
-
-# --- 06.2 ---------------------------------------------------------------------------------------------------------
+# --- 07.1 ---------------------------------------------------------------------------------------------------------
 
 def _reply(model: str, input_tokens: int, output_tokens: int, cache_creation: Optional[int],
            cache_read: Optional[int]) -> anthropic.types.Message:
     """A reply as the API sends it, with the usage to price (the offline backend has no prompt cache)."""
     return anthropic.types.Message.model_validate({
-        "id": "msg_01lesson06grader", "type": "message", "role": "assistant", "model": model,
+        "id": "msg_01lesson07grader", "type": "message", "role": "assistant", "model": model,
         "content": [{"type": "text", "text": "A reply to price."}], "stop_reason": "end_turn", "stop_sequence": None,
         "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
                   "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
@@ -183,7 +75,7 @@ def _expected_cost(message: anthropic.types.Message) -> float:
 
 
 ROUNDING = 5e-7
-"""Rounding to 6 decimal places, as lesson 06 prints costs, moves a cost by at most this much."""
+"""Rounding to 6 decimal places, as lesson 07 prints costs, moves a cost by at most this much."""
 
 
 def _close(a: float, b: float) -> bool:
@@ -220,11 +112,11 @@ def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> st
             "input of `usage`.")
 
 
-@grader("06.2 the cost of a call")
+@grader("07.1 the cost of a call")
 def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
         return not_yet("define `message_cost(message)` and pass the function itself: "
-                       "`check.lesson06.message_cost(message_cost)`.")
+                       "`check.lesson07.message_cost(message_cost)`.")
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `message_cost(message)` yourself.")
     rng, seed = draw(seed)
@@ -246,7 +138,7 @@ def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
                    "long-context threshold.")
 
 
-# --- 06.3 ---------------------------------------------------------------------------------------------------------
+# --- 07.2 ---------------------------------------------------------------------------------------------------------
 
 def _filler(words: int) -> str:
     return "Please read these notes." + " ant" * words
@@ -263,11 +155,11 @@ def _fit_cases(rng: random.Random) -> list[tuple[str, str, list[dict], int]]:
     ]
 
 
-@grader("06.3 a max_tokens that fits the window")
+@grader("07.2 a max_tokens that fits the window")
 def fit_max_tokens(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
         return not_yet("define `fit_max_tokens(client, model, messages, wanted)` and pass the function itself: "
-                       "`check.lesson06.fit_max_tokens(fit_max_tokens)`.")
+                       "`check.lesson07.fit_max_tokens(fit_max_tokens)`.")
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `fit_max_tokens(...)` yourself.")
     rng, seed = draw(seed)

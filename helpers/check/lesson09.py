@@ -1,4 +1,4 @@
-"""Graders for lesson 07: text_stream and the final message, recovering from an error mid-stream, raw events."""
+"""Graders for lesson 09: text_stream and the final message, recovering from an error mid-stream, raw events."""
 
 from __future__ import annotations
 
@@ -18,26 +18,26 @@ from . import (
 )
 
 EXERCISE_QUESTION = "Describe in three short sentences what a server-sent event is."
-"""The question exercise 07.1 streams (the lesson's `exercise_question`)."""
+"""The question exercise 09.1 streams (the lesson's `exercise_question`)."""
 STEPS_QUESTION = "Explain in four short steps how a streamed reply reaches my notebook."
 COUNT_QUESTIONS = ("Count to ten.", "List three colors.", STEPS_QUESTION)
 HELPER_EVENTS = ("text", "input_json", "citation", "thinking", "signature")
 """Event types that ``messages.stream()`` adds on top of the raw ones."""
 
 HINTS = {
-    "07.1": (
+    "09.1": (
         "Everything happens inside `with client.messages.stream(...) as stream:`: first the loop over "
         "`stream.text_stream`, then `stream.get_final_message()`.",
         "`for text in stream.text_stream: streamed_text += text`, then `final = stream.get_final_message()`, "
         "both inside the `with` block.",
     ),
-    "07.2": (
+    "09.2": (
         "Wrap one whole streaming attempt in `try`/`except anthropic.APIStatusError`; in the except branch, stream "
         "the same request again from the start.",
         "A helper that streams `client.messages.stream(**request)` and returns the joined `text_stream`; call it "
         "in `try`, and call it once more in `except anthropic.APIStatusError`.",
     ),
-    "07.3": (
+    "09.3": (
         "`client.messages.create(**request, stream=True)` returns the raw events; each has a `.type`.",
         "`with client.messages.create(**request, stream=True) as events: for event in events: "
         "counts[event.type] = counts.get(event.type, 0) + 1`.",
@@ -45,7 +45,7 @@ HINTS = {
 }
 
 
-@grader("07.1 text_stream and the final message")
+@grader("09.1 text_stream and the final message")
 def collect(streamed_text: Any, final: Any) -> Any:
     record, problem = logged(final, "final", "Stream `exercise_question`")
     if problem is not None:
@@ -82,7 +82,7 @@ def collect(streamed_text: Any, final: Any) -> Any:
                    "characters).")
 
 
-# --- 07.2 ---------------------------------------------------------------------------------------------------------
+# --- 09.2 ---------------------------------------------------------------------------------------------------------
 
 def _request(question: str, max_tokens: int) -> dict:
     return {"model": DEFAULT_MODEL, "max_tokens": max_tokens, "messages": [{"role": "user", "content": question}]}
@@ -116,10 +116,10 @@ def _partial_text(request: dict, after_deltas: int) -> str:
     return "".join(pieces)
 
 
-@grader("07.2 recovering from an error mid-stream")
+@grader("09.2 recovering from an error mid-stream")
 def recovery(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return not_yet("pass your function itself: `check.lesson07.recovery(stream_with_recovery)`.")
+        return not_yet("pass your function itself: `check.lesson09.recovery(stream_with_recovery)`.")
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `stream_with_recovery(...)` yourself.")
     rng, seed = draw(seed)
@@ -179,7 +179,7 @@ def recovery(function: Any, *, seed: Optional[int] = None) -> Any:
                    "request; with no error, it streamed once.")
 
 
-# --- 07.3 ---------------------------------------------------------------------------------------------------------
+# --- 09.3 ---------------------------------------------------------------------------------------------------------
 
 @grader_only
 def _expected_events(request: dict) -> dict[str, int]:
@@ -187,10 +187,10 @@ def _expected_events(request: dict) -> dict[str, int]:
         return dict(Counter(event.type for event in events))
 
 
-@grader("07.3 counting raw events")
+@grader("09.3 counting raw events")
 def event_counts(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
-        return not_yet("pass your function itself: `check.lesson07.event_counts(count_events)`.")
+        return not_yet("pass your function itself: `check.lesson09.event_counts(count_events)`.")
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `count_events(...)` yourself.")
     rng, seed = draw(seed)

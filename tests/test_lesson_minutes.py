@@ -1,0 +1,87 @@
+"""`tools/lesson_minutes.py`: a time estimate per lesson, computed from the real notebooks."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import subprocess
+import sys
+
+from notebooks_support import APPENDICES, LESSONS, ROOT, load
+
+_spec = importlib.util.spec_from_file_location("lesson_minutes", ROOT / "tools" / "lesson_minutes.py")
+lesson_minutes = importlib.util.module_from_spec(_spec)
+sys.modules["lesson_minutes"] = lesson_minutes  # dataclasses look their module up by name
+_spec.loader.exec_module(lesson_minutes)
+
+
+def _markdown(text):
+    return {"cell_type": "markdown", "id": "added", "metadata": {}, "source": text}
+
+
+def _code(text):
+    return {"cell_type": "code", "id": "added", "metadata": {}, "execution_count": None, "outputs": [], "source": text}
+
+
+def test_every_lesson_and_appendix_is_listed_once_in_order():
+    rows = lesson_minutes.course()
+    assert [path for path, _ in rows] == LESSONS + APPENDICES
+    table = lesson_minutes.table(rows)
+    for path in LESSONS + APPENDICES:
+        assert table.count(f"(notebooks/{path.name})") == 1
+
+
+def test_titles_come_from_each_notebooks_heading():
+    for path, found in lesson_minutes.course():
+        assert found.title.startswith(path.name[:2] + " · ") or path.name.startswith("appendix_"), found.title
+
+
+def test_the_same_notebooks_give_the_same_table():
+    assert lesson_minutes.table(lesson_minutes.course()) == lesson_minutes.table(lesson_minutes.course())
+
+
+def test_every_lesson_takes_a_plausible_time_and_its_exercises_count():
+    for path, found in lesson_minutes.course():
+        if path in LESSONS:
+            assert found.exercises >= 2, path.name  # each lesson has two or three graded exercises
+            assert 20 <= found.minutes <= 120, (path.name, found.minutes)
+            assert found.minutes >= found.exercises * lesson_minutes.MINUTES_PER_EXERCISE
+        else:
+            assert found.exercises == 0 and 5 <= found.minutes <= 60, (path.name, found.minutes)
+
+
+def test_more_content_never_takes_less_time():
+    notebook = load(LESSONS[5])
+    base = lesson_minutes.estimate(notebook)
+
+    more_prose = copy.deepcopy(notebook)
+    more_prose["cells"].append(_markdown("word " * lesson_minutes.READING_WORDS_PER_MINUTE * 3))
+    with_prose = lesson_minutes.estimate(more_prose)
+    assert with_prose.prose_words == base.prose_words + lesson_minutes.READING_WORDS_PER_MINUTE * 3
+    assert with_prose.minutes in (base.minutes + 3, base.minutes + 4)  # rounding up can carry one minute
+
+    more_code = copy.deepcopy(notebook)
+    more_code["cells"].append(_code("x = 1\n# a comment is not a line to read\n\ny = x + 1\nprint(y)"))
+    with_code = lesson_minutes.estimate(more_code)
+    assert (with_code.code_cells, with_code.code_lines) == (base.code_cells + 1, base.code_lines + 3)
+    assert with_code.minutes >= base.minutes
+
+    more_exercises = copy.deepcopy(notebook)
+    more_exercises["cells"].append(_code("def f(x):\n    ...  # your code here\n\n\ncheck.lesson05.handle(f)"))
+    with_exercise = lesson_minutes.estimate(more_exercises)
+    assert with_exercise.exercises == base.exercises + 1 and with_exercise.code_cells == base.code_cells
+    assert with_exercise.minutes == base.minutes + lesson_minutes.MINUTES_PER_EXERCISE
+
+
+def test_the_total_adds_up_the_numbered_lessons_only():
+    rows = lesson_minutes.course()
+    total = sum(found.minutes for path, found in rows if path in LESSONS)
+    assert f"**{total}**" in lesson_minutes.table(rows).splitlines()[-3]
+
+
+def test_the_script_prints_the_table_and_names_an_empty_folder(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "lesson_minutes.py")], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == lesson_minutes.table(lesson_minutes.course())
+    empty = subprocess.run([sys.executable, str(ROOT / "tools" / "lesson_minutes.py"), "--notebooks", str(tmp_path)],
+                           capture_output=True, text=True)
+    assert empty.returncode == 1 and "no lessons found" in empty.stderr

@@ -1,4 +1,4 @@
-"""Kernel time of every lesson and solution, run offline: each should run top to bottom in under 5 s.
+"""Kernel time of every lesson, appendix and solution, run offline: each should run top to bottom in under 5 s.
 
 Kernel time is the sum over code cells of the time from a cell starting to execute to
 its reply (nbclient's timing records), so kernel start-up is left out.
@@ -41,7 +41,9 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a notebook misses the target")
     args = parser.parse_args()
     os.environ.update(KIT_MODE="offline", ANTHROPIC_API_KEY="", ANTHROPIC_AUTH_TOKEN="")
-    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    notebooks = ROOT / "notebooks"
+    paths = (sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("appendix_*.ipynb"))
+             + sorted((notebooks / "solutions").glob("*.ipynb")))
     slow = []
     for path in paths:
         seconds = kernel_seconds(path)

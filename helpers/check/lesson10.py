@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import anthropic
+import httpx2
 import jsonschema
 
 from ..catalog import DEFAULT_MODEL
-from ..usage import Record, UsageLog, usage_log
+from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
+from ..offline.transport import OfflineTransport
+from ..usage import Record, RecordingTransport, UsageLog, usage_log
 from . import (
-    correct, draw, grader, grader_client, kit_function, logged, made_during_attempt, not_yet, same_text,
+    correct, draw, grader, kit_function, logged, made_during_attempt, not_yet, same_text,
     text_of_content,
 )
 
@@ -31,6 +34,8 @@ LOOP_CURRENCIES = ("Euro", "Dollar", "Pound", "Yen", "Krone", "Franc", "Rand", "
 UNKNOWN_CURRENCIES = ("Zorkmid", "Doubloon", "Quatloo", "Galleon")
 """Currencies the grader's converter has no rate for: a call about one of them fails."""
 LOOP_MAX_TOKENS = 400
+RUNAWAY_REQUESTS = 12
+"""The grader's client stops answering a loop after this many requests (its cases allow at most 5)."""
 
 HINTS = {
     "10.1": (
@@ -321,10 +326,34 @@ def _check_case(case: _Case, log: UsageLog, returned: Any, converter: _Converter
     return None
 
 
+class _RunawayLoop(Exception):
+    """Raised by the grader's transport when a loop goes on sending requests."""
+
+
+class _CappedTransport(httpx2.BaseTransport):
+    """The offline backend, for at most ``cap`` requests: a loop without a working turn limit ends, as an error."""
+
+    def __init__(self, inner: httpx2.BaseTransport, cap: int):
+        self.inner, self.cap, self.sent = inner, cap, 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.sent += 1
+        if self.sent > self.cap:
+            raise _RunawayLoop(f"the grader stopped answering after {self.cap} requests")
+        return self.inner.handle_request(request)
+
+
+def _loop_client(log: UsageLog) -> anthropic.Anthropic:
+    """An in-process offline client recorded in ``log``, with no retries and a cap on the requests it answers."""
+    transport = _CappedTransport(RecordingTransport(OfflineTransport(), offline=True, log=log), RUNAWAY_REQUESTS)
+    return anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=OFFLINE_BASE_URL, max_retries=0,
+                               http_client=httpx2.Client(transport=transport))
+
+
 def _call_loop(function: Callable, case: _Case, converter: _Converter) -> tuple[UsageLog, str, Any]:
     log = UsageLog()
     try:
-        value = function(grader_client(log), {**case.request, "messages": list(case.request["messages"])},
+        value = function(_loop_client(log), {**case.request, "messages": list(case.request["messages"])},
                          {"convert_currency": converter}, max_turns=case.max_turns)
     except Exception as error:  # noqa: BLE001 - the learner's loop can raise anything
         return log, "raised", error
@@ -332,6 +361,9 @@ def _call_loop(function: Callable, case: _Case, converter: _Converter) -> tuple[
 
 
 def _raised_message(case: _Case, error: BaseException) -> str:
+    if isinstance(error.__cause__, _RunawayLoop) or isinstance(error, _RunawayLoop):
+        return (f"in the case '{case.name}', your loop sent more than {RUNAWAY_REQUESTS} requests (max_turns was "
+                f"{case.max_turns}), so the grader stopped answering: count the requests and stop at `max_turns`.")
     if isinstance(error, ValueError) and "no exchange rate" in str(error):
         return (f"in the case '{case.name}', the tool function raised `ValueError: {error}` and the error escaped "
                 "your loop. Catch it and send a tool_result with `is_error: True` and the error's message instead.")

@@ -85,6 +85,15 @@ def test_forced_call_typed_from_a_printout_is_refused(learner):
     assert not result.passed and "usage log has no request" in result.message
 
 
+def test_forced_call_with_the_graders_own_tool_is_refused(learner):
+    code = forced().replace("temperature_tool = {", "temperature_tool = check.lesson10.CURRENCY_TOOL\n_unused = {", 1)
+    result = learner.answer(FORCED, code)
+    assert not result.passed and "HTTP 400" in result.message and "must be the `name` of a tool" in result.message
+    forcing_it = code.replace('"name": "celsius_to_fahrenheit"}', '"name": "convert_currency"}')
+    result = learner.answer(FORCED, forcing_it)
+    assert not result.passed and "none is named `celsius_to_fahrenheit`" in result.message
+
+
 def test_forced_call_without_tool_choice_is_refused(learner):
     result = learner.answer(FORCED, forced().replace(
         ' tool_choice={"type": "tool", "name": "celsius_to_fahrenheit"},', ""))
@@ -189,6 +198,14 @@ def test_loop_the_lessons_run_loop_is_refused(learner):
 def test_loop_a_stored_reply_is_refused(learner):
     result = learner.answer(LOOP, "return answer")  # section 3's reply, whatever the request
     assert not result.passed and "never called the API" in result.message
+
+
+def test_loop_returning_a_hand_built_message_is_refused(learner):
+    result = learner.answer(LOOP, LOOP_RIGHT.replace(
+        "        return reply\n",
+        "        return anthropic.types.Message.model_construct(id='msg_01handmade', stop_reason='end_turn', content=[])\n",
+        1))
+    assert not result.passed and "not the last reply" in result.message
 
 
 def test_loop_results_that_ignore_the_function_are_refused(learner):

@@ -290,8 +290,8 @@ def _check_case(case: _Case, log: UsageLog, returned: Any, converter: _Converter
         sent = record.request or {}
         for key in ("model", "tools", "tool_choice", "max_tokens"):
             if sent.get(key) != case.request.get(key):
-                return (f"request {n + 1} sent `{key}` = {sent.get(key)!r}, not the request's own {case.request.get(key)!r}: "
-                        "send the same request each time, with the messages grown.")
+                return (f"request {n + 1} sent `{key}` = {sent.get(key)!r}, not the request's own "
+                        f"{case.request.get(key)!r}: send the same request each time, with the messages grown.")
         messages = _dicts(sent.get("messages"))
         if n == 0:
             if messages != case.request["messages"]:
@@ -304,7 +304,8 @@ def _check_case(case: _Case, log: UsageLog, returned: Any, converter: _Converter
                     "the results.")
         added = messages[len(previous):]
         reply_content = (before.response or {}).get("content")
-        if not added or added[0].get("role") != "assistant" or _signatures(added[0].get("content")) != _signatures(reply_content):
+        appended = added[0] if added else {}
+        if appended.get("role") != "assistant" or _signatures(appended.get("content")) != _signatures(reply_content):
             return (f"request {n + 1} should append the previous reply as the assistant turn, unchanged "
                     "(`{\"role\": \"assistant\", \"content\": reply.content}`), then the results.")
         uses = [b for b in _blocks(reply_content) if b.get("type") == "tool_use"]

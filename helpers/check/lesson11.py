@@ -19,7 +19,7 @@ from .. import catalog, sample_media
 from ..catalog import DEFAULT_MODEL
 from ..offline import media
 from ..usage import Record, usage_log
-from . import correct, draw, grader, grader_client, kit_function, logged, made_during_attempt, not_yet
+from . import correct, draw, grader, grader_client, kit_function, logged, made_during_attempt, not_yet, reply_text
 
 COLOURS = ("#dc143c", "#008080", "#ffd700", "#4b0082", "#808000", "#ff7f50", "#000080", "#da70d6", "#2e8b57",
            "#8b4513")
@@ -101,8 +101,9 @@ def image_task(seed: Optional[int] = None) -> ImageTask:
     return task
 
 
-def _reply_text(message: Any) -> str:
-    return "".join(b.text for b in message.content if b.type == "text")
+def _asks_after(blocks: list[dict], at: int) -> bool:
+    """Whether a text block with some text comes after block ``at`` (labels such as "Image 1:" may come before)."""
+    return any(b.get("type") == "text" and str(b.get("text", "")).strip() for b in blocks[at + 1:])
 
 
 @grader("11.1 an image and a question in one turn")
@@ -125,22 +126,22 @@ def image_turn(reply: Any, text: Any = None) -> Any:
                        "the PNG made in this run, as a `base64` source.")
     found, colour = media.facts(data), media.dominant_colour(data)
     if found is None or (found.width, found.height) != (task.width, task.height) or colour != task.colour:
-        size = f"{found.width} × {found.height} pixels, mostly {colour or 'an unknown colour'}" if found else "no image"
+        size = (f"{found.width} × {found.height} pixels, mostly {colour or 'an unknown colour'}" if found
+                else "not an image the grader can read")
         return not_yet(f"the image you sent is {size}; this run drew {task.width} × {task.height} pixels in "
                        f"{task.colour}. Make the PNG from `image_task` in this cell, after it is drawn.")
-    text_at, image_at = _first(blocks, "text"), _first(blocks, "image")
-    if text_at is None or not any(str(b.get("text", "")).strip() for b in blocks if b.get("type") == "text"):
-        return not_yet("the user turn held the image but no question: add a text block to the same turn.")
-    if text_at < image_at:
-        return not_yet("the text block came before the image. The vision docs recommend the image first, then the "
-                       "question: put the image block first in the content list.")
+    if not _asks_after(blocks, _first(blocks, "image")):
+        if _first(blocks, "text") is None:
+            return not_yet("the user turn held the image but no question: add a text block to the same turn.")
+        return not_yet("no question came after the image. The vision docs recommend the image first, then the "
+                       "question: put the text block after the image block in the content list.")
     if reply.stop_reason != "end_turn":
         return not_yet(f"the reply stopped with {reply.stop_reason!r}, not 'end_turn': raise max_tokens and send "
                        "it again.")
     if not isinstance(text, str):
         return not_yet("pass the reply's text as well: `check.lesson11.image_turn(image_reply, reply_text)`, with "
                        "`reply_text` joined from the reply's text blocks.")
-    if text != _reply_text(reply):
+    if text != reply_text(reply):
         return not_yet("`reply_text` is not the text of the reply's text blocks. Read the blocks by their `.type` "
                        "(a reply may open with a thinking block) and join the `text` ones.")
     return correct("the usage log shows one user turn with a base64 PNG of the size and colour drawn for this run, "
@@ -229,12 +230,18 @@ def _why(got: int, width: int, height: int, model: catalog.ModelEntry, other: ca
     if got in (round(width * height / 750), math.ceil(width * height / 750), width * height // 750):
         return ("That is the older (width × height) / 750 approximation; the vision docs now count one token per "
                 f"{patch} × {patch}-pixel patch.")
-    if got == _patches(width, height, patch):
-        return (f"That counts the patches of the image as sent, but {width} × {height} is larger than what "
-                f"{model.id} reads natively ({model.image_max_edge} px on the long edge, {model.image_max_pixels:,} "
-                "pixels): scale it down first, keeping its aspect ratio.")
+    unscaled = _patches(width, height, patch)
     ratio = min(1.0, other.image_max_edge / max(width, height), math.sqrt(other.image_max_pixels / (width * height)))
-    if got == _patches(math.floor(width * ratio), math.floor(height * ratio), patch):
+    on_other = _patches(math.floor(width * ratio), math.floor(height * ratio), patch)
+    native = (f"{model.id}'s native size is {model.image_max_edge} px on the long edge and "
+              f"{model.image_max_pixels:,} pixels (its catalog entry)")
+    if got == unscaled == on_other:
+        return (f"That is the image's cost unscaled, which is also its cost on {other.id}; but {native}: scale it "
+                "down to that first, keeping its aspect ratio.")
+    if got == unscaled:
+        return (f"That counts the patches of the image as sent, but {native}: scale it down first, keeping its "
+                "aspect ratio.")
+    if got == on_other:
         return (f"That is the cost on a model with another native size. Read the native size of the model you "
                 f"are given ({model.id}) from the catalog.")
     return (f"Count the {patch} × {patch}-pixel patches of the size the model reads: the image itself, or "
@@ -349,11 +356,10 @@ def pdf_turn(reply: Any, document_tokens: Any = None) -> Any:
     if pages != task.pages:
         return not_yet(f"the PDF you sent has {pages} pages; this run drew {task.pages}. Make it from `pdf_task` in "
                        "this cell: `sample_media.pdf(pdf_task.pages)`.")
-    text_at = _first(blocks, "text")
-    if text_at is None:
-        return not_yet("the user turn held the PDF but no question: add a text block after the document.")
-    if text_at < _first(blocks, "document"):
-        return not_yet("the question came before the document: put the document block first, then the question.")
+    if not _asks_after(blocks, _first(blocks, "document")):
+        if _first(blocks, "text") is None:
+            return not_yet("the user turn held the PDF but no question: add a text block after the document.")
+        return not_yet("no question came after the document: put the document block first, then the question.")
     if reply.stop_reason != "end_turn":
         return not_yet(f"the reply stopped with {reply.stop_reason!r}, not 'end_turn': raise max_tokens and send "
                        "it again.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import check
+from helpers import DEFAULT_MODEL, catalog, check
 
 LESSON = "11_images_and_documents.ipynb"
 IMAGE, COST, PDF = "cell-35", "cell-37", "cell-39"
@@ -159,6 +159,8 @@ def test_cost_right_answer_passes_on_other_draws(learner, seed):
     (COST_RIGHT.replace("catalog.get(model)", "catalog.get(DEFAULT_MODEL)"), "native size"),
     ("return {(200, 120): 40}.get((width, height), 4800)", "count_tokens says"),  # typed in from the lesson's output
     ("return None", "returned None"),
+    ("return float('nan')", "Return a whole number"),
+    ("return 40.5", "Return a whole number"),
 ])
 def test_cost_lazy_or_partial_answers_are_refused(learner, body, words):
     result = learner.answer(COST, body)
@@ -169,6 +171,14 @@ def test_cost_wrapping_the_kits_own_arithmetic_is_refused(learner):
     result = learner.answer(COST, """from helpers.offline import media
 return media.image_tokens(width, height, catalog.get(model).image_native)""")
     assert not result.passed and "kit's own image-token arithmetic" in result.message
+
+
+def test_cost_the_kits_arithmetic_is_back_after_grading(learner):
+    from helpers.offline import media
+
+    learner.answer(COST, "raise RuntimeError('boom')")
+    assert media.image_tokens.__name__ == "image_tokens" and media.scaled.__name__ == "scaled"
+    assert media.image_tokens(56, 28, catalog.get(DEFAULT_MODEL).image_native) == 2
 
 
 def test_cost_the_kits_function_itself_is_refused(learner):

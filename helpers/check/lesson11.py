@@ -216,7 +216,9 @@ def _no_kit_estimate() -> Iterator[list[str]]:
 
 
 def _whole(value: Any) -> Optional[int]:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    if value != int(value):
         return None
     return int(value)
 

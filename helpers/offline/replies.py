@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from . import media, samples, tool_calls
+from . import media, samples, tokens, tool_calls
 from . import thinking as thinking_rules
 from .ids import new_id
 from .validate import Request
@@ -252,6 +252,7 @@ def _media_notes(request: Request) -> list[str]:
         values = {"n": n, "model": request.model.id}
         if source.get("type") != "base64":
             values["where"] = _quote(str(source.get("url") or source.get("file_id") or source.get("type")))
+            values["tokens"] = f"{tokens.IMAGE_TOKENS:,}"
             notes.append(_fill(words["unread"], values))
             continue
         data = base64.b64decode(source["data"])

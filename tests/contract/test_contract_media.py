@@ -125,6 +125,7 @@ def test_a_url_image_is_accepted_but_the_backend_says_it_fetched_nothing(api):
     block = {"type": "image", "source": {"type": "url", "url": "https://example.com/ant.png"}}
     message = api.create(**ask(block))
     assert "https://example.com/ant.png: the offline backend fetches nothing" in text_of(message)
+    assert f"counts it at a flat {tokens.IMAGE_TOKENS:,} input tokens" in text_of(message)  # as count_tokens does
     assert tokens_for(api, block) - tokens_for(api) == tokens.IMAGE_TOKENS
 
 

@@ -36,7 +36,7 @@ from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
 from ..usage import Record, RecordingTransport, UsageLog, usage_log
 
-LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
+LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07", "lesson12")
 EXERCISE_ID = re.compile(r"^(\d\d)\.(\d+)$")
 
 

@@ -276,6 +276,8 @@ def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> st
     if cached and _close(got, cost()):
         return (f"on {what}, your cost leaves out the cache: `cache_creation_input_tokens` and "
                 "`cache_read_input_tokens` are input tokens too, with prices of their own.")
+    if s.read and _close(got, cost(input=s.input + s.read, cache_write_5m=s.write_5m, cache_write_1h=s.write_1h)):
+        return f"on {what}, your cost prices the cache reads at the full input price: a read costs `read` times it."
     if cached and _close(got, cost(input=s.input + cached)):
         return (f"on {what}, your cost prices the cache tokens at the plain input price: a 5-minute write costs "
                 "`catalog.cache_prices().write_5m` times the input price, a 1-hour write `write_1h` times, a read "
@@ -286,8 +288,6 @@ def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> st
     if s.write_5m and _close(got, cost(cache_read=s.read, cache_write_1h=s.write_5m + s.write_1h)):
         return (f"on {what}, your cost prices every write as a 1-hour one: the 5-minute writes "
                 "(`usage.cache_creation.ephemeral_5m_input_tokens`) cost `write_5m` times the input price.")
-    if s.read and _close(got, cost(input=s.input + s.read, cache_write_5m=s.write_5m, cache_write_1h=s.write_1h)):
-        return f"on {what}, your cost prices the cache reads at the full input price: a read costs `read` times it."
     expected = _expected_cost(message)
     if _close(got, expected * 1_000_000):
         return "prices in the catalog are per million tokens: divide by 1,000,000 (or let `catalog.cost_usd` do it)."
@@ -367,6 +367,7 @@ def _prediction_cases(rng: random.Random, models: list[ModelEntry]) -> list[tupl
     return cases
 
 
+@grader_only
 def _cached_by_the_api(model: str, system: str) -> tuple[bool, int]:
     """Whether the API caches this system prompt behind a breakpoint, and the request's whole input."""
     usage = grader_client().messages.create(model=model, max_tokens=16, system=_system(system),

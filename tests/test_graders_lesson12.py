@@ -194,6 +194,8 @@ def test_will_be_cached_right_answers_pass(learner, body):
 @pytest.mark.parametrize("lazy, words", [
     ("""client.messages.count_tokens(model=model, system=system, messages=[{"role": "user", "content": "Hi"}])
 return True""", "you predicted True"),
+    ("""client.messages.count_tokens(model=model, system=system, messages=[{"role": "user", "content": "Hi"}])
+return False""", "you predicted False"),                                                 # the short prompt's demo, for all
     ("""counted = client.messages.count_tokens(model=model, system=system, messages=[{"role": "user", "content": "Hi"}])
 return counted.input_tokens >= 1024""", "predicted"),                            # one threshold for all
     ("""MINIMUMS = {DEFAULT_MODEL: 512, PREFILL_MODEL: 4096}

@@ -85,3 +85,61 @@ def test_the_script_prints_the_table_and_names_an_empty_folder(tmp_path):
     empty = subprocess.run([sys.executable, str(ROOT / "tools" / "lesson_minutes.py"), "--notebooks", str(tmp_path)],
                            capture_output=True, text=True)
     assert empty.returncode == 1 and "no lessons found" in empty.stderr
+
+
+def _plan():
+    import json
+
+    return json.loads(lesson_minutes.PATHS.read_text(encoding="utf-8"))
+
+
+def _between(text, command):
+    begin, end = f"<!-- begin: {command} -->\n", f"\n<!-- end: {command} -->"
+    assert begin in text and end in text, f"README.md has no block for `{command}`"
+    return text.split(begin, 1)[1].split(end, 1)[0]
+
+
+def test_every_workshop_path_fits_its_time_and_names_real_exercises():
+    rows = lesson_minutes.course()
+    plan = _plan()
+    budgets = []
+    for path in plan["paths"]:
+        chosen = lesson_minutes.path_rows(path["lessons"], rows)
+        total = lesson_minutes.path_minutes(chosen)
+        assert 0.75 * path["budget_minutes"] <= total <= path["budget_minutes"], (path["title"], total)
+        assert path["title"].split(":")[0] in lesson_minutes.paths(rows, plan)
+        budgets.append(path["budget_minutes"])
+    assert budgets == [90, 180, 390]  # the README promises a 90-minute, a 3-hour and a 1-day path
+
+
+def test_a_path_counts_only_the_exercises_it_does():
+    rows = lesson_minutes.course()
+    (path, found), = [(p, f) for p, f in rows if p.name.startswith("05_")]
+    none, one, every = (lesson_minutes.path_minutes(lesson_minutes.path_rows({"05": wanted}, rows))
+                        for wanted in ([], ["05.1"], "all"))
+    assert every == found.minutes
+    assert one == none + lesson_minutes.MINUTES_PER_EXERCISE
+    assert every == none + found.exercises * lesson_minutes.MINUTES_PER_EXERCISE
+
+
+def test_a_path_that_names_a_missing_lesson_or_exercise_or_runs_over_is_refused():
+    import pytest
+
+    rows = lesson_minutes.course()
+    with pytest.raises(lesson_minutes.PathError, match="no lesson numbered 99"):
+        lesson_minutes.path_rows({"99": "all"}, rows)
+    with pytest.raises(lesson_minutes.PathError, match="not 05.9"):
+        lesson_minutes.path_rows({"05": ["05.9"]}, rows)
+    plan = _plan()
+    plan["paths"][0]["budget_minutes"] = 10
+    with pytest.raises(lesson_minutes.PathError, match="more than its 10"):
+        lesson_minutes.paths(rows, plan)
+
+
+def test_the_readme_shows_what_the_tool_prints_today():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = lesson_minutes.course()
+    assert _between(readme, "python tools/lesson_minutes.py --paths") == lesson_minutes.paths(rows, _plan()), \
+        "README.md's workshop paths are out of date: paste `python tools/lesson_minutes.py --paths` into it"
+    assert _between(readme, "python tools/lesson_minutes.py") == lesson_minutes.table(rows), \
+        "README.md's lesson table is out of date: paste `python tools/lesson_minutes.py` into it"

@@ -2,6 +2,7 @@
 
     python tools/lesson_minutes.py                 # every lesson and appendix in notebooks/
     python tools/lesson_minutes.py --notebooks DIR
+    python tools/lesson_minutes.py --paths         # the workshop paths of tools/workshop_paths.json
 
 The estimate adds three things, each from the notebook's own content: its prose read at a
 steady pace, its code cells read and run, and a fixed allowance per graded exercise. It is
@@ -28,6 +29,7 @@ MINUTES_PER_EXERCISE = 10
 """Writing a short function or request, running its grader, and fixing it once or twice."""
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PATHS = Path(__file__).resolve().with_name("workshop_paths.json")
 GRADER_CALL = re.compile(r"^check\.lesson\d\d\.\w+\(", re.MULTILINE)
 """An exercise cell ends with its grader call (the same pattern the notebook tests use)."""
 WORD = re.compile(r"[\w'’.-]+")
@@ -44,9 +46,17 @@ class Estimate:
 
     @property
     def minutes(self) -> int:
+        return self.minutes_with(self.exercises)
+
+    def minutes_with(self, exercises: int) -> int:
+        """The time for the whole lesson when only ``exercises`` of its graded exercises are done."""
         seconds = (60 * self.prose_words / READING_WORDS_PER_MINUTE + SECONDS_PER_CODE_CELL * self.code_cells
-                   + SECONDS_PER_CODE_LINE * self.code_lines + 60 * MINUTES_PER_EXERCISE * self.exercises)
+                   + SECONDS_PER_CODE_LINE * self.code_lines + 60 * MINUTES_PER_EXERCISE * exercises)
         return math.ceil(seconds / 60)
+
+    def exercise_ids(self, number: str) -> list[str]:
+        """``NN.1``, ``NN.2``, ...: a lesson's graded exercises, numbered in the order they appear."""
+        return [f"{number}.{n}" for n in range(1, self.exercises + 1)]
 
 
 def _source(cell: dict) -> str:
@@ -95,16 +105,79 @@ def table(rows: list[tuple[Path, Estimate]], link_prefix: str = "notebooks/") ->
     return "\n".join(out)
 
 
+class PathError(ValueError):
+    """A workshop path names a lesson or an exercise that the notebooks do not have."""
+
+
+def _chosen(number: str, found: Estimate, wanted: object) -> list[str]:
+    known = found.exercise_ids(number)
+    chosen = known if wanted == "all" else list(wanted) if isinstance(wanted, list) else None
+    if chosen is None:
+        raise PathError(f"lesson {number}: give \"all\" or a list of exercise ids, not {wanted!r}")
+    unknown = [exercise for exercise in chosen if exercise not in known]
+    if unknown:
+        raise PathError(f"lesson {number} has exercises {', '.join(known)}, not {', '.join(unknown)}")
+    return chosen
+
+
+def path_rows(lessons: dict[str, object], rows: list[tuple[Path, Estimate]]) -> list[tuple[Path, Estimate, list[str]]]:
+    """The lessons of one path, in course order, each with the exercises the path does."""
+    by_number = {path.name[:2]: (path, found) for path, found in rows if path.name[:2].isdigit()}
+    missing = sorted(set(lessons) - set(by_number))
+    if missing:
+        raise PathError(f"no lesson numbered {', '.join(missing)} in the notebooks folder")
+    return [(*by_number[number], _chosen(number, by_number[number][1], lessons[number])) for number in sorted(lessons)]
+
+
+def path_minutes(chosen: list[tuple[Path, Estimate, list[str]]]) -> int:
+    return sum(found.minutes_with(len(exercises)) for _, found, exercises in chosen)
+
+
+def _path_table(chosen: list[tuple[Path, Estimate, list[str]]], link_prefix: str) -> list[str]:
+    out = ["| Lesson | Exercises | Minutes |", "|---|---|---:|"]
+    for path, found, exercises in chosen:
+        done = ", ".join(exercises) if exercises else "none (read and run the sections)"
+        out.append(f"| [{found.title}]({link_prefix}{path.name}) | {done} | {found.minutes_with(len(exercises))} |")
+    out.append(f"| **Total** | | **{path_minutes(chosen)}** |")
+    return out
+
+
+def paths(rows: list[tuple[Path, Estimate]], plan: dict, link_prefix: str = "notebooks/") -> str:
+    """The workshop paths as Markdown: what to do before, then one table per path with its total."""
+    before = plan["before"]
+    chosen = path_rows(before["lessons"], rows)
+    out = [f"**{before['title']}** ({path_minutes(chosen)} min): {before['note']}", ""]
+    out += _path_table(chosen, link_prefix)
+    for path in plan["paths"]:
+        chosen = path_rows(path["lessons"], rows)
+        total = path_minutes(chosen)
+        if total > path["budget_minutes"]:
+            raise PathError(f"{path['title']!r} takes {total} minutes, more than its {path['budget_minutes']}")
+        out += ["", f"**{path['title']}** ({total} of {path['budget_minutes']} min). {path['note']}", ""]
+        out += _path_table(chosen, link_prefix)
+    out += ["", f"Minutes are estimated from each notebook, as in the table of all lessons below; an exercise not "
+                f"done saves its {MINUTES_PER_EXERCISE} minutes."]
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the folder that holds the lessons")
+    parser.add_argument("--paths", action="store_true", help=f"print the workshop paths of {PATHS.name} instead")
     args = parser.parse_args(argv)
     rows = course(args.notebooks)
     if not rows:
         print(f"no lessons found in {args.notebooks}: give the folder that holds them with --notebooks",
               file=sys.stderr)
         return 1
-    print(table(rows))
+    if args.paths:
+        try:
+            print(paths(rows, json.loads(PATHS.read_text(encoding="utf-8"))))
+        except PathError as error:
+            print(f"{PATHS.name}: {error}", file=sys.stderr)
+            return 1
+    else:
+        print(table(rows))
     return 0
 
 

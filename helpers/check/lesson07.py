@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import random
 from decimal import Decimal
@@ -16,10 +17,12 @@ from . import correct, draw, grader, grader_client, grader_only, kit_function, n
 
 HINTS = {
     "07.1": (
-        "Three fields of `usage` are input: `input_tokens`, `cache_creation_input_tokens` and "
-        "`cache_read_input_tokens` (the cache fields may be None). The catalog prices the model that answered.",
-        "`catalog.cost_usd(message.model, total_input, message.usage.output_tokens)`: it accepts the snapshot id "
-        "in `message.model` and applies the long-context rate.",
+        "Three fields of `usage` are input: `input_tokens` (plain input), `cache_creation_input_tokens` (written to "
+        "the prompt cache) and `cache_read_input_tokens` (read from it); the cache fields may be None. Each has its "
+        "own price: `catalog.cache_prices()` gives the cache rates as multiples of the input price.",
+        "`catalog.cost_usd(message.model, usage.input_tokens, usage.output_tokens, "
+        "cache_write_5m=usage.cache_creation_input_tokens or 0, cache_read=usage.cache_read_input_tokens or 0)`: "
+        "it accepts the snapshot id in `message.model`, and applies the cache rates and the long-context rate.",
     ),
     "07.2": (
         "Count the input first with `client.messages.count_tokens(model=model, messages=messages)`: the room left "
@@ -32,14 +35,21 @@ HINTS = {
 
 # --- 07.1 ---------------------------------------------------------------------------------------------------------
 
-def _reply(model: str, input_tokens: int, output_tokens: int, cache_creation: Optional[int],
+def _reply(model: str, input_tokens: int, output_tokens: int, cache_write_5m: Optional[int],
            cache_read: Optional[int]) -> anthropic.types.Message:
-    """A reply as the API sends it, with the usage to price (the offline backend has no prompt cache)."""
+    """A reply as the API sends it, with the usage to price: its cache writes, if any, are kept for 5 minutes.
+
+    The API reports the writes both in ``cache_creation_input_tokens`` and, split by TTL, in ``cache_creation``
+    (https://platform.claude.com/docs/en/build-with-claude/prompt-caching), so an answer that reads the split
+    prices them the same."""
+    split = None if cache_write_5m is None else {"ephemeral_5m_input_tokens": cache_write_5m,
+                                                  "ephemeral_1h_input_tokens": 0}
     return anthropic.types.Message.model_validate({
         "id": "msg_01lesson07grader", "type": "message", "role": "assistant", "model": model,
         "content": [{"type": "text", "text": "A reply to price."}], "stop_reason": "end_turn", "stop_sequence": None,
         "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                  "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
+                  "cache_creation_input_tokens": cache_write_5m, "cache_read_input_tokens": cache_read,
+                  "cache_creation": split},
     })
 
 
@@ -58,20 +68,49 @@ def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Messa
                 rng.randrange(5_000, 30_000), rng.randrange(20_000, 80_000))),
         (f"a reply from {dated.id}, which reports a dated snapshot id, with cache fields set to None",
          _reply(dated.resolved_id, rng.randrange(20_000, 60_000), rng.randrange(500, 3_000), None, None)),
+        # Over the threshold only when the cache reads count, as the catalog counts them: by tokens, not by price.
         (f"a reply from {default.id} whose input, cache included, is over {long_above:,} tokens",
          _reply(default.resolved_id, rng.randrange(40_000, 60_000), rng.randrange(1_000, 4_000), 0,
                 long_above - 30_000 + rng.randrange(0, 20_000))),
     ]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Tokens:
+    input: int  # plain input, neither written to nor read from the cache
+    output: int
+    write_5m: int
+    write_1h: int
+    read: int
+
+    @property
+    def written(self) -> int:
+        return self.write_5m + self.write_1h
+
+    @property
+    def total_input(self) -> int:
+        return self.input + self.written + self.read
+
+
 @grader_only
-def _total_input(usage: Any) -> int:
-    return usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+def _tokens(usage: Any) -> _Tokens:
+    creation = getattr(usage, "cache_creation", None)
+    written = usage.cache_creation_input_tokens or 0
+    hour = min((creation.ephemeral_1h_input_tokens or 0) if creation is not None else 0, written)
+    return _Tokens(usage.input_tokens, usage.output_tokens, written - hour, hour, usage.cache_read_input_tokens or 0)
+
+
+def _priced(t: _Tokens, rate_in: float, rate_out: float, *, write_5m: float, write_1h: float, read: float) -> float:
+    """Dollars for these tokens at these rates per million, the cache at these multiples of ``rate_in``."""
+    cached = t.write_5m * write_5m + t.write_1h * write_1h + t.read * read
+    return ((t.input + cached) * rate_in + t.output * rate_out) / 1_000_000
 
 
 @grader_only
 def _expected_cost(message: anthropic.types.Message) -> float:
-    return catalog.cost_usd(message.model, _total_input(message.usage), message.usage.output_tokens)
+    t = _tokens(message.usage)
+    return catalog.cost_usd(message.model, t.input, t.output, cache_read=t.read, cache_write_5m=t.write_5m,
+                            cache_write_1h=t.write_1h)
 
 
 ROUNDING = 5e-7
@@ -83,33 +122,45 @@ def _close(a: float, b: float) -> bool:
 
 
 def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> str:
-    entry = catalog.get(message.model)
-    u = message.usage
-    price = entry.price
-    total_in = _total_input(u)
-    if _close(got, catalog.cost_usd(message.model, u.input_tokens, u.output_tokens)) and total_in != u.input_tokens:
+    price = catalog.get(message.model).price
+    t = _tokens(message.usage)
+    factors = catalog.cache_prices()
+    cache_rates = {"write_5m": factors.write_5m, "write_1h": factors.write_1h, "read": factors.read}
+    long_context = price.long_context_above is not None and t.total_input > price.long_context_above
+    rate_in, rate_out = (price.long_context_input, price.long_context_output) if long_context else \
+        (price.input, price.output)
+    at = lambda rates, **cache: _priced(t, *rates, **{**cache_rates, **cache})  # noqa: E731
+    if t.written + t.read and _close(got, catalog.cost_usd(message.model, t.input, t.output)):
         return (f"on {what}, your cost leaves out the cache: `cache_creation_input_tokens` and "
-                "`cache_read_input_tokens` are input tokens too (count None as 0).")
-    if _close(got, _expected_cost(message) * 1_000_000):
-        return "prices in the catalog are per million tokens: divide tokens × price by 1,000,000 (or let " \
-               "`price.cost_usd(input, output)` do it)."
-    if _close(got, (total_in * price.output + u.output_tokens * price.input) / 1_000_000):
-        return "input and output tokens have different prices: input at `price.input`, output at `price.output`."
-    if price.long_context_above is not None and total_in > price.long_context_above and \
-            _close(got, (total_in * price.input + u.output_tokens * price.output) / 1_000_000):
-        return (f"on {what}, the long-context rate applies: above {price.long_context_above:,} input tokens the "
-                "whole call is billed at `price.long_context_input` / `long_context_output`. "
-                "`price.cost_usd(input, output)` applies it for you.")
-    if _close(got, (total_in + u.output_tokens) * price.input / 1_000_000):
-        return "output tokens cost more than input tokens: price them at `price.output`."
+                "`cache_read_input_tokens` are input tokens too (count None as 0), each with a price of its own.")
+    plain = {"write_5m": 1.0, "write_1h": 1.0, "read": 1.0}
+    for mispriced, which in ((plain, "cache tokens"), ({"read": 1.0}, "cache reads"),
+                             ({"write_5m": 1.0, "write_1h": 1.0}, "cache writes")):
+        if any(getattr(t, k) for k in mispriced) and _close(got, at((rate_in, rate_out), **mispriced)):
+            return (f"on {what}, your cost prices the {which} at the plain input price, but the prompt cache has "
+                    "rates of its own, as multiples of the input price (`catalog.cache_prices()`): a 5-minute write "
+                    "costs `write_5m` times it, a 1-hour write `write_1h` times, a read `read` times. Pass the "
+                    "plain input as `input_tokens` and the cache tokens apart: `catalog.cost_usd(model, "
+                    "input_tokens, output_tokens, cache_write_5m=..., cache_read=...)` applies those rates.")
     expected = _expected_cost(message)
+    if _close(got, expected * 1_000_000):
+        return "prices in the catalog are per million tokens: divide tokens × price by 1,000,000 (or let " \
+               "`catalog.cost_usd(...)` do it)."
+    if _close(got, at((rate_out, rate_in))):
+        return "input and output tokens have different prices: input at `price.input`, output at `price.output`."
+    if long_context and _close(got, at((price.input, price.output))):
+        return (f"on {what}, the long-context rate applies: above {price.long_context_above:,} input tokens, counted "
+                "as tokens with the cache writes and reads included, the whole call is billed at "
+                "`price.long_context_input` / `long_context_output`. `catalog.cost_usd(...)` applies it for you.")
+    if _close(got, at((rate_in, rate_in))):
+        return "output tokens cost more than input tokens: price them at `price.output`."
     for places in range(1, 6):
         if abs(got - round(expected, places)) <= 1e-12:
             return (f"on {what}, your cost was rounded to {places} decimal places, which loses too much of it: "
                     "keep at least 6.")
-    return (f"on {what} ({message.model}, {total_in:,} input tokens cache included and {u.output_tokens:,} output), "
-            f"message_cost() returned {got!r}, not ${expected:.8f}. Price the model that answered with the total "
-            "input of `usage`.")
+    return (f"on {what} ({message.model}: {t.input:,} plain input tokens, {t.written:,} written to the cache, "
+            f"{t.read:,} read from it, {t.output:,} output), message_cost() returned {got!r}, not ${expected:.8f}. "
+            "Price the model that answered, each kind of token at its own rate.")
 
 
 @grader("07.1 the cost of a call")
@@ -132,10 +183,10 @@ def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
             return not_yet(f"message_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
         if not _close(float(got), _expected_cost(message)):
             return not_yet(f"{_cost_mistake(float(got), message, what)} (seed {seed})")
-    return correct("message_cost() matched the catalog's price on four replies drawn for this run, counting all "
-                   "three input fields of `usage`: a reply from the offline backend, one with prompt-cache tokens, "
-                   "one reporting a dated snapshot id with its cache fields set to None, and one over the "
-                   "long-context threshold.")
+    return correct("message_cost() matched the catalog's prices on four replies drawn for this run: a reply from the "
+                   "offline backend; one that wrote to and read from the prompt cache, priced at the cache rates; one "
+                   "reporting a dated snapshot id with its cache fields set to None; and one over the long-context "
+                   "threshold once its cache reads are counted.")
 
 
 # --- 07.2 ---------------------------------------------------------------------------------------------------------

@@ -401,11 +401,11 @@ def will_be_cached(function: Any, *, seed: Optional[int] = None) -> Any:
             if "/v1/messages" in paths:
                 return not_yet("will_be_cached() sent the request with `messages.create`: a prediction costs "
                                "nothing, so only count it, with `client.messages.count_tokens`.")
+            if not isinstance(got, bool):
+                return not_yet(f"will_be_cached() returned {got!r}: return True or False.")
             if "/v1/messages/count_tokens" not in paths and entry.min_cacheable_tokens is not None:
                 return not_yet("will_be_cached() never called `client.messages.count_tokens` with the client it is "
                                "given: the minimum is in tokens, and only the API knows the real count.")
-            if not isinstance(got, bool):
-                return not_yet(f"will_be_cached() returned {got!r}: return True or False.")
             truth, size = _cached_by_the_api(entry.id, system)
             cached_count += truth
             if got == truth:

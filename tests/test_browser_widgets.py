@@ -26,6 +26,7 @@ LAST_GRADER = {  # the last output of each lesson: once it shows, every cell has
     "03_synthetic_turns.ipynb": "(03.2 correct an earlier answer)",
     "06_errors_and_retries.ipynb": "(06.2",
     "07_tokens_and_cost.ipynb": "(07.2",
+    "12_prompt_caching.ipynb": "(12.3",
 }
 WIDTHS = (1400, 1000)
 WIDGETS = ".kit-usage-viewer, .kit-history-editor, .kit-grader-result"

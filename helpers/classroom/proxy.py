@@ -88,6 +88,19 @@ def _error_text(status: int, body: bytes) -> str:
         return f"HTTP {status}"
 
 
+def _instructor_key_words(status: int, body: bytes) -> bytes:
+    """An API 401 is about the instructor's key, not the learner's token: say so (status, type and request id stay)."""
+    if status != 401:
+        return body
+    try:
+        payload = json.loads(body)
+        payload["error"]["message"] = ("The API refused the classroom server's own key (the instructor's), not your "
+                                       "token. Tell your instructor.")
+        return json.dumps(payload).encode()
+    except (ValueError, KeyError, TypeError):
+        return body
+
+
 class _StreamWatch(_StreamedMessage):
     """The usage log's stream reader, also noting an ``error`` event."""
 
@@ -223,7 +236,7 @@ class Classroom:
             self.store.record_call(learner_id, f"the API could not be reached ({type(error).__name__})")
             return self._unreachable(error)
         try:
-            data = self.upstream.scrub(await response.aread())
+            data = _instructor_key_words(response.status_code, self.upstream.scrub(await response.aread()))
         finally:
             await response.aclose()
         self.store.record_call(learner_id, None if response.status_code < 400 else _error_text(response.status_code, data))
@@ -284,7 +297,7 @@ class Classroom:
 
     async def _pass_message(self, response: httpx2.Response, hold: pricing.Hold, settle) -> Answer:
         try:
-            data = self.upstream.scrub(await response.aread())
+            data = _instructor_key_words(response.status_code, self.upstream.scrub(await response.aread()))
         except httpx2.HTTPError as error:
             settle(hold.nano, hold.tokens, f"the API's answer broke off ({type(error).__name__})")
             return self._unreachable(error)

@@ -61,7 +61,8 @@ function render(room) {
   totals.replaceChildren(
     card(count(t.learners), "learners"),
     card(count(t.calls), "calls"),
-    card(dollars(t.spent_usd) + (t.cap_usd !== null ? " / " + dollars(t.cap_usd) : ""), "spent (class cap)"),
+    card(dollars(t.spent_usd) + (t.cap_usd !== null ? " / " + dollars(t.cap_usd) : ""),
+      t.cap_usd !== null ? "spent of the class cap" : "spent (no class cap)"),
     card(dollars(t.held_usd), "held by calls running"),
     card(count(t.tokens), "tokens"),
     card(count(t.errors), "errors"),

@@ -29,6 +29,7 @@ STATIC = {
     "/classroom": ("text/html; charset=utf-8", (HERE / "dashboard.html").read_text(encoding="utf-8")),
     "/classroom/dashboard.js": ("text/javascript; charset=utf-8", (HERE / "dashboard.js").read_text(encoding="utf-8")),
     "/classroom/dashboard.css": ("text/css; charset=utf-8", (HERE / "dashboard.css").read_text(encoding="utf-8")),
+    "/classroom/favicon.svg": ("image/svg+xml", (HERE / "favicon.svg").read_text(encoding="utf-8")),
 }
 
 

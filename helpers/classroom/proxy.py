@@ -206,12 +206,12 @@ class Classroom:
         route = API_ROUTES.get((method, path))
         if route is None and method == "GET" and (path == "/v1/models" or path.startswith("/v1/models/")):
             route = "models"
+        if route is None:  # before the token, as the API does: a browser's /favicon.ico gets 404, not 401
+            return _error(404, "not_found_error", f"This classroom server forwards Messages calls (create, stream), "
+                                                  f"count_tokens and models; not {method} {path}.")
         learner_id = self.store.authenticate(from_headers(headers) or "")
         if learner_id is None:
             return self._unauthenticated(headers)
-        if route is None:
-            return _error(404, "not_found_error", f"This classroom server forwards Messages calls (create, stream), "
-                                                  f"count_tokens and models; not {method} {path}.")
         slowed = self.limiter.enter(learner_id)
         if slowed is not None:
             what = ("too many of your calls are running at once" if slowed.reason == "concurrency"

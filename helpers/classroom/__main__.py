@@ -114,6 +114,19 @@ def _budget_words(budget_nano: Optional[int], spent_nano: int, budget_tokens: Op
     return usd + (f", {tokens:,} of {budget_tokens:,} tokens" if budget_tokens is not None else f", {tokens:,} tokens")
 
 
+def exposure_notes(host: str, port: int, *, tls: bool) -> str:
+    """What other machines can reach when the server listens beyond loopback."""
+    where = "every network interface" if host.strip("[]") in ("0.0.0.0", "::", "") else host
+    notes = (f"EXPOSED on {where}, port {port}: anyone who can reach this machine can send requests to "
+             "/v1/messages, /v1/messages/count_tokens and /v1/models (answered only with a learner's token), report "
+             "progress (same), and load the dashboard page (its data needs the instructor token). The instructor's "
+             "key never leaves this server.")
+    if not tls:
+        notes += ("\nWARNING: plain HTTP: tokens cross the network readable by anyone on it. Use it only on a network "
+                  "you trust, or serve https with --certfile and --keyfile (see the README).")
+    return notes
+
+
 def _serve(args) -> None:
     if not http_server.is_loopback(args.host) and not args.expose:
         raise SystemExit(f"--host {args.host} is not a loopback address: learners on other machines could reach this "
@@ -142,13 +155,7 @@ def _serve(args) -> None:
     print(f"Dashboard: {url}/classroom/#token={started.instructor_token}")
     print("  (a new instructor token each run; keep the link to yourself)")
     if args.expose and not http_server.is_loopback(args.host):
-        where = "every network interface" if args.host.strip("[]") in ("0.0.0.0", "::", "") else args.host
-        print(f"EXPOSED on {where}, port {args.port}: anyone who can reach this machine can try tokens on "
-              "/v1/messages, /v1/messages/count_tokens and /v1/models, report progress, and load the dashboard page "
-              "(its data needs the instructor token).", file=sys.stderr)
-        if not args.certfile:
-            print("WARNING: plain HTTP: tokens cross the network readable by anyone on it. Use it only on a network "
-                  "you trust, or serve https with --certfile and --keyfile.", file=sys.stderr)
+        print(exposure_notes(args.host, args.port, tls=bool(args.certfile)), file=sys.stderr)
     if not learners:
         print("No learners yet: add them with `python -m helpers.classroom roster add --count 30`.")
     print("Ctrl-C stops it.", flush=True)

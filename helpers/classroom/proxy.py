@@ -102,9 +102,25 @@ def _instructor_key_words(status: int, body: bytes) -> bytes:
 
 
 class _StreamWatch(_StreamedMessage):
-    """The usage log's stream reader, also noting an ``error`` event."""
+    """The usage log's stream reader, also noting an ``error`` event. Only the events that carry the model,
+    the usage or an error are parsed: the content deltas, most of a stream, are passed on unread."""
 
     error: Optional[str] = None
+    _SKIPPED = (b"event: content_block_delta", b"event: ping", b"event: content_block_start",
+                b"event: content_block_stop")
+
+    def feed(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        while b"\n\n" in self._buffer:
+            event, self._buffer = self._buffer.split(b"\n\n", 1)
+            if event.startswith(self._SKIPPED):
+                continue
+            for line in event.splitlines():
+                if line.startswith(b"data:"):
+                    try:
+                        self._apply(json.loads(line[5:]))
+                    except ValueError:
+                        pass
 
     def _apply(self, data: Any) -> None:
         if isinstance(data, dict) and data.get("type") == "error":
@@ -318,30 +334,35 @@ class Classroom:
         watch = _StreamWatch()
         await send({"type": "http.response.start", "status": response.status_code,
                     "headers": http_server._raw_headers(self.upstream.returned_headers(response))})
-        gone = asyncio.ensure_future(http_server._until_disconnect(receive))
-        chunks = response.aiter_bytes().__aiter__()
+        # The learner leaving stops the pass-through at once, even while the API's next bytes are awaited
+        # (a stalled stream must not keep its reservation, or the API's connection, for ever).
+        this = asyncio.current_task()
+        left = False
+
+        async def watch_learner() -> None:
+            nonlocal left
+            await http_server._until_disconnect(receive)
+            left = True
+            this.cancel()
+
+        watcher = asyncio.ensure_future(watch_learner())
         broke: Optional[str] = None
         try:
-            while True:
-                # Whichever comes first: the API's next bytes, or the learner leaving (a stalled stream
-                # must not keep its reservation, or the API's connection, for ever).
-                following = asyncio.ensure_future(chunks.__anext__())
-                await asyncio.wait((following, gone), return_when=asyncio.FIRST_COMPLETED)
-                if not following.done():
-                    following.cancel()
-                    broke = "the stream was closed before its end"
-                    break
-                try:
-                    chunk = following.result()
-                except StopAsyncIteration:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    break
+            async for chunk in response.aiter_bytes():
                 watch.feed(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            watcher.cancel()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not left:
+                raise  # the server is stopping: the reservation stays for the next start to settle
+            if hasattr(this, "uncancel"):  # Python 3.11+: the task is no longer being cancelled
+                this.uncancel()
+            broke = "the stream was closed before its end"
         except httpx2.HTTPError as error:
             broke = f"the API's stream broke off ({type(error).__name__})"
         finally:
-            gone.cancel()
+            watcher.cancel()
         if watch.final and not broke:
             tokens, nano = pricing.cost_of(watch.message.get("model"), watch.message.get("usage") or {})
             settle(nano, tokens, watch.error)

@@ -245,9 +245,10 @@ class SqliteStore(Store):
             db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             db.execute(
                 "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
-                "+ ?, used_tokens = used_tokens + ? WHERE id = ?",
-                (row["nano"], row["tokens"], nano, tokens, row["learner_id"]))
-            self._count_call(db, row["learner_id"], error)
+                "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
+                "last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
+                (row["nano"], row["tokens"], nano, tokens, int(error is not None),
+                 None if error is None else error[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
         self._write(work)
 
     def record_call(self, learner_id, error=None):

@@ -1,7 +1,8 @@
 """Where the classroom sends learners' calls: the Anthropic API with the instructor's key, or, in a
 rehearsal, the kit's offline backend in this process.
 
-Both are an ``httpx2.AsyncClient``; only the transport differs, as in ``connect()``. The key is
+The API is reached with an ``httpx2.AsyncClient``; a rehearsal calls the offline backend's ``app.handle``
+directly (no HTTP in between) and wraps its outcome in the same ``httpx2.Response``. The key is
 added here, to the request that leaves for the API, and nowhere else: it is not kept in any
 other object, printed, or written to a file.
 """
@@ -14,7 +15,8 @@ from typing import Optional
 
 import httpx2
 
-from ..offline.transport import OfflineTransport, _answer
+from ..offline import app as offline_app
+from ..offline.transport import _Chunks
 from . import tokens as tk
 
 API_URL = "https://api.anthropic.com"
@@ -55,12 +57,18 @@ def instructor_key() -> Optional[str]:
     return None
 
 
-class _RehearsalTransport(OfflineTransport):
-    """The offline backend, answered in a worker thread so that a large request does not hold up the others."""
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        await request.aread()
-        return await asyncio.to_thread(_answer, request)
+async def _rehearse(method: str, target: str, headers: dict[str, str], body: bytes) -> httpx2.Response:
+    """The offline backend's answer as an ``httpx2.Response``, computed in a worker thread (a large request
+    should not hold up the others); network faults become the errors httpx2 raises for them."""
+    outcome = await asyncio.to_thread(offline_app.handle, method, target, headers, body)
+    if isinstance(outcome, offline_app.Stall):
+        await asyncio.sleep(outcome.seconds)
+        raise httpx2.ReadTimeout("The read operation timed out")
+    if isinstance(outcome, offline_app.Drop):
+        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+    if isinstance(outcome, offline_app.Stream):
+        return httpx2.Response(outcome.status, headers=outcome.headers, stream=_Chunks(outcome.chunks))
+    return httpx2.Response(outcome.status, headers=outcome.headers, content=outcome.body)
 
 
 class Upstream:
@@ -71,12 +79,8 @@ class Upstream:
         self.url = "offline backend (in this process)" if self.rehearsal else url.rstrip("/")
         self._auth = {"x-api-key": REHEARSAL_KEY} if key is None else {"authorization": f"Bearer {key}"}
         self._secret = None if key is None else key.encode()
-        if self.rehearsal:
-            transport, base = _RehearsalTransport(), "http://offline.localhost"
-        else:
-            base = url.rstrip("/")
-        self.client = httpx2.AsyncClient(
-            base_url=base, transport=transport,
+        self.client = None if self.rehearsal else httpx2.AsyncClient(
+            base_url=url.rstrip("/"), transport=transport,
             # The SDK's own defaults: 10 minutes for an answer, 5 s to connect; no redirects.
             timeout=httpx2.Timeout(600.0, connect=5.0),
             limits=httpx2.Limits(max_connections=256, max_keepalive_connections=64),
@@ -86,6 +90,8 @@ class Upstream:
     async def send(self, method: str, target: str, headers: dict[str, str], body: bytes) -> httpx2.Response:
         """The API's response, streamed (read it with ``aiter_bytes``, then ``aclose``)."""
         forwarded = {k: v for k, v in headers.items() if k not in NOT_FORWARDED and not k.startswith("x-forwarded")}
+        if self.client is None:
+            return await _rehearse(method, target, {**forwarded, **self._auth}, body)
         request = self.client.build_request(method, target, headers={**forwarded, **self._auth}, content=body)
         return await self.client.send(request, stream=True)
 
@@ -101,4 +107,5 @@ class Upstream:
         return headers
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self.client is not None:
+            await self.client.aclose()

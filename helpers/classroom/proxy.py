@@ -192,7 +192,13 @@ class Classroom:
             if path == "/classroom/me" and method == "GET":
                 return _json(dashboard.own_view(self.store.learner(learner_id)))
             if path == "/classroom/progress" and method == "POST":
-                return self._progress(learner_id, body)
+                if self.limiter.enter(learner_id) is not None:  # reports count against the learner's rate limit
+                    return _error(429, "rate_limit_error", "Too many progress reports.", retry=True,
+                                  headers={"retry-after": "1"})
+                try:
+                    return self._progress(learner_id, body)
+                finally:
+                    self.limiter.leave(learner_id)
         return _error(404, "not_found_error", f"Not found: {method} {path}")
 
     def _progress(self, learner_id: int, body: bytes) -> Answer:

@@ -32,6 +32,7 @@ def build(db: Union[str, Path], *, key: Optional[str], upstream_url: str = API_U
           instructor_secret: Optional[str] = None, transport=None, stuck_after: int = 3) -> Started:
     """The app on ``db``. A new instructor token each run unless ``instructor_secret`` is given."""
     store = SqliteStore(db, run_id=uuid.uuid4().hex)
+    store.checkpoint_in_background()
     recovered = store.recover()
     secret = instructor_secret or tk.new_secret()
     store.set_instructor_secret(secret)

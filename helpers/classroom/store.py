@@ -137,6 +137,8 @@ class SqliteStore(Store):
             self._db.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; a crash keeps the WAL
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._checkpointer: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
         with self._lock:
             self._db.executescript(SCHEMA)
         if self.path != ":memory:":
@@ -145,7 +147,31 @@ class SqliteStore(Store):
             except OSError:
                 pass
 
+    def checkpoint_in_background(self, every_s: float = 2.0) -> None:
+        """Copy the WAL into the database from a thread of its own, every ``every_s`` seconds, instead of in
+        the middle of whichever transaction fills it: a checkpoint syncs the disk, and the server's calls
+        should not wait for that (a passive checkpoint never blocks them)."""
+        if self.path == ":memory:" or self._checkpointer is not None:
+            return
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+
+        def run() -> None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                while not self._stopping.wait(every_s):
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+            finally:
+                db.close()
+
+        self._checkpointer = threading.Thread(target=run, name="classroom-checkpoint", daemon=True)
+        self._checkpointer.start()
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
         with self._lock:
             self._db.close()
 
@@ -239,10 +265,10 @@ class SqliteStore(Store):
 
     def settle(self, reservation, nano, tokens, error=None):
         def work(db):
-            row = db.execute("SELECT * FROM reservations WHERE id = ?", (reservation,)).fetchone()
+            row = db.execute("DELETE FROM reservations WHERE id = ? RETURNING learner_id, nano, tokens",
+                             (reservation,)).fetchone()
             if row is None:
                 return  # settled already (by recovery)
-            db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             db.execute(
                 "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
                 "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "

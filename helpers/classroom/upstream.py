@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Optional
+from typing import Iterator, Optional
 
 import httpx2
 
 from ..offline import app as offline_app
-from ..offline.transport import _Chunks
 from . import tokens as tk
 
 API_URL = "https://api.anthropic.com"
@@ -57,6 +56,23 @@ def instructor_key() -> Optional[str]:
     return None
 
 
+class _Events(httpx2.AsyncByteStream):
+    """The offline backend's stream events, as an httpx2 stream. The events are computed as they are read,
+    in this thread; the classroom sends each on as it comes (uvicorn's writes let other requests in)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+
+    async def __aiter__(self):
+        for chunk in self._chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
 async def _rehearse(method: str, target: str, headers: dict[str, str], body: bytes) -> httpx2.Response:
     """The offline backend's answer as an ``httpx2.Response``, computed in a worker thread (a large request
     should not hold up the others); network faults become the errors httpx2 raises for them."""
@@ -67,7 +83,7 @@ async def _rehearse(method: str, target: str, headers: dict[str, str], body: byt
     if isinstance(outcome, offline_app.Drop):
         raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
     if isinstance(outcome, offline_app.Stream):
-        return httpx2.Response(outcome.status, headers=outcome.headers, stream=_Chunks(outcome.chunks))
+        return httpx2.Response(outcome.status, headers=outcome.headers, stream=_Events(outcome.chunks))
     return httpx2.Response(outcome.status, headers=outcome.headers, content=outcome.body)
 
 

@@ -18,7 +18,7 @@ import threading
 import urllib.request
 from typing import Optional
 
-from .tokens import from_headers, is_classroom_token  # noqa: F401 - re-exported for the server's tests
+from .tokens import is_classroom_token
 
 PROGRESS_PATH = "/classroom/progress"
 REPORT_TIMEOUT_S = 3.0

@@ -149,6 +149,9 @@ def _serve(args) -> None:
     else:
         print(f"LIVE: learners' calls go to {args.upstream} with the instructor's key (it stays on this server).")
     print(f"Classroom server on {url} with {len(learners)} learners on the roster ({args.db}).")
+    if args.host.strip("[]") in ("0.0.0.0", "::"):
+        print(f"Learners reach it at {scheme}://<this machine's address on their network>:{args.port} (the --url "
+              "given to `roster add`); the dashboard link below works on this machine.")
     if started.recovered:
         print(f"{started.recovered} calls of the previous run never finished; each was charged its largest possible "
               "cost.")

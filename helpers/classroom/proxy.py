@@ -361,7 +361,7 @@ class Classroom:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not left:
-                raise  # the server is stopping: the reservation stays for the next start to settle
+                raise  # the server is stopping: the call is settled at its bound (_paid_call)
             if hasattr(this, "uncancel"):  # Python 3.11+: the task is no longer being cancelled
                 this.uncancel()
             broke = "the stream was closed before its end"

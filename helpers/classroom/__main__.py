@@ -22,6 +22,11 @@ from .store import Caps, SqliteStore
 from .upstream import API_URL, SetupError, instructor_key
 
 
+ROOM_LIMITS = http_server.Limits(idle_timeout_s=5.0, read_timeout_s=60.0)
+"""The loopback server's connection limits, with a minute (not 10 s) to send a request: a learner on a busy
+Wi-Fi may upload an image or a PDF of several megabytes."""
+
+
 def _money(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
@@ -164,7 +169,7 @@ def _serve(args) -> None:
     print("Ctrl-C stops it.", flush=True)
     options = {"ssl_certfile": str(args.certfile), "ssl_keyfile": str(args.keyfile)} if args.certfile else {}
     try:
-        http_server.serve(args.host, args.port, expose=args.expose, asgi=started.app, **options)
+        http_server.serve(args.host, args.port, expose=args.expose, asgi=started.app, limits=ROOM_LIMITS, **options)
     except KeyboardInterrupt:
         pass
     finally:

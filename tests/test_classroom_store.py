@@ -43,10 +43,12 @@ def test_tokens_are_stored_only_as_hashes(tmp_path):
     store = SqliteStore(tmp_path / "room.db")
     issued = roster.add(store, ["ann"], budget_nano=1, budget_tokens=None)
     secret = issued[0].token.split("-", 2)[2]
+    assert {p.name for p in tmp_path.iterdir()} == {"room.db", "room.db-wal", "room.db-shm"}
+    for private in tmp_path.iterdir():  # the database, its -wal and -shm files, while it is in use
+        assert private.stat().st_mode & 0o777 == 0o600, private.name
     store.close()
     for path in tmp_path.iterdir():
         assert secret.encode() not in path.read_bytes()
-    assert oct((tmp_path / "room.db").stat().st_mode & 0o777) == "0o600"
 
 
 def test_a_reissued_token_replaces_the_old_one(tmp_path):

@@ -17,6 +17,7 @@ the runs that stopped sending heartbeats (see the README).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -130,6 +131,15 @@ class SqliteStore(Store):
         self.path = str(path)
         self.run_id = run_id
         self._lock = threading.Lock()
+        if self.path != ":memory:":
+            # Token hashes and learners' names: the instructor's only. SQLite gives its -wal and -shm files the
+            # database file's permissions, so the file is made private before SQLite opens it.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.chmod(self.path + suffix, 0o600)
+                except OSError:
+                    pass
         # One connection, used by one thread at a time (the lock); autocommit mode, with explicit transactions.
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
@@ -141,11 +151,6 @@ class SqliteStore(Store):
         self._stopping = threading.Event()
         with self._lock:
             self._db.executescript(SCHEMA)
-        if self.path != ":memory:":
-            try:
-                Path(self.path).chmod(0o600)  # token hashes and learners' names: the instructor's only
-            except OSError:
-                pass
 
     def checkpoint_in_background(self, every_s: float = 2.0) -> None:
         """Copy the WAL into the database from a thread of its own, every ``every_s`` seconds, instead of in

@@ -195,8 +195,8 @@ async def room(url: str, tokens: list[str], requests: int, seed: int = 7) -> Tal
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=10_000, help="requests in the room run (default 10,000)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating latency rounds (default 3)")
-    parser.add_argument("--calls", type=int, default=25, help="calls per learner per latency round (default 25)")
+    parser.add_argument("--rounds", type=int, default=10, help="alternating latency rounds (default 10: the machine's load moves)")
+    parser.add_argument("--calls", type=int, default=8, help="calls per learner per latency round (default 8)")
     parser.add_argument("--max-growth-mb", type=float, default=40.0)
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()

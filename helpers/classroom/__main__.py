@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -168,6 +169,10 @@ def _serve(args) -> None:
         print("No learners yet: add them with `python -m helpers.classroom roster add --count 30`.")
     print("Ctrl-C stops it.", flush=True)
     options = {"ssl_certfile": str(args.certfile), "ssl_keyfile": str(args.keyfile)} if args.certfile else {}
+    # The kit, the SDK and their models are loaded for good: keep the garbage collector from walking them
+    # again and again while requests are answered.
+    gc.collect()
+    gc.freeze()
     try:
         http_server.serve(args.host, args.port, expose=args.expose, asgi=started.app, limits=ROOM_LIMITS, **options)
     except KeyboardInterrupt:

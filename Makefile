@@ -28,13 +28,14 @@ JUPYTER_DIRS := \
 	JUPYTER_DATA_DIR=$(CACHE)/jupyter/data \
 	JUPYTER_RUNTIME_DIR=$(CACHE)/jupyter/runtime
 
-.PHONY: help lab test lessons serve bench upgrade check-upstream lab-env test-env clean
+.PHONY: help lab test lessons serve classroom bench upgrade check-upstream lab-env test-env clean
 
 help:
 	@echo "make lab             set up .venv and open your copies of the lessons in JupyterLab (PORT=... optional)"
 	@echo "make test            set up .venv with the test tools and run every test"
 	@echo "make lessons         re-execute every shipped notebook in place, offline"
 	@echo "make serve           run the offline backend's loopback HTTP server (PORT, default 8765)"
+	@echo "make classroom       run the classroom server on loopback (see README, \"Running a classroom\"; PORT, default 8780)"
 	@echo "make bench           run the benchmarks in bench/ (they print ratios; see bench/README.md)"
 	@echo "make upgrade         refresh uv.lock to the newest allowed versions, then run every test"
 	@echo "make check-upstream  compare the model catalog with the newest anthropic SDK (never part of make test)"
@@ -78,6 +79,10 @@ lessons: test-env
 
 serve: lab-env
 	$(PYTHON) -m helpers.offline --port $(or $(PORT),8765)
+
+# The instructor's key comes from the environment or .env; without one it rehearses offline.
+classroom: lab-env
+	$(PYTHON) -m helpers.classroom serve $(if $(PORT),--port $(PORT))
 
 bench: test-env
 	for script in bench/bench_*.py; do $(PYTHON) $$script || exit 1; done

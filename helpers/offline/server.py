@@ -343,28 +343,32 @@ async def asgi_app(scope, receive, send) -> None:
 # -- running it ----------------------------------------------------------------------------------------------------------
 
 
-def _config(host: str, port: int, limits: Limits) -> uvicorn.Config:
+def _config(host: str, port: int, limits: Limits, asgi=None, **options) -> uvicorn.Config:
+    """uvicorn's settings; ``asgi`` serves another ASGI app with the same limits, ``options`` go to uvicorn
+    (``ssl_certfile``, ``ssl_keyfile``)."""
     protocol = functools.partial(_GuardedH11, limits=limits, cap=limits.connection_cap())
     config = uvicorn.Config(
-        asgi_app, host=host, port=port, http=protocol, lifespan="off",  # type: ignore[arg-type]
+        asgi or asgi_app, host=host, port=port, http=protocol, lifespan="off",  # type: ignore[arg-type]
         log_level="warning", access_log=False,  # no line per request
         timeout_keep_alive=limits.idle_timeout_s,  # type: ignore[arg-type]
-        backlog=BACKLOG,
+        backlog=BACKLOG, **options,
     )
     _bound_uvicorn_log()
     return config
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, expose: bool = False, limits: Limits = Limits()) -> None:
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, expose: bool = False, limits: Limits = Limits(),
+          asgi=None, **options) -> None:
     """Serve until interrupted. A host that is not loopback needs ``expose=True``."""
     check_host(host, expose)
-    _Server(_config(host.strip("[]"), port, limits)).run()
+    _Server(_config(host.strip("[]"), port, limits, asgi, **options)).run()
 
 
 class LoopbackServer:
     """A server running in a background thread of this process; ``stop()`` ends it."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, expose: bool = False, limits: Limits = Limits()):
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, expose: bool = False, limits: Limits = Limits(),
+                 asgi=None):
         check_host(host, expose)
         host = host.strip("[]")
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -374,7 +378,7 @@ class LoopbackServer:
         self._sock.bind((host, port))
         self.host, self.port = host, self._sock.getsockname()[1]
         self.url = base_url(host, self.port)
-        self._server = _Server(_config(host, self.port, limits))
+        self._server = _Server(_config(host, self.port, limits, asgi))
         self._server.install_signal_handlers = lambda: None  # the main thread keeps its own handlers
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
         self._thread.start()

@@ -1,0 +1,89 @@
+"""The instructor's view of the room: a static page that polls ``/classroom/api/room`` every two seconds.
+
+The page holds no data and no token: the instructor token comes from the link's ``#fragment``
+(which browsers never send to a server) or is pasted in, and stays in the tab's sessionStorage.
+Learners' names and errors are untrusted text: the script writes them with ``textContent`` only,
+and the Content-Security-Policy allows no inline script and no other origin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional
+
+from .pricing import to_usd
+from .store import Learner, Store
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    "content-security-policy": ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+                                "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+STATIC = {
+    "/classroom": ("text/html; charset=utf-8", (HERE / "dashboard.html").read_text(encoding="utf-8")),
+    "/classroom/dashboard.js": ("text/javascript; charset=utf-8", (HERE / "dashboard.js").read_text(encoding="utf-8")),
+    "/classroom/dashboard.css": ("text/css; charset=utf-8", (HERE / "dashboard.css").read_text(encoding="utf-8")),
+    "/classroom/favicon.svg": ("image/svg+xml", (HERE / "favicon.svg").read_text(encoding="utf-8")),
+}
+
+
+def _budget(learner: Learner) -> dict:
+    return {
+        "spent_usd": to_usd(learner.spent_nano), "held_usd": to_usd(learner.held_nano),
+        "budget_usd": None if learner.budget_nano is None else to_usd(learner.budget_nano),
+        "tokens": learner.used_tokens, "held_tokens": learner.held_tokens, "budget_tokens": learner.budget_tokens,
+    }
+
+
+def _lessons(progress: list[dict]) -> dict[str, dict]:
+    """Per lesson ("04"): exercises passed, exercises tried, and each exercise's state."""
+    lessons: dict[str, dict] = defaultdict(lambda: {"passed": 0, "tried": 0, "exercises": {}})
+    for row in progress:
+        lesson = lessons[row["exercise"].split(".")[0]]
+        lesson["tried"] += 1
+        lesson["passed"] += bool(row["passed"])
+        lesson["exercises"][row["exercise"]] = {
+            "passed": bool(row["passed"]), "attempts": row["attempts"], "failures": row["failures"],
+            "failures_since_pass": row["failures_since_pass"],
+        }
+    return dict(sorted(lessons.items()))
+
+
+def room(store: Store, stuck_after: int, *, rehearsal: bool, now: Optional[float] = None) -> dict:
+    """Everything the dashboard shows, as JSON-ready data."""
+    now = time.time() if now is None else now
+    learners = store.learners(with_progress=True)
+    rows, stuck = [], []
+    for learner in learners:
+        for row in learner.progress:
+            if not row["last_passed"] and row["failures_since_pass"] >= stuck_after:
+                stuck.append({"name": learner.name, "exercise": row["exercise"],
+                              "failures": row["failures_since_pass"]})
+        rows.append({
+            "name": learner.name, "calls": learner.calls, "errors": learner.errors, "last_error": learner.last_error,
+            "idle_s": None if learner.last_seen is None else max(0, round(now - learner.last_seen)),
+            **_budget(learner), "lessons": _lessons(learner.progress),
+        })
+    caps = store.caps()
+    totals = {
+        "learners": len(learners), "calls": sum(r["calls"] for r in rows), "errors": sum(r["errors"] for r in rows),
+        "spent_usd": to_usd(sum(x.spent_nano for x in learners)), "held_usd": to_usd(sum(x.held_nano for x in learners)),
+        "tokens": sum(x.used_tokens for x in learners),
+        "cap_usd": None if caps.nano is None else to_usd(caps.nano), "cap_tokens": caps.tokens,
+        "exercises_passed": sum(lesson["passed"] for r in rows for lesson in r["lessons"].values()),
+    }
+    return {"rehearsal": rehearsal, "stuck_after": stuck_after, "learners": rows, "totals": totals,
+            "stuck": sorted(stuck, key=lambda s: -s["failures"])}
+
+
+def own_view(learner: Optional[Learner]) -> dict:
+    """What a learner may see of their own account (``GET /classroom/me``): nobody else's."""
+    if learner is None:
+        return {}
+    return {"name": learner.name, "calls": learner.calls, **_budget(learner)}

@@ -1,0 +1,73 @@
+"""Putting the classroom server together: the store, the upstream, the app, and the HTTP server that runs it
+(the offline backend's hardened uvicorn server: connection limits, timeouts, body cap, bounded logs)."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+from ..offline import server as http_server
+from . import tokens as tk
+from .limits import RateLimits
+from .proxy import Classroom
+from .store import SqliteStore
+from .upstream import API_URL, Upstream
+
+DEFAULT_PORT = 8780
+DEFAULT_DB = "classroom.sqlite3"
+
+
+@dataclass
+class Started:
+    app: Classroom
+    store: SqliteStore
+    instructor_token: str
+    recovered: int  # reservations a previous run left, settled at their bound
+
+
+def build(db: Union[str, Path], *, key: Optional[str], upstream_url: str = API_URL, limits: RateLimits = RateLimits(),
+          instructor_secret: Optional[str] = None, transport=None, stuck_after: int = 3) -> Started:
+    """The app on ``db``. A new instructor token each run unless ``instructor_secret`` is given."""
+    store = SqliteStore(db, run_id=uuid.uuid4().hex)
+    store.checkpoint_in_background()
+    recovered = store.recover()
+    secret = instructor_secret or tk.new_secret()
+    store.set_instructor_secret(secret)
+    upstream = Upstream(key=key, url=upstream_url, transport=transport)
+    app = Classroom(store, upstream, limits, stuck_after=stuck_after)
+    return Started(app, store, tk.instructor_token(secret), recovered)
+
+
+class RunningClassroom:
+    """A classroom server in a background thread (tests, the bench); ``stop()`` ends it."""
+
+    def __init__(self, started: Started, host: str = http_server.DEFAULT_HOST, port: int = 0, *,
+                 limits: http_server.Limits = http_server.Limits()):
+        self.started = started
+        self._server = http_server.LoopbackServer(host, port, limits=limits, asgi=started.app)
+        self.url = self._server.url
+        self.port = self._server.port
+
+    @property
+    def store(self) -> SqliteStore:
+        return self.started.store
+
+    @property
+    def instructor_token(self) -> str:
+        return self.started.instructor_token
+
+    def stop(self) -> None:
+        self._server.stop()
+        self.started.store.close()
+
+
+@contextmanager
+def running(db: Union[str, Path], **options) -> Iterator[RunningClassroom]:
+    server = RunningClassroom(build(db, **options))
+    try:
+        yield server
+    finally:
+        server.stop()

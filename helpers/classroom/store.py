@@ -1,0 +1,378 @@
+"""The classroom's state: learners, budgets, spending, reservations and progress, in SQLite.
+
+``Store`` is the small interface the server uses; ``SqliteStore`` is the one implementation.
+Every change is one transaction (``BEGIN IMMEDIATE``: one writer at a time, also across
+processes), so the roster commands (``topup``, ``cap``, ``roster add``) can change a
+running server's database, and a server stopped at any moment loses nothing it answered.
+
+Reservations. Before a call is forwarded, the most it can cost is reserved in the same
+transaction that checks the learner's budget and the class cap (``reserve``); when the
+usage is known it is replaced by what the call cost (``settle``). Each reservation carries
+the id of the server run that made it. A run that ends without settling (a crash, a kill)
+leaves them behind: the next run (``recover``) settles every reservation of another run at
+its full bound, since the API may have answered and billed those calls. This is right for
+one server per database; several servers sharing one database would instead settle only
+the runs that stopped sending heartbeats (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+from . import tokens as tk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS learners (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    secret_hash BLOB NOT NULL,
+    budget_nano INTEGER,            -- NULL: no dollar limit
+    budget_tokens INTEGER,          -- NULL: no token limit
+    spent_nano INTEGER NOT NULL DEFAULT 0,
+    used_tokens INTEGER NOT NULL DEFAULT 0,
+    held_nano INTEGER NOT NULL DEFAULT 0,
+    held_tokens INTEGER NOT NULL DEFAULT 0,
+    calls INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_seen REAL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY,
+    learner_id INTEGER NOT NULL REFERENCES learners(id),
+    run_id TEXT NOT NULL,
+    nano INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS progress (
+    learner_id INTEGER NOT NULL REFERENCES learners(id),
+    exercise TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    failures_since_pass INTEGER NOT NULL DEFAULT 0,
+    passed INTEGER NOT NULL DEFAULT 0,   -- passed at least once
+    last_passed INTEGER NOT NULL DEFAULT 0,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (learner_id, exercise)
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class Learner:
+    id: int
+    name: str
+    budget_nano: Optional[int]
+    budget_tokens: Optional[int]
+    spent_nano: int = 0
+    used_tokens: int = 0
+    held_nano: int = 0
+    held_tokens: int = 0
+    calls: int = 0
+    errors: int = 0
+    last_error: Optional[str] = None
+    last_seen: Optional[float] = None
+    progress: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The class-wide limits: None means none."""
+
+    nano: Optional[int] = None
+    tokens: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a reservation was refused: ``scope`` is "learner" or "class", ``unit`` "usd" or "tokens"."""
+
+    scope: str
+    unit: str
+    limit: int
+    spent: int
+    held: int
+    asked: int
+
+
+class Store:
+    """What the server needs from its state; see ``SqliteStore``."""
+
+    def add_learner(self, name: str, secret: str, budget_nano: Optional[int], budget_tokens: Optional[int]) -> int: ...
+    def new_secret_for(self, name: str, secret: str) -> int: ...
+    def authenticate(self, token: str) -> Optional[int]: ...
+    def is_instructor(self, token: str) -> bool: ...
+    def set_instructor_secret(self, secret: str) -> None: ...
+    def reserve(self, learner_id: int, nano: int, tokens: int) -> Union[int, Refused]: ...
+    def settle(self, reservation: int, nano: int, tokens: int, error: Optional[str] = None) -> None: ...
+    def record_call(self, learner_id: int, error: Optional[str] = None) -> None: ...
+    def record_progress(self, learner_id: int, exercise: str, passed: bool) -> None: ...
+    def top_up(self, names: Optional[list[str]], nano: int = 0, tokens: int = 0) -> list[str]: ...
+    def set_caps(self, caps: Caps) -> None: ...
+    def caps(self) -> Caps: ...
+    def learners(self, *, with_progress: bool = False) -> list[Learner]: ...
+    def learner(self, learner_id: int) -> Optional[Learner]: ...
+    def recover(self) -> int: ...
+
+
+class SqliteStore(Store):
+    def __init__(self, path: Union[str, Path], run_id: str = ""):
+        self.path = str(path)
+        self.run_id = run_id
+        self._lock = threading.Lock()
+        if self.path != ":memory:":
+            # Token hashes and learners' names: the instructor's only. SQLite gives its -wal and -shm files the
+            # database file's permissions, so the file is made private before SQLite opens it.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.chmod(self.path + suffix, 0o600)
+                except OSError:
+                    pass
+        # One connection, used by one thread at a time (the lock); autocommit mode, with explicit transactions.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; a crash keeps the WAL
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._checkpointer: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    def checkpoint_in_background(self, every_s: float = 2.0) -> None:
+        """Copy the WAL into the database from a thread of its own, every ``every_s`` seconds, instead of in
+        the middle of whichever transaction fills it: a checkpoint syncs the disk, and the server's calls
+        should not wait for that (a passive checkpoint never blocks them)."""
+        if self.path == ":memory:" or self._checkpointer is not None:
+            return
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+
+        def run() -> None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                while not self._stopping.wait(every_s):
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+            finally:
+                db.close()
+
+        self._checkpointer = threading.Thread(target=run, name="classroom-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
+        with self._lock:
+            self._db.close()
+
+    # -- one transaction -----------------------------------------------------------------------------------------
+
+    def _write(self, work):
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return result
+
+    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- roster --------------------------------------------------------------------------------------------------
+
+    def add_learner(self, name, secret, budget_nano, budget_tokens):
+        def work(db):
+            cursor = db.execute(
+                "INSERT INTO learners (name, secret_hash, budget_nano, budget_tokens, created) VALUES (?, ?, ?, ?, ?)",
+                (name, tk.secret_hash(secret), budget_nano, budget_tokens, time.time()))
+            return cursor.lastrowid
+        try:
+            return self._write(work)
+        except sqlite3.IntegrityError:
+            raise ValueError(f"a learner called {name!r} is already on the roster: choose another name, or give "
+                             f"them a new token with `roster reissue {name}`") from None
+
+    def new_secret_for(self, name, secret):
+        def work(db):
+            row = db.execute("SELECT id FROM learners WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ValueError(f"no learner called {name!r} is on the roster (see `roster list`)")
+            db.execute("UPDATE learners SET secret_hash = ? WHERE id = ?", (tk.secret_hash(secret), row["id"]))
+            return row["id"]
+        return self._write(work)
+
+    def authenticate(self, token):
+        presented = tk.parse(token)
+        if presented is None or presented.learner_id is None:
+            tk.matches("", None)
+            return None
+        rows = self._read("SELECT secret_hash FROM learners WHERE id = ?", (presented.learner_id,))
+        stored = bytes(rows[0]["secret_hash"]) if rows else None
+        return presented.learner_id if tk.matches(presented.secret, stored) else None
+
+    def set_instructor_secret(self, secret):
+        self._write(lambda db: db.execute("INSERT OR REPLACE INTO settings VALUES ('instructor_hash', ?)",
+                                          (tk.secret_hash(secret).hex(),)))
+
+    def is_instructor(self, token):
+        presented = tk.parse(token)
+        rows = self._read("SELECT value FROM settings WHERE key = 'instructor_hash'")
+        stored = bytes.fromhex(rows[0]["value"]) if rows else None
+        if presented is None or presented.learner_id is not None:
+            tk.matches("", None)
+            return False
+        return tk.matches(presented.secret, stored)
+
+    # -- money ---------------------------------------------------------------------------------------------------
+
+    def reserve(self, learner_id, nano, tokens):
+        def work(db):
+            me = db.execute("SELECT * FROM learners WHERE id = ?", (learner_id,)).fetchone()
+            if me["budget_nano"] is not None and me["spent_nano"] + me["held_nano"] + nano > me["budget_nano"]:
+                return Refused("learner", "usd", me["budget_nano"], me["spent_nano"], me["held_nano"], nano)
+            if (me["budget_tokens"] is not None
+                    and me["used_tokens"] + me["held_tokens"] + tokens > me["budget_tokens"]):
+                return Refused("learner", "tokens", me["budget_tokens"], me["used_tokens"], me["held_tokens"], tokens)
+            caps = self._caps(db)
+            if caps.nano is not None or caps.tokens is not None:
+                room = db.execute("SELECT TOTAL(spent_nano), TOTAL(held_nano), TOTAL(used_tokens), TOTAL(held_tokens) "
+                                  "FROM learners").fetchone()
+                spent, held, used, held_t = (int(v) for v in room)
+                if caps.nano is not None and spent + held + nano > caps.nano:
+                    return Refused("class", "usd", caps.nano, spent, held, nano)
+                if caps.tokens is not None and used + held_t + tokens > caps.tokens:
+                    return Refused("class", "tokens", caps.tokens, used, held_t, tokens)
+            cursor = db.execute("INSERT INTO reservations (learner_id, run_id, nano, tokens, created) "
+                                "VALUES (?, ?, ?, ?, ?)", (learner_id, self.run_id, nano, tokens, time.time()))
+            db.execute("UPDATE learners SET held_nano = held_nano + ?, held_tokens = held_tokens + ? WHERE id = ?",
+                       (nano, tokens, learner_id))
+            return cursor.lastrowid
+        return self._write(work)
+
+    def settle(self, reservation, nano, tokens, error=None):
+        def work(db):
+            row = db.execute("DELETE FROM reservations WHERE id = ? RETURNING learner_id, nano, tokens",
+                             (reservation,)).fetchone()
+            if row is None:
+                return  # settled already (by recovery)
+            db.execute(
+                "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
+                "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
+                "last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
+                (row["nano"], row["tokens"], nano, tokens, int(error is not None),
+                 None if error is None else error[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
+        self._write(work)
+
+    def record_call(self, learner_id, error=None):
+        self._write(lambda db: self._count_call(db, learner_id, error))
+
+    @staticmethod
+    def _count_call(db, learner_id: int, error: Optional[str]) -> None:
+        if error is None:
+            db.execute("UPDATE learners SET calls = calls + 1, last_seen = ? WHERE id = ?", (time.time(), learner_id))
+        else:
+            db.execute("UPDATE learners SET calls = calls + 1, errors = errors + 1, last_error = ?, last_seen = ? "
+                       "WHERE id = ?", (error[:MAX_ERROR_CHARS], time.time(), learner_id))
+
+    def recover(self):
+        """Settle, at their full bound, the reservations that another run of the server left behind."""
+        def work(db):
+            rows = db.execute("SELECT * FROM reservations WHERE run_id != ?", (self.run_id,)).fetchall()
+            for row in rows:
+                db.execute(
+                    "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = "
+                    "spent_nano + ?, used_tokens = used_tokens + ?, calls = calls + 1 WHERE id = ?",
+                    (row["nano"], row["tokens"], row["nano"], row["tokens"], row["learner_id"]))
+                db.execute("DELETE FROM reservations WHERE id = ?", (row["id"],))
+            return len(rows)
+        return self._write(work)
+
+    def top_up(self, names, nano=0, tokens=0):
+        def work(db):
+            if names:
+                found = [r["name"] for r in db.execute(
+                    f"SELECT name FROM learners WHERE name IN ({','.join('?' * len(names))})", names)]
+                missing = sorted(set(names) - set(found))
+                if missing:
+                    raise ValueError(f"not on the roster: {', '.join(missing)} (see `roster list`); nothing was changed")
+                where, args = f"WHERE name IN ({','.join('?' * len(names))})", list(names)
+            else:
+                where, args = "", []
+            if nano:
+                db.execute(f"UPDATE learners SET budget_nano = COALESCE(budget_nano, 0) + ? {where}", [nano, *args])
+            if tokens:
+                db.execute(f"UPDATE learners SET budget_tokens = COALESCE(budget_tokens, 0) + ? {where}",
+                           [tokens, *args])
+            return [r["name"] for r in db.execute(f"SELECT name FROM learners {where} ORDER BY id", args)]
+        return self._write(work)
+
+    # -- class-wide caps -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _caps(db) -> Caps:
+        values = {r["key"]: r["value"] for r in db.execute(
+            "SELECT key, value FROM settings WHERE key IN ('class_nano', 'class_tokens')")}
+        as_int = lambda v: int(v) if v not in (None, "") else None  # noqa: E731
+        return Caps(as_int(values.get("class_nano")), as_int(values.get("class_tokens")))
+
+    def caps(self):
+        with self._lock:
+            return self._caps(self._db)
+
+    def set_caps(self, caps):
+        def work(db):
+            for key, value in (("class_nano", caps.nano), ("class_tokens", caps.tokens)):
+                db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, "" if value is None else str(value)))
+        self._write(work)
+
+    # -- progress ------------------------------------------------------------------------------------------------
+
+    def record_progress(self, learner_id, exercise, passed):
+        self._write(lambda db: db.execute(
+            "INSERT INTO progress (learner_id, exercise, attempts, failures, failures_since_pass, passed, last_passed, "
+            "last_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (learner_id, exercise) DO UPDATE SET "
+            "attempts = attempts + 1, failures = failures + excluded.failures, "
+            "failures_since_pass = CASE WHEN excluded.passed THEN 0 ELSE failures_since_pass + 1 END, "
+            "passed = MAX(passed, excluded.passed), last_passed = excluded.last_passed, last_at = excluded.last_at",
+            (learner_id, exercise, int(not passed), int(not passed), int(passed), int(passed), time.time())))
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    _COLUMNS = ("id, name, budget_nano, budget_tokens, spent_nano, used_tokens, held_nano, held_tokens, calls, errors, "
+                "last_error, last_seen")
+
+    def learners(self, *, with_progress=False):
+        rows = self._read(f"SELECT {self._COLUMNS} FROM learners ORDER BY id")
+        found = [Learner(**dict(r)) for r in rows]
+        if with_progress:
+            by_id = {learner.id: learner for learner in found}
+            for row in self._read("SELECT * FROM progress ORDER BY exercise"):
+                entry = dict(row)
+                by_id[entry.pop("learner_id")].progress.append(entry)
+        return found
+
+    def learner(self, learner_id):
+        rows = self._read(f"SELECT {self._COLUMNS} FROM learners WHERE id = ?", (learner_id,))
+        return Learner(**dict(rows[0])) if rows else None
+
+    def reservations(self) -> int:
+        return self._read("SELECT COUNT(*) AS n FROM reservations")[0]["n"]

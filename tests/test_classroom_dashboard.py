@@ -1,0 +1,91 @@
+"""The instructor's dashboard in Debian's chromium (Playwright): one row per learner, live updates, who is
+stuck, and untrusted text (names, API errors that quote a learner's input) shown as text, never markup.
+The screenshot goes to tests/artifacts/classroom_dashboard.png. Without chromium the test skips,
+except under CI=true."""
+
+from __future__ import annotations
+
+import anthropic
+import httpx2
+import pytest
+
+from browser_support import ARTIFACTS, chromium, require_browser
+from classroom_support import HI, MODEL, add_learners, classroom, client
+from helpers.classroom import pricing, tokens as tk
+
+HOSTILE_NAME = '<img src=x onerror="window.pwned=1">Eve'
+HOSTILE_MODEL = '<script>window.pwned=2</script><b>bold</b>'
+
+
+def test_the_dashboard_shows_the_room_live_and_renders_untrusted_text_as_text(tmp_path):
+    require_browser()
+    with classroom(tmp_path / "room.db") as room:
+        tokens = add_learners(room, [f"learner-{n:02d}" for n in range(1, 7)], usd=0.02)
+        # A name that did not come through the roster's checks: the page must still show it as text.
+        eve_id = room.store.add_learner(HOSTILE_NAME, "eve-secret", pricing.to_nano(1.0), None)
+        eve = client(room, tk.learner_token(eve_id, "eve-secret"))
+        with pytest.raises(anthropic.NotFoundError):
+            eve.messages.create(model=HOSTILE_MODEL, max_tokens=16, messages=HI)  # its error quotes the model
+        for n, name in enumerate(tokens):
+            for _ in range(n % 3 + 1):
+                client(room, tokens[name]).messages.create(model=MODEL, max_tokens=64, messages=HI)
+        learner_headers = {"x-api-key": tokens["learner-02"]}
+        for passed in (False, False, False, False):
+            httpx2.post(room.url + "/classroom/progress", headers=learner_headers,
+                        json={"exercise": "04.1", "passed": passed})
+        for exercise in ("01.1", "01.2", "02.1"):
+            httpx2.post(room.url + "/classroom/progress", headers={"x-api-key": tokens["learner-01"]},
+                        json={"exercise": exercise, "passed": True})
+
+        with chromium(tmp_path / "profile", 1400, 900) as page:
+            problems = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(f"{room.url}/classroom/#token={room.instructor_token}")
+            page.locator("#learners tbody tr").nth(6).wait_for(timeout=30_000)
+            assert page.evaluate("location.hash") == ""  # the token left the address bar
+            rows = page.locator("#learners tbody tr")
+            assert rows.count() == 7
+            # Hostile text is shown literally, and nothing in it ran or became an element.
+            assert page.evaluate("window.pwned") is None
+            assert page.locator("#learners img, #learners script, #learners b").count() == 0
+            eve_row = rows.filter(has_text="Eve")
+            assert eve_row.locator("td.name").inner_text() == HOSTILE_NAME
+            assert HOSTILE_MODEL in eve_row.locator("td.error").inner_text()
+            # Stuck: learner-02 failed 04.1 four times.
+            assert "learner-02 on exercise 04.1 (4 failed tries)" in page.locator("#stuck").inner_text()
+            first = rows.filter(has_text="learner-01")
+            assert first.locator("td.lesson").first.inner_text() == "2/2"
+            # Live: a call made now shows up without reloading the page.
+            before = first.locator("td.num").first.inner_text()
+            client(room, tokens["learner-01"]).messages.create(model=MODEL, max_tokens=64, messages=HI)
+            page.wait_for_function(
+                "(before) => document.querySelector('#learners tbody tr td.num').textContent !== before",
+                arg=before, timeout=30_000)
+            assert first.locator("td.num").first.inner_text() == str(int(before) + 1)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "classroom_dashboard.png"), full_page=True)
+            assert problems == []
+
+
+def test_without_the_instructor_token_the_page_asks_for_it_and_shows_no_data(tmp_path):
+    require_browser()
+    with classroom(tmp_path / "room.db") as room:
+        tokens = add_learners(room, ["ann"])
+        with chromium(tmp_path / "profile", 1000, 700) as page:
+            page.goto(f"{room.url}/classroom/#token={tokens['ann']}")  # a learner's token is not enough
+            page.locator("#login").wait_for(state="visible", timeout=30_000)
+            assert "not valid" in page.locator("#problem").inner_text()
+            assert page.locator("#room").is_hidden() and "ann" not in page.locator("body").inner_text()
+            page.fill("#token", room.instructor_token)
+            page.click("#login button")
+            page.locator("#learners tbody tr").first.wait_for(timeout=30_000)
+            assert page.locator("#learners tbody tr td.name").inner_text() == "ann"
+
+
+def test_the_page_forbids_inline_script_and_framing(tmp_path):
+    with classroom(tmp_path / "room.db") as room:
+        page = httpx2.get(room.url + "/classroom/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff" and "<script src=" in page.text

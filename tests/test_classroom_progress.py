@@ -1,0 +1,112 @@
+"""Graders report each exercise's result to a classroom server, and only to one: its number and pass or
+fail, nothing else; a report that fails never disturbs the grader."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+
+from classroom_support import add_learners, classroom
+from helpers import check
+from helpers import classroom as classroom_hook
+from helpers.check import correct, grader, not_yet
+
+
+@pytest.fixture
+def room(tmp_path):
+    with classroom(tmp_path / "room.db", stuck_after=3) as server:
+        yield server
+
+
+@pytest.fixture
+def as_learner(monkeypatch):
+    """The kernel's environment as a classroom roster sets it."""
+    def use(url: str, token: str) -> None:
+        monkeypatch.delenv("KIT_MODE", raising=False)
+        monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", token)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    return use
+
+
+def _progress(room):
+    return {row["exercise"]: row for row in room.store.learners(with_progress=True)[0].progress}
+
+
+@pytest.mark.parametrize("environment", [
+    {},  # no key: offline
+    {"ANTHROPIC_API_KEY": "sk-ant-real-looking", "ANTHROPIC_BASE_URL": "https://api.anthropic.com"},
+    {"ANTHROPIC_API_KEY": "clsrm-1-abc"},  # a token but no server address
+    {"ANTHROPIC_API_KEY": "clsrm-1-abc", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9", "KIT_MODE": "offline"},
+])
+def test_nothing_is_sent_without_a_classroom_server(monkeypatch, environment):
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "KIT_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert classroom_hook.report("01.1", True) is None
+
+
+def test_a_grader_reports_its_result_to_the_classroom(room, as_learner):
+    tokens = add_learners(room, ["ann"])
+    as_learner(room.url, tokens["ann"])
+    sent = []
+    original = classroom_hook.report
+
+    def watched(exercise, passed):
+        thread = original(exercise, passed)
+        sent.append(thread)
+        return thread
+
+    graded_ok = grader("98.1 a demo exercise")(lambda: correct("done"))
+    graded_not_yet = grader("98.2 another")(lambda: not_yet("try again"))
+    try:
+        check.classroom.report = watched
+        assert graded_ok().passed and not graded_not_yet().passed
+    finally:
+        check.classroom.report = original
+    for thread in sent:
+        thread.join(10)
+    progress = _progress(room)
+    assert progress["98.1"]["passed"] == 1 and progress["98.2"]["passed"] == 0
+    assert progress["98.2"]["failures"] == 1
+
+
+def test_a_report_carries_only_the_exercise_and_the_result(room, as_learner):
+    tokens = add_learners(room, ["ann"])
+    answer = httpx2.post(room.url + "/classroom/progress", headers={"x-api-key": tokens["ann"]},
+                         json={"exercise": "03.2", "passed": False})
+    assert answer.status_code == 200
+    for bad in ({"exercise": "3.2", "passed": True}, {"exercise": "03.2", "passed": "yes"}, {"exercise": "03.2"},
+                {"exercise": "<b>03.2</b>", "passed": True}):
+        refused = httpx2.post(room.url + "/classroom/progress", headers={"x-api-key": tokens["ann"]}, json=bad)
+        assert refused.status_code == 400 and refused.json()["error"]["type"] == "invalid_request_error"
+    assert httpx2.post(room.url + "/classroom/progress", json={"exercise": "03.2", "passed": True},
+                       headers={"x-api-key": "clsrm-1-wrong"}).status_code == 401
+    assert list(_progress(room)) == ["03.2"]
+
+
+def test_repeated_failures_show_as_stuck_until_a_pass(room, as_learner):
+    tokens = add_learners(room, ["ann", "bob"])
+    as_learner(room.url, tokens["ann"])
+    for passed in (False, False, False):
+        classroom_hook.report("05.2", passed).join(10)
+    room_view = httpx2.get(room.url + "/classroom/api/room",
+                           headers={"authorization": f"Bearer {room.instructor_token}"}).json()
+    assert room_view["stuck"] == [{"name": "ann", "exercise": "05.2", "failures": 3}]
+    assert room_view["learners"][0]["lessons"]["05"] == {
+        "passed": 0, "tried": 1,
+        "exercises": {"05.2": {"passed": False, "attempts": 3, "failures": 3, "failures_since_pass": 3}}}
+    classroom_hook.report("05.2", True).join(10)
+    room_view = httpx2.get(room.url + "/classroom/api/room",
+                           headers={"authorization": f"Bearer {room.instructor_token}"}).json()
+    assert room_view["stuck"] == [] and room_view["totals"]["exercises_passed"] == 1
+
+
+def test_a_report_that_cannot_be_delivered_never_breaks_a_grader(as_learner):
+    as_learner("http://127.0.0.1:9", "clsrm-1-abc")  # nothing listens on port 9
+    result = grader("98.3 demo")(lambda: correct("fine"))()
+    assert result.passed and result.exercise == "98.3 demo"
+    thread = classroom_hook.report("98.3", True)
+    thread.join(10)
+    assert not thread.is_alive()

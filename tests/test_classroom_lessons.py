@@ -47,7 +47,10 @@ def test_a_solution_runs_through_the_classroom_and_reports_its_exercises(path, r
     assert not any(t.startswith("❌ Not yet") for t in texts)
     graded = set(re.findall(r"✅ Correct \((\d\d\.\d+)", "\n".join(texts)))
     learner = server.store.learners(with_progress=True)[0]
-    assert learner.calls > calls_before, "the lesson's calls went through the classroom"
+    if any("client.messages." in source(cell) and not re.search(r"def \w+\(client\b", source(cell))
+           for cell in notebook.cells if cell.cell_type == "code"):
+        # (a solution whose functions get their client from a grader sends nothing through its own)
+        assert learner.calls > calls_before, "the lesson's calls went through the classroom"
     assert learner.spent_nano <= learner.budget_nano
     lesson = path.name[:2]
     reported = {row["exercise"] for row in learner.progress if row["exercise"].startswith(lesson + ".")}

@@ -73,10 +73,19 @@ class _Events(httpx2.AsyncByteStream):
             close()
 
 
+INLINE_BODY_BYTES = 256 * 1024
+"""Rehearsal requests up to this size are answered on the event loop (a few milliseconds at most)."""
+
+
 async def _rehearse(method: str, target: str, headers: dict[str, str], body: bytes) -> httpx2.Response:
-    """The offline backend's answer as an ``httpx2.Response``, computed in a worker thread (a large request
-    should not hold up the others); network faults become the errors httpx2 raises for them."""
-    outcome = await asyncio.to_thread(offline_app.handle, method, target, headers, body)
+    """The offline backend's answer as an ``httpx2.Response``; network faults become the errors httpx2 raises
+    for them. A large request is computed in a worker thread so that it does not hold up the others; a small
+    one is computed here, as the offline backend's own server does: handing it to a thread costs more than
+    it takes, as the threads then wait on each other for the interpreter's lock."""
+    if len(body) > INLINE_BODY_BYTES:
+        outcome = await asyncio.to_thread(offline_app.handle, method, target, headers, body)
+    else:
+        outcome = offline_app.handle(method, target, headers, body)
     if isinstance(outcome, offline_app.Stall):
         await asyncio.sleep(outcome.seconds)
         raise httpx2.ReadTimeout("The read operation timed out")

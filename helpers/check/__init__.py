@@ -334,6 +334,23 @@ def logged(message: Any, name: str, what: str) -> tuple[Optional[Record], Option
 
 
 @grader_only
+def block_dicts(content: Any) -> list[dict]:
+    """The blocks of a sent turn's content, as the request carried them (a string content has none)."""
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+@grader_only
+def last_tool_use_turn(messages: list[dict]) -> Optional[tuple[int, list[dict]]]:
+    """In a sent request's messages: the index of the last assistant turn that called tools, and its tool_use blocks."""
+    found = None
+    for i, turn in enumerate(messages):
+        uses = [b for b in block_dicts(turn.get("content")) if b.get("type") == "tool_use"]
+        if turn.get("role") == "assistant" and uses:
+            found = i, uses
+    return found
+
+
+@grader_only
 def text_of_content(content: Any) -> str:
     """The text of a turn's content, whether a string or a list of blocks (dicts or SDK objects)."""
     if isinstance(content, str):

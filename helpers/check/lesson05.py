@@ -9,8 +9,8 @@ import anthropic
 from ..catalog import DEFAULT_MODEL
 from ..usage import Record, usage_log
 from . import (
-    correct, draw, grader, grader_client, grader_only, kit_function, logged, made_during_attempt, not_yet, same_text,
-    text_of_content,
+    block_dicts, correct, draw, grader, grader_client, grader_only, kit_function, last_tool_use_turn, logged,
+    made_during_attempt, not_yet, same_text, text_of_content,
 )
 
 _SAMPLE_TOOL = {
@@ -129,15 +129,11 @@ def letters_question(seed: Optional[int] = None) -> str:
     return question
 
 
-def _blocks(content: Any) -> list[dict]:
-    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
-
-
 def _record_with_tool_use(tool_use_id: str) -> Optional[Record]:
     """The logged call whose reply contained this tool_use block."""
     for record in reversed(usage_log.records):
         response = record.response if isinstance(record.response, dict) else {}
-        if any(b.get("id") == tool_use_id for b in _blocks(response.get("content"))):
+        if any(b.get("id") == tool_use_id for b in block_dicts(response.get("content"))):
             return record
     return None
 
@@ -169,11 +165,7 @@ def tool_round_trip(final: Any, tool: Any = None) -> Any:
         return not_yet("the final request had no `count_letters` tool. Send `tools=[letters_tool]` with every call "
                        "of the round trip, the second one included.")
     messages = [m for m in request.get("messages") or [] if isinstance(m, dict)]
-    found = None
-    for i, turn in enumerate(messages):
-        uses = [b for b in _blocks(turn.get("content")) if b.get("type") == "tool_use"]
-        if turn.get("role") == "assistant" and uses:
-            found = i, uses
+    found = last_tool_use_turn(messages)
     if found is None:
         return not_yet("the final request has no assistant turn with a tool_use block. Append the first reply, "
                        "unchanged, as the assistant turn.")
@@ -181,7 +173,7 @@ def tool_round_trip(final: Any, tool: Any = None) -> Any:
     following = messages[i + 1] if i + 1 < len(messages) else {}
     if following.get("role") != "user":
         return not_yet("right after the assistant's tool_use turn comes a user turn holding the tool_result blocks.")
-    results = {b.get("tool_use_id"): b for b in _blocks(following.get("content")) if b.get("type") == "tool_result"}
+    results = {b.get("tool_use_id"): b for b in block_dicts(following.get("content")) if b.get("type") == "tool_result"}
     for use in uses:
         if use.get("id") not in results:
             return not_yet(f"no tool_result answers the tool_use block {use.get('id')}: give each result the "

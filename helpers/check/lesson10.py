@@ -20,8 +20,8 @@ from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
 from ..usage import Record, RecordingTransport, UsageLog, usage_log
 from . import (
-    correct, draw, grader, kit_function, logged, made_during_attempt, not_yet, same_text,
-    text_of_content,
+    block_dicts, correct, draw, grader, kit_function, last_tool_use_turn, logged, made_during_attempt, not_yet,
+    same_text, text_of_content,
 )
 
 TEMPERATURE_TOOL = "celsius_to_fahrenheit"
@@ -64,10 +64,6 @@ HINTS = {
         "\"content\": results}]`, sent with the same `tools`.",
     ),
 }
-
-
-def _blocks(content: Any) -> list[dict]:
-    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
 def _dicts(values: Any) -> list[dict]:
@@ -238,7 +234,7 @@ def _cases(rng: Any) -> list[_Case]:
 
 def _signatures(content: Any) -> list[tuple]:
     out = []
-    for block in _blocks(content):
+    for block in block_dicts(content):
         kind = block.get("type")
         out.append((kind, block.get("id"), block.get("name")) if kind == "tool_use" else
                    (kind, block.get("text")) if kind == "text" else (kind, block.get("signature")) if kind == "thinking"
@@ -252,7 +248,7 @@ def _answer_problem(uses: list[dict], turns: list[dict], function_for: Callable[
     ``function_for(use)`` is the function a tool_use block names; the grader runs it on the block's input."""
     if not turns or any(t.get("role") != "user" for t in turns):
         return "right after the assistant turn with the tool calls comes one user turn with their tool_result blocks."
-    results = [b for t in turns for b in _blocks(t.get("content")) if b.get("type") == "tool_result"]
+    results = [b for t in turns for b in block_dicts(t.get("content")) if b.get("type") == "tool_result"]
     by_id = {b.get("tool_use_id"): b for b in results}
     for use in uses:
         sent = by_id.get(use.get("id"))
@@ -308,7 +304,7 @@ def _check_case(case: _Case, log: UsageLog, returned: Any, converter: _Converter
         if appended.get("role") != "assistant" or _signatures(appended.get("content")) != _signatures(reply_content):
             return (f"request {n + 1} should append the previous reply as the assistant turn, unchanged "
                     "(`{\"role\": \"assistant\", \"content\": reply.content}`), then the results.")
-        uses = [b for b in _blocks(reply_content) if b.get("type") == "tool_use"]
+        uses = [b for b in block_dicts(reply_content) if b.get("type") == "tool_use"]
         if (before.response or {}).get("stop_reason") != "tool_use":
             return (f"your loop sent request {n + 1} after a reply that stopped with "
                     f"{(before.response or {}).get('stop_reason')!r}: stop when a reply is not a tool call.")
@@ -423,7 +419,7 @@ def trip_question(seed: Optional[int] = None) -> str:
 
 def _record_with_tool_use(tool_use_id: Any) -> Optional[Record]:
     for record in reversed(usage_log.records):
-        if any(b.get("id") == tool_use_id for b in _blocks((record.response or {}).get("content"))):
+        if any(b.get("id") == tool_use_id for b in block_dicts((record.response or {}).get("content"))):
             return record
     return None
 
@@ -449,11 +445,7 @@ def parallel_calls(final: Any, functions: Any = None) -> Any:
         return not_yet("pass the tool functions too, as the dict the lesson built: "
                        "`check.lesson10.parallel_calls(trip_answer, local_functions)`.")
     messages = _dicts((record.request or {}).get("messages"))
-    found = None
-    for i, turn in enumerate(messages):
-        uses = [b for b in _blocks(turn.get("content")) if b.get("type") == "tool_use"]
-        if turn.get("role") == "assistant" and uses:
-            found = i, uses
+    found = last_tool_use_turn(messages)
     if found is None:
         return not_yet("the final request has no assistant turn with tool_use blocks: append the first reply, "
                        "unchanged, as the assistant turn, then the results.")

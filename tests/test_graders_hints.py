@@ -85,7 +85,7 @@ def test_a_failing_grader_never_raises():
 
 
 def _references():
-    from helpers.check import histories, lesson00, lesson02, lesson05, lesson06, lesson07, lesson09
+    from helpers.check import histories, lesson00, lesson02, lesson05, lesson06, lesson09
 
     return [
         (check.lesson00.cheapest, lambda models: min(lesson00._current(models), key=lambda m: m.price.input).id),
@@ -95,7 +95,7 @@ def _references():
         (check.lesson02.last_exchanges, lambda messages, k: messages[histories.exchange_starts(messages)[-k]:]),
         (check.lesson05.handle, lambda message: lesson05._next_step(message.stop_reason)[0]),
         (check.lesson06.retry_wait, lambda err, attempt: lesson06._expected_wait(err, attempt)),
-        (check.lesson07.message_cost, lambda message: lesson07._expected_cost(message)),
+        (check.lesson07.message_cost, lambda message: check.expected_cost(message)),
         (check.lesson09.event_counts, lambda client, **request: lesson09._expected_events(request)),
     ]
 

@@ -80,7 +80,7 @@ return (weighted * price.input + u.output_tokens * price.output) / 1e6""", "long
     (COST_RIGHT.replace("return catalog", "return round(catalog") + ", 3)", "decimal places"),
     (COST_RIGHT.replace("return catalog", "return 1_000_000 * catalog"), "per million"),
     ("return catalog.cost_usd(DEFAULT_MODEL, message.usage.input_tokens, message.usage.output_tokens)", "seed"),
-    ("return check.lesson07._expected_cost(message)", "PermissionError"),            # the grader's reference
+    ("return check.expected_cost(message)", "PermissionError"),            # the grader's reference
 ])
 def test_message_cost_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     result = learner.answer(COST, lazy)

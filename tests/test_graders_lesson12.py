@@ -157,7 +157,7 @@ return catalog.cost_usd(message.model, total, u.output_tokens)""", "plain input 
     (COST_RIGHT.replace("return catalog", "return 1_000_000 * catalog"), "per million"),
     ("return 0.000358", "seed"),                                                         # typed in from a printout
     ("return usage_log.find(message.id).cost_usd", "raised AttributeError"),             # not a call of this kernel
-    ("return check.lesson12._expected_cost(message)", "PermissionError"),                # the grader's reference
+    ("return check.expected_cost(message)", "PermissionError"),                # the grader's reference
 ])
 def test_cache_cost_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     result = learner.answer(COST, lazy)

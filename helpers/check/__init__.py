@@ -36,7 +36,8 @@ import httpx2
 from .. import classroom
 from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
-from ..usage import Record, RecordingTransport, UsageLog, usage_log
+from .. import catalog
+from ..usage import Record, RecordingTransport, UsageLog, _cache_split, usage_log
 
 LESSONS = tuple(sorted(path.stem for path in Path(__file__).parent.glob("lesson[0-9][0-9].py")))
 """One grader module per lesson, found by name, so a new lesson's module needs no entry here."""
@@ -348,6 +349,48 @@ def last_tool_use_turn(messages: list[dict]) -> Optional[tuple[int, list[dict]]]
         if turn.get("role") == "assistant" and uses:
             found = i, uses
     return found
+
+
+@dataclass(frozen=True)
+class BilledTokens:
+    """A reply's usage as it is billed: plain input, output, cache writes per TTL, and cache reads."""
+    input: int  # plain input, neither written to nor read from the cache
+    output: int
+    write_5m: int
+    write_1h: int
+    read: int
+
+    @property
+    def written(self) -> int:
+        return self.write_5m + self.write_1h
+
+    @property
+    def total_input(self) -> int:
+        return self.input + self.written + self.read
+
+
+@grader_only
+def billed_tokens(usage: Any) -> BilledTokens:
+    """Split as the usage log splits it: the 1-hour part of the writes from ``cache_creation``, the rest 5-minute."""
+    split = _cache_split(usage.model_dump() if hasattr(usage, "model_dump") else dict(usage))
+    return BilledTokens(usage.input_tokens, usage.output_tokens, split["cache_write_5m"], split["cache_write_1h"],
+                        split["cache_read"])
+
+
+@grader_only
+def expected_cost(message: anthropic.types.Message) -> float:
+    """What the call that produced ``message`` cost, at the catalog's prices, cache rates included."""
+    t = billed_tokens(message.usage)
+    return catalog.cost_usd(message.model, t.input, t.output, cache_read=t.read, cache_write_5m=t.write_5m,
+                            cache_write_1h=t.write_1h)
+
+
+COST_ROUNDING = 5e-7
+"""Rounding to 6 decimal places, as the lessons print costs, moves a cost by at most this much."""
+
+
+def same_cost(a: float, b: float) -> bool:
+    return abs(a - b) <= COST_ROUNDING + 1e-9 * abs(b)
 
 
 @grader_only

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 import random
 from decimal import Decimal
@@ -13,7 +12,10 @@ import anthropic
 from .. import catalog
 from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
 from ..usage import UsageLog
-from . import correct, draw, grader, grader_client, grader_only, kit_function, not_yet
+from . import (
+    BilledTokens, billed_tokens, correct, draw, expected_cost, grader, grader_client, grader_only, kit_function,
+    not_yet, same_cost,
+)
 
 HINTS = {
     "07.1": (
@@ -75,84 +77,44 @@ def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Messa
     ]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Tokens:
-    input: int  # plain input, neither written to nor read from the cache
-    output: int
-    write_5m: int
-    write_1h: int
-    read: int
-
-    @property
-    def written(self) -> int:
-        return self.write_5m + self.write_1h
-
-    @property
-    def total_input(self) -> int:
-        return self.input + self.written + self.read
-
-
-@grader_only
-def _tokens(usage: Any) -> _Tokens:
-    creation = getattr(usage, "cache_creation", None)
-    written = usage.cache_creation_input_tokens or 0
-    hour = min((creation.ephemeral_1h_input_tokens or 0) if creation is not None else 0, written)
-    return _Tokens(usage.input_tokens, usage.output_tokens, written - hour, hour, usage.cache_read_input_tokens or 0)
-
-
-def _priced(t: _Tokens, rate_in: float, rate_out: float, *, write_5m: float, write_1h: float, read: float) -> float:
+def _priced(t: BilledTokens, rate_in: float, rate_out: float, *, write_5m: float, write_1h: float, read: float) -> float:
     """Dollars for these tokens at these rates per million, the cache at these multiples of ``rate_in``."""
     cached = t.write_5m * write_5m + t.write_1h * write_1h + t.read * read
     return ((t.input + cached) * rate_in + t.output * rate_out) / 1_000_000
 
 
-@grader_only
-def _expected_cost(message: anthropic.types.Message) -> float:
-    t = _tokens(message.usage)
-    return catalog.cost_usd(message.model, t.input, t.output, cache_read=t.read, cache_write_5m=t.write_5m,
-                            cache_write_1h=t.write_1h)
-
-
-ROUNDING = 5e-7
-"""Rounding to 6 decimal places, as lesson 07 prints costs, moves a cost by at most this much."""
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= ROUNDING + 1e-9 * abs(b)
-
-
 def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> str:
     price = catalog.get(message.model).price
-    t = _tokens(message.usage)
+    t = billed_tokens(message.usage)
     factors = catalog.cache_prices()
     cache_rates = {"write_5m": factors.write_5m, "write_1h": factors.write_1h, "read": factors.read}
     long_context = price.long_context_above is not None and t.total_input > price.long_context_above
     rate_in, rate_out = (price.long_context_input, price.long_context_output) if long_context else \
         (price.input, price.output)
     at = lambda rates, **cache: _priced(t, *rates, **{**cache_rates, **cache})  # noqa: E731
-    if t.written + t.read and _close(got, catalog.cost_usd(message.model, t.input, t.output)):
+    if t.written + t.read and same_cost(got, catalog.cost_usd(message.model, t.input, t.output)):
         return (f"on {what}, your cost leaves out the cache: `cache_creation_input_tokens` and "
                 "`cache_read_input_tokens` are input tokens too (count None as 0), each with a price of its own.")
     plain = {"write_5m": 1.0, "write_1h": 1.0, "read": 1.0}
     for mispriced, which in ((plain, "cache tokens"), ({"read": 1.0}, "cache reads"),
                              ({"write_5m": 1.0, "write_1h": 1.0}, "cache writes")):
-        if any(getattr(t, k) for k in mispriced) and _close(got, at((rate_in, rate_out), **mispriced)):
+        if any(getattr(t, k) for k in mispriced) and same_cost(got, at((rate_in, rate_out), **mispriced)):
             return (f"on {what}, your cost prices the {which} at the plain input price, but the prompt cache has "
                     "rates of its own, as multiples of the input price (`catalog.cache_prices()`): a 5-minute write "
                     "costs `write_5m` times it, a 1-hour write `write_1h` times, a read `read` times. Pass the "
                     "plain input as `input_tokens` and the cache tokens apart: `catalog.cost_usd(model, "
                     "input_tokens, output_tokens, cache_write_5m=..., cache_read=...)` applies those rates.")
-    expected = _expected_cost(message)
-    if _close(got, expected * 1_000_000):
+    expected = expected_cost(message)
+    if same_cost(got, expected * 1_000_000):
         return "prices in the catalog are per million tokens: divide tokens × price by 1,000,000 (or let " \
                "`catalog.cost_usd(...)` do it)."
-    if _close(got, at((rate_out, rate_in))):
+    if same_cost(got, at((rate_out, rate_in))):
         return "input and output tokens have different prices: input at `price.input`, output at `price.output`."
-    if long_context and _close(got, at((price.input, price.output))):
+    if long_context and same_cost(got, at((price.input, price.output))):
         return (f"on {what}, the long-context rate applies: above {price.long_context_above:,} input tokens, counted "
                 "as tokens with the cache writes and reads included, the whole call is billed at "
                 "`price.long_context_input` / `long_context_output`. `catalog.cost_usd(...)` applies it for you.")
-    if _close(got, at((rate_in, rate_in))):
+    if same_cost(got, at((rate_in, rate_in))):
         return "output tokens cost more than input tokens: price them at `price.output`."
     for places in range(1, 6):
         if abs(got - round(expected, places)) <= 1e-12:
@@ -181,7 +143,7 @@ def message_cost(function: Any, *, seed: Optional[int] = None) -> Any:
             return not_yet("message_cost() returned None: return the cost in dollars, a number.")
         if isinstance(got, bool) or not isinstance(got, (numbers.Real, Decimal)):
             return not_yet(f"message_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
-        if not _close(float(got), _expected_cost(message)):
+        if not same_cost(float(got), expected_cost(message)):
             return not_yet(f"{_cost_mistake(float(got), message, what)} (seed {seed})")
     return correct("message_cost() matched the catalog's prices on four replies drawn for this run: a reply from the "
                    "offline backend; one that wrote to and read from the prompt cache, priced at the cache rates; one "

@@ -20,7 +20,10 @@ from .. import catalog
 from ..catalog import DEFAULT_MODEL, ModelEntry
 from ..offline import tokens
 from ..usage import UsageLog
-from . import correct, draw, grader, grader_client, grader_only, kit_function, logged, not_yet, text_of_content
+from . import (
+    billed_tokens, correct, draw, expected_cost, grader, grader_client, grader_only, kit_function, logged, not_yet,
+    same_cost, text_of_content,
+)
 from .made_up import catalog_including, made_up_models
 
 HINTS = {
@@ -236,60 +239,27 @@ def _sample_replies(rng: random.Random) -> list[tuple[str, anthropic.types.Messa
     ]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Split:
-    input: int
-    output: int
-    write_5m: int
-    write_1h: int
-    read: int
-
-
-@grader_only
-def _split(usage: Any) -> _Split:
-    creation = usage.cache_creation
-    hour = (creation.ephemeral_1h_input_tokens or 0) if creation is not None else 0
-    five = (creation.ephemeral_5m_input_tokens or 0) if creation is not None else \
-        (usage.cache_creation_input_tokens or 0)
-    return _Split(usage.input_tokens, usage.output_tokens, five, hour, usage.cache_read_input_tokens or 0)
-
-
-@grader_only
-def _expected_cost(message: anthropic.types.Message) -> float:
-    s = _split(message.usage)
-    return catalog.cost_usd(message.model, s.input, s.output, cache_read=s.read, cache_write_5m=s.write_5m,
-                            cache_write_1h=s.write_1h)
-
-
-ROUNDING = 5e-7
-"""Rounding to 6 decimal places, as the lessons print costs, moves a cost by at most this much."""
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= ROUNDING + 1e-9 * abs(b)
-
-
 def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> str:
-    s = _split(message.usage)
+    s = billed_tokens(message.usage)
     cost = lambda **c: catalog.cost_usd(message.model, c.pop("input", s.input), s.output, **c)  # noqa: E731
     cached = s.write_5m + s.write_1h + s.read
-    if cached and _close(got, cost()):
+    if cached and same_cost(got, cost()):
         return (f"on {what}, your cost leaves out the cache: `cache_creation_input_tokens` and "
                 "`cache_read_input_tokens` are input tokens too, with prices of their own.")
-    if s.read and _close(got, cost(input=s.input + s.read, cache_write_5m=s.write_5m, cache_write_1h=s.write_1h)):
+    if s.read and same_cost(got, cost(input=s.input + s.read, cache_write_5m=s.write_5m, cache_write_1h=s.write_1h)):
         return f"on {what}, your cost prices the cache reads at the full input price: a read costs `read` times it."
-    if cached and _close(got, cost(input=s.input + cached)):
+    if cached and same_cost(got, cost(input=s.input + cached)):
         return (f"on {what}, your cost prices the cache tokens at the plain input price: a 5-minute write costs "
                 "`catalog.cache_prices().write_5m` times the input price, a 1-hour write `write_1h` times, a read "
                 "`read` times.")
-    if s.write_1h and _close(got, cost(cache_read=s.read, cache_write_5m=s.write_5m + s.write_1h)):
+    if s.write_1h and same_cost(got, cost(cache_read=s.read, cache_write_5m=s.write_5m + s.write_1h)):
         return (f"on {what}, your cost prices the 1-hour writes as 5-minute ones: they cost more "
                 "(`write_1h`), and `usage.cache_creation.ephemeral_1h_input_tokens` says how many there were.")
-    if s.write_5m and _close(got, cost(cache_read=s.read, cache_write_1h=s.write_5m + s.write_1h)):
+    if s.write_5m and same_cost(got, cost(cache_read=s.read, cache_write_1h=s.write_5m + s.write_1h)):
         return (f"on {what}, your cost prices every write as a 1-hour one: the 5-minute writes "
                 "(`usage.cache_creation.ephemeral_5m_input_tokens`) cost `write_5m` times the input price.")
-    expected = _expected_cost(message)
-    if _close(got, expected * 1_000_000):
+    expected = expected_cost(message)
+    if same_cost(got, expected * 1_000_000):
         return "prices in the catalog are per million tokens: divide by 1,000,000 (or let `catalog.cost_usd` do it)."
     for places in range(1, 6):
         if abs(got - round(expected, places)) <= 1e-12:
@@ -320,7 +290,7 @@ def cache_cost(function: Any, *, seed: Optional[int] = None) -> Any:
             return not_yet("cache_cost() returned None: return the cost in dollars, a number.")
         if isinstance(got, bool) or not isinstance(got, (numbers.Real, Decimal)):
             return not_yet(f"cache_cost() returned a {type(got).__name__}: return the cost in dollars as a number.")
-        if not _close(float(got), _expected_cost(message)):
+        if not same_cost(float(got), expected_cost(message)):
             return not_yet(f"{_cost_mistake(float(got), message, what)} (seed {seed})")
     return correct(f"cache_cost() matched the catalog's prices on {len(samples)} replies drawn for this run: "
                    "5-minute and 1-hour cache writes, cache reads, plain input and output, on several models, one "

@@ -101,7 +101,9 @@ def test_forced_call_without_tool_choice_is_refused(learner):
 
 
 def test_forced_call_with_another_question_is_refused(learner):
-    result = learner.answer(FORCED, "temperature_question = 'What is 20 degrees Celsius in Fahrenheit?'\n" + forced())
+    low, high = check.lesson10.TEMPERATURE_RANGE
+    assert not low <= 100 <= high  # a question no run draws, however many runs came before in this process
+    result = learner.answer(FORCED, "temperature_question = 'What is 100 degrees Celsius in Fahrenheit?'\n" + forced())
     assert not result.passed and "did not ask `temperature_question`" in result.message
 
 
@@ -340,3 +342,11 @@ def test_parallel_needs_the_functions(learner):
 def test_questions_vary_per_run():
     assert len({check.lesson10.temperature_question(seed=s) for s in range(30)}) > 10
     assert len({check.lesson10.trip_question(seed=s) for s in range(30)}) > 10
+
+
+def test_no_run_draws_the_lessons_own_trip_question(learner):
+    """Exercise 10.3 must not be passable by sending section 4's question again, on any seed."""
+    demo = learner.namespace["trip"][0]["content"]
+    assert "200 Euro" in demo and 200 not in check.lesson10.TRIP_AMOUNTS
+    assert demo not in {check.lesson10.trip_question(seed=s) for s in range(2000)}
+

@@ -30,6 +30,10 @@ MIN_DESCRIPTION_WORDS = 4
 TRIP_CITIES = ("Lisbon", "Oslo", "Lima", "Tokyo", "Nairobi", "Montreal", "Cairo", "Hanoi")
 """The cities of exercise 10.3's question: all in the lesson's sample weather table."""
 TRIP_CURRENCIES = ("Dollar", "Pound", "Yen", "Krone")
+TRIP_AMOUNTS = (50, 80, 120, 250, 300, 500)
+"""Euro amounts of exercise 10.3's question; never the 200 of the lesson's own parallel-call demo."""
+TEMPERATURE_RANGE = (-30, 45)
+"""Degrees Celsius that exercise 10.1's question is drawn from."""
 LOOP_CURRENCIES = ("Euro", "Dollar", "Pound", "Yen", "Krone", "Franc", "Rand", "Peso")
 UNKNOWN_CURRENCIES = ("Zorkmid", "Doubloon", "Quatloo", "Galleon")
 """Currencies the grader's converter has no rate for: a call about one of them fails."""
@@ -87,7 +91,7 @@ _issued_temperatures: set[str] = set()
 def temperature_question(seed: Optional[int] = None) -> str:
     """The question of exercise 10.1, about a temperature drawn for this run."""
     rng, _ = draw(seed)
-    degrees = rng.choice((rng.randint(-30, 45), round(rng.uniform(-30, 45), 1)))
+    degrees = rng.choice((rng.randint(*TEMPERATURE_RANGE), round(rng.uniform(*TEMPERATURE_RANGE), 1)))
     question = f"What is {degrees} degrees Celsius in Fahrenheit?"
     _issued_temperatures.add(question)
     return question
@@ -410,7 +414,7 @@ def trip_question(seed: Optional[int] = None) -> str:
     """The question of exercise 10.3: the weather in two cities and a conversion, drawn for this run."""
     rng, _ = draw(seed)
     first, second = rng.sample(TRIP_CITIES, 2)
-    amount = rng.choice((50, 80, 120, 200, 250, 300, 500))
+    amount = rng.choice(TRIP_AMOUNTS)
     question = (f"What is the weather in {first} and in {second}? Also convert {amount} Euro to "
                 f"{rng.choice(TRIP_CURRENCIES)}.")
     _issued_trips[question] = (first, second)

@@ -19,6 +19,16 @@ MAX_DEPTH = 32  # a recursive schema (a $ref cycle) ends in null this deep
 MAX_VALUES = 2000  # values in one sample at most, however many items minItems asks for
 
 
+def as_number(token: str) -> int | float:
+    """A number as the user wrote it: "250" is the integer 250, as a model would send it; "36.6" a float."""
+    if "." in token:
+        return float(token)
+    try:
+        return int(token)
+    except ValueError:  # more digits than int() converts: far out of range anyway
+        return float(token)
+
+
 def _number(value: Any, default: float = 0.0) -> float:
     """A number from a schema keyword or a hint, as given; ``default`` for non-numbers, NaN and huge values."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -48,11 +58,11 @@ def _kind(schema: dict) -> str | None:
 class _Draw:
     """What one sample may still use: a value budget, and the hint's names and numbers, each used once in turn."""
 
-    def __init__(self, hint: str, names: list[str] | None = None, numbers: list[float] | None = None):
+    def __init__(self, hint: str, names: list[str] | None = None, numbers: list[int | float] | None = None):
         self.budget = MAX_VALUES
         self.words = set(_WORDS.findall(hint.lower()))
         self.names = list(names) if names is not None else [m.group(1) for m in PROPER_NOUNS.finditer(hint)]
-        self.numbers = list(numbers) if numbers is not None else [float(m.group()) for m in NUMBER.finditer(hint)]
+        self.numbers = list(numbers) if numbers is not None else [as_number(m.group()) for m in NUMBER.finditer(hint)]
 
     def mentioned(self, options: list) -> Any:
         """The first option the hint names as a word ("in fahrenheit" picks "fahrenheit"), or the first option."""
@@ -67,7 +77,8 @@ class _Draw:
 
 def sample(
     schema: Any, hint: str = "", *, name: str = "value", required_only: bool = False, _root: dict | None = None,
-    _depth: int = 0, _draw: _Draw | None = None, names: list[str] | None = None, numbers: list[float] | None = None,
+    _depth: int = 0, _draw: _Draw | None = None, names: list[str] | None = None,
+    numbers: list[int | float] | None = None,
 ) -> Any:
     """A value for ``schema``; ``names`` and ``numbers``, when given, replace those found in ``hint``."""
     draw = _draw if _draw is not None else _Draw(hint, names, numbers)
@@ -98,7 +109,7 @@ def sample(
         return [sample(schema.get("items", {}), hint, name=name, **deeper) for _ in range(count)]
     if kind in ("integer", "number"):
         found = draw.take(draw.numbers)
-        value: float = _number(found) if found is not None else float(_number(schema.get("minimum")))
+        value: int | float = _number(found) if found is not None else _number(schema.get("minimum"), 0)
         if "minimum" in schema:
             value = max(value, _number(schema["minimum"], value))
         if "maximum" in schema:

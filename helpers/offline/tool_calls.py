@@ -4,7 +4,8 @@ The rules follow the tool-use docs
 (https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use):
 
 - ``auto``: a tool is called when the user's words meet its name or its description
-  (the docs ask descriptions to say when a tool should be used); otherwise no call;
+  (the docs ask descriptions to say when a tool should be used; "raining" meets "rain");
+  otherwise no call;
 - ``any``: at least one call, the best-matching tool or else the first declared;
 - ``tool``: a call to that tool;
 - ``none``: never a call;
@@ -14,7 +15,8 @@ A message that asks for several things ("the weather in Paris and in Tokyo, and 
 time in Tokyo") is read clause by clause: each clause that names a tool, or names a new
 place for the tool of the clause before it, gets its own call in the same turn, as a
 model calls tools in parallel. Inputs satisfy the tool's schema (required fields, types,
-enums) from the words of their clause (``samples.py``).
+enums) from the words of their clause (``samples.py``); a clause that names no place or
+number of its own ("and what time is it there?") takes the one named just before it.
 
 Server tools (``web_search``) run on the API's side; the backend declares a search only
 where one is declared in ``tools`` and the user asks to search or for recent news.
@@ -24,13 +26,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from . import samples
 
 _WORD = re.compile(r"[a-z]{4,}")
 STEM = 5
 """Words match when equal, or when both are at least this long and share this many first letters (search, searching)."""
+_ENDINGS = frozenset({"s", "es", "ed", "d", "er", "ers", "est", "ing", "y", "ly"})
+"""Endings that make a short word match its inflected form (rain, raining), where the stem rule cannot."""
 _STOP_WORDS = frozenset("""
     tool tools data info current fetch lookup find list query given return returns about from into with this that
     what when where which whose will would could should does have there their them they then than also only some
@@ -53,8 +57,15 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower())) - _STOP_WORDS
 
 
+def _inflected(short: str, long: str) -> bool:
+    """Whether ``long`` is ``short`` with an English ending: rain, raining; snow, snowy; time, times."""
+    return long.startswith(short) and long[len(short):] in _ENDINGS
+
+
 def _meets(word: str, others: set[str]) -> bool:
-    return word in others or (len(word) >= STEM and any(len(o) >= STEM and o[:STEM] == word[:STEM] for o in others))
+    return word in others or any(
+        (len(word) >= STEM and len(o) >= STEM and o[:STEM] == word[:STEM]) or _inflected(word, o) or _inflected(o, word)
+        for o in others)
 
 
 def score(tool: dict, text: str) -> int:
@@ -76,12 +87,22 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _in_clause(found: list[tuple[int, Any]], span: tuple[int, int]) -> list:
+    """The values found in the clause; for a clause with none ("... and what time is it?"), those of the
+    message, nearest before the clause first, as a reader takes "it" to mean the place just named."""
+    inside = [value for at, value in found if span[0] <= at < span[1]]
+    if inside:
+        return inside
+    before = [value for at, value in reversed(found) if at < span[0]]
+    return before + [value for at, value in found if at >= span[1]]
+
+
 def _names_in(text: str, span: tuple[int, int]) -> list[str]:
     return [m.group(1) for m in samples.PROPER_NOUNS.finditer(text) if span[0] <= m.start(1) < span[1]]
 
 
-def _numbers_in(text: str, span: tuple[int, int]) -> list[float]:
-    return [float(m.group()) for m in samples.NUMBER.finditer(text) if span[0] <= m.start() < span[1]]
+def _numbers_in(text: str, span: tuple[int, int]) -> list[int | float]:
+    return [samples.as_number(m.group()) for m in samples.NUMBER.finditer(text) if span[0] <= m.start() < span[1]]
 
 
 def _input(tool: dict, text: str, span: Optional[tuple[int, int]] = None) -> dict:
@@ -89,8 +110,9 @@ def _input(tool: dict, text: str, span: Optional[tuple[int, int]] = None) -> dic
         value = samples.sample(tool["input_schema"], text, required_only=True)
     else:
         # Names and numbers come from the clause; an enum value may be named anywhere in the message.
-        value = samples.sample(tool["input_schema"], text, required_only=True,
-                               names=_names_in(text, span), numbers=_numbers_in(text, span))
+        names = _in_clause([(m.start(1), m.group(1)) for m in samples.PROPER_NOUNS.finditer(text)], span)
+        numbers = _in_clause([(m.start(), samples.as_number(m.group())) for m in samples.NUMBER.finditer(text)], span)
+        value = samples.sample(tool["input_schema"], text, required_only=True, names=names, numbers=numbers)
     return value if isinstance(value, dict) else {}
 
 
@@ -127,10 +149,9 @@ def calls(tools: list[dict], choice: dict, text: str) -> list[Call]:
         return [Call(named, _input(named, text))] if named is not None else []
     chosen = _per_clause(custom, text)
     if len(chosen) <= 1 or choice.get("disable_parallel_tool_use"):
-        first = chosen[0][0] if chosen else None
-        if first is None and kind == "any":
-            first = custom[0]
-        return [Call(first, _input(first, text))] if first is not None else []
+        if chosen:  # its input from the clause that asked for it, not from another clause's place
+            return [Call(chosen[0][0], _input(chosen[0][0], text, chosen[0][1]))]
+        return [Call(custom[0], _input(custom[0], text))] if kind == "any" else []
     made: list[Call] = []
     for tool, span in chosen:
         call = Call(tool, _input(tool, text, span))

@@ -105,6 +105,41 @@ def test_disable_parallel_tool_use_makes_at_most_one_call(api):
         assert len(calls(message)) == 1
 
 
+def test_a_single_call_takes_its_input_from_the_clause_that_asks_for_it(api):
+    """Only the second clause calls for a tool: its place is Tokyo, not the Lisbon of the first clause."""
+    message = api.create(**params(user("I live in Lisbon, but what time is it in Tokyo?"), tools=[TIME_TOOL, BOOK_TOOL]))
+    assert [(c.name, c.input) for c in calls(message)] == [("get_time", {"timezone": "Tokyo"})]
+
+
+def test_a_clause_without_a_place_of_its_own_takes_the_one_named_just_before(api):
+    question = "What's the weather in Paris and in Oslo, and what time is it there?"
+    message = api.create(**params(user(question), tools=[WEATHER_TOOL, TIME_TOOL]))
+    assert [(c.name, c.input) for c in calls(message)] == [
+        ("get_weather", {"location": "Paris"}), ("get_weather", {"location": "Oslo"}), ("get_time", {"timezone": "Oslo"})]
+
+
+@pytest.mark.parametrize("question", ["Is it raining in Lisbon?", "Will it be snowy in Oslo?"])
+def test_an_inflected_word_of_the_description_calls_the_tool(api, question):
+    """"raining" meets "rain", "snowy" meets "snow": words too short for the five-letter stem rule."""
+    tool = {"name": "forecast", "description": "The rain and snow forecast for a city.",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    message = api.create(**params(user(question), tools=[tool, BOOK_TOOL]))
+    assert [c.name for c in calls(message)] == ["forecast"]
+
+
+def test_whole_numbers_come_back_as_integers_as_a_model_writes_them(api):
+    message = api.create(**params(user("Please convert 250 Euro to Yen, and 12.5 Euro to Pound."), tools=[CONVERT_TOOL]))
+    amounts = [c.input["amount"] for c in calls(message)]
+    assert amounts == [250, 12.5] and type(amounts[0]) is int and type(amounts[1]) is float
+
+
+def test_a_number_longer_than_python_converts_still_gets_a_reply(api):
+    """int() refuses more than 4,300 digits; the call still comes back, with an amount the schema accepts."""
+    message = api.create(**params(user("Please convert " + "9" * 5000 + " Euro to Yen."), tools=[CONVERT_TOOL]))
+    (call,) = calls(message)
+    jsonschema.validate(call.input, CONVERT_TOOL["input_schema"])
+
+
 def test_inputs_satisfy_the_schema_from_the_users_words(api):
     message = api.create(**params(user("Please convert 250 Euro to Yen, rounded to whole units."), tools=[CONVERT_TOOL]))
     (call,) = calls(message)

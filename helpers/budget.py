@@ -125,8 +125,11 @@ class Ledger:
         """Why a new call must be refused now, or None."""
         if limit.max_usd is not None:
             if call is not None and call.usd is None:
-                return (f"This call was not sent: a spending limit of ${limit.max_usd:g} is set, and {call.unpriced}, "
-                        "so the limit could not hold. Remove the limit with helpers.budget(None) to make this call.")
+                words = (f"This call was not sent: a spending limit of ${limit.max_usd:g} is set, and {call.unpriced}, "
+                         "so the limit could not hold. ")
+                if call.fix:
+                    return words + call.fix + " Or remove the limit with helpers.budget(None)."
+                return words + "Remove the limit with helpers.budget(None) to make this call."
             if self.spent_usd + self.held_usd >= limit.max_usd:
                 return self._words("Spending limit", f"${self.spent_usd:.6f} spent", f"${self.held_usd:.6f}",
                                    f"the ${limit.max_usd:g} limit", "max_usd")

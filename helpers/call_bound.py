@@ -11,7 +11,9 @@ the same time cannot together pass the limit (see ``helpers/budget.py``).
   reference, so such requests are bounded by the model's whole context window instead.
 - Price: the catalog's rates for that many tokens, long-context rates included; with
   ``cache_control`` anywhere, input may be written to the cache at up to twice the input
-  rate (the 1-hour cache).
+  rate (the 1-hour cache). An Anthropic-defined tool with a per-use fee (web search) adds
+  that fee times the uses its definition allows (``max_uses``); without that limit, or
+  with a tool whose fee the catalog does not list, the call has no price bound.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class CallBound:
     tokens: int  # input + output tokens the call can use at most
     usd: Optional[float]  # the most it can cost; None when the kit cannot price it
     unpriced: str = ""  # why ``usd`` is None, in words
+    fix: str = ""  # what the caller can change so that the call has a price bound, when anything can
 
 
 def _walk(value: Any) -> Iterator[dict]:
@@ -67,16 +70,32 @@ def _anthropic_tools(body: dict) -> list[str]:
             if isinstance(t, dict) and "input_schema" not in t and t.get("type") not in (None, "custom")]
 
 
-def _unpriced(body: dict, entry: Optional[catalog.ModelEntry]) -> str:
+def _tool_fees(body: dict) -> tuple[float, str, str]:
+    """The most the Anthropic-defined tools can add in per-use fees, or why that has no bound and the fix."""
+    fees = 0.0
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    for kind in _anthropic_tools(body):
+        price = catalog.server_tool_price(kind)
+        if price is None:
+            return 0.0, (f"the Anthropic-defined tool {kind!r} may add per-use fees that the kit's catalog does not "
+                         "list (it prices tokens only)"), ""
+        definition = next(t for t in tools if isinstance(t, dict) and str(t.get("type")) == kind)
+        uses = _count(definition.get(price.limit_field))
+        if not uses:
+            return 0.0, (f"the {price.name} tool sets no \"{price.limit_field}\", so its uses (${price.usd_per_use:g} "
+                         "each) have no upper bound"), (f"Add \"{price.limit_field}\": 3 (or another cap) to the "
+                                                       f"{price.name} tool's definition.")
+        fees += uses * price.usd_per_use
+    return fees, "", ""
+
+
+def _unpriced(body: dict, entry: Optional[catalog.ModelEntry]) -> tuple[str, str]:
+    """Why the call has no price bound (empty when it has one), and what would give it one."""
     if entry is None:
-        return f"the kit's catalog has no price for the model {body.get('model')!r}"
+        return f"the kit's catalog has no price for the model {body.get('model')!r}", ""
     if body.get("speed") == "fast":
-        return "fast mode (speed='fast') is billed at premium rates that the kit's catalog does not list"
-    tools = _anthropic_tools(body)
-    if tools:
-        return (f"the Anthropic-defined tool {tools[0]!r} may add per-use fees that the kit's catalog does not list "
-                "(it prices tokens only)")
-    return ""
+        return "fast mode (speed='fast') is billed at premium rates that the kit's catalog does not list", ""
+    return _tool_fees(body)[1:]
 
 
 def bound(body: Any) -> CallBound:
@@ -91,8 +110,8 @@ def bound(body: Any) -> CallBound:
     if entry is not None:
         window = entry.context_window
         input_tokens = window if _references_content(body) or _anthropic_tools(body) else min(input_tokens, window)
-    reason = _unpriced(body, entry)
+    reason, fix = _unpriced(body, entry)
     if reason:
-        return CallBound(input_tokens + output, None, reason)
+        return CallBound(input_tokens + output, None, reason, fix)
     priced_input = input_tokens * (cache_prices().write_1h if any("cache_control" in d for d in _walk(body)) else 1)
-    return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output))
+    return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output) + _tool_fees(body)[0])

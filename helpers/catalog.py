@@ -95,6 +95,16 @@ class CachePrices:
     read: float
 
 
+@dataclass(frozen=True)
+class ServerToolPrice:
+    """The fee of an Anthropic-defined tool that runs on the API's side, on top of tokens."""
+
+    name: str  # the tool type without its date: web_search for web_search_20250305
+    usd_per_use: float
+    usage_field: str  # the field of usage.server_tool_use that counts this call's uses
+    limit_field: str  # the field of the tool's definition that caps uses in one request
+
+
 THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
 """Every ``thinking.type`` the API knows; each model accepts some of them."""
 THINKING_OFF = ("disabled", "between_tools")
@@ -274,6 +284,32 @@ def cache_prices() -> CachePrices:
     """What cache writes (per TTL) and reads cost, as multiples of the input price (source in ``models.json``)."""
     raw = _raw()["cache_prices"]
     return CachePrices(write_5m=raw["write_5m"], write_1h=raw["write_1h"], read=raw["read"])
+
+
+@lru_cache(maxsize=1)
+def server_tool_prices() -> tuple[ServerToolPrice, ...]:
+    """The per-use fees of Anthropic-defined tools that the catalog knows (source in ``models.json``)."""
+    raw = _raw()["server_tool_prices"]
+    return tuple(ServerToolPrice(name=name, **fields) for name, fields in raw.items() if not name.startswith("_"))
+
+
+def server_tool_price(tool_type: str) -> Optional[ServerToolPrice]:
+    """The fee of a tool type such as ``web_search_20250305``; None when the catalog lists none."""
+    base = tool_type.rsplit("_", 1)[0] if tool_type.rsplit("_", 1)[-1].isdigit() else tool_type
+    return next((p for p in server_tool_prices() if p.name == base), None)
+
+
+def server_tool_fees_usd(usage: Mapping) -> float:
+    """Dollars for the server-tool uses a response's ``usage.server_tool_use`` reports."""
+    used = usage.get("server_tool_use") if isinstance(usage, Mapping) else None
+    if not isinstance(used, Mapping):
+        return 0.0
+    total = 0.0
+    for price in server_tool_prices():
+        count = used.get(price.usage_field)
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            total += count * price.usd_per_use
+    return total
 
 
 def sources() -> Mapping[str, str]:

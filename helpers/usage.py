@@ -176,9 +176,13 @@ def _json(data: bytes) -> Optional[Any]:
 
 
 def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None) -> float:
-    """Dollars for one call: input, output, and the prompt-cache writes and reads the usage reports (catalog prices)."""
+    """Dollars for one call: input, output, the prompt-cache writes and reads and the server-tool uses (web
+    searches) the usage reports, at the catalog's prices."""
     entry = catalog.lookup(model) if model else None
-    return entry.price.cost_usd(input_tokens, output_tokens, **_cache_split(usage or {})) if entry else 0.0
+    if entry is None:
+        return 0.0
+    return entry.price.cost_usd(input_tokens, output_tokens, **_cache_split(usage or {})) + \
+        catalog.server_tool_fees_usd(usage or {})
 
 
 def _cache_split(usage: dict) -> dict:

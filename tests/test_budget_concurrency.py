@@ -16,7 +16,7 @@ import anthropic
 import pytest
 from call_counter import CallCounter
 
-from helpers import DEFAULT_MODEL, BudgetExceeded, aconnect, budget, connect, usage_log
+from helpers import DEFAULT_MODEL, BudgetExceeded, aconnect, budget, catalog, connect, usage_log
 from helpers.budget import current, ledger_for
 from helpers.call_bound import bound
 from helpers.offline import faults, running
@@ -261,6 +261,25 @@ def test_calls_the_catalog_cannot_price_are_refused_under_a_dollar_limit():
     budget(max_tokens=10_000)  # a token limit can still bound them
     with pytest.raises(anthropic.NotFoundError):
         client.messages.create(model="claude-unknown-9", max_tokens=5, messages=HELLO)
+
+
+def test_a_web_search_is_bounded_by_its_max_uses_and_its_fee_is_logged():
+    """$10 per 1,000 searches (catalog): the bound adds the fee for every use ``max_uses`` allows."""
+    budget(max_usd=1.0)
+    client = connect("offline", quiet=True)
+    asked = [{"role": "user", "content": "Search the web for this week's news about ant colonies."}]
+    search = {"type": "web_search_20250305", "name": "web_search"}
+    with pytest.raises(BudgetExceeded, match='sets no "max_uses".*Add "max_uses": 3 .*Or remove the limit'):
+        client.messages.create(**{**REQUEST, "messages": asked}, tools=[search])
+    assert len(usage_log) == 0
+    body = {**REQUEST, "max_tokens": 200, "messages": asked, "tools": [{**search, "max_uses": 2}]}
+    one_more = bound({**body, "tools": [{**search, "max_uses": 3}]}).usd - bound(body).usd
+    assert one_more == pytest.approx(0.01)
+    message = client.messages.create(**body)
+    (record,) = usage_log.records
+    searches = message.usage.server_tool_use.web_search_requests
+    tokens_only = catalog.cost_usd(DEFAULT_MODEL, message.usage.input_tokens, message.usage.output_tokens)
+    assert searches == 1 and record.cost_usd == pytest.approx(tokens_only + 0.01)
 
 
 def test_the_refusal_names_the_calls_in_progress(one_call):

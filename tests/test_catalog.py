@@ -202,3 +202,16 @@ def test_the_catalog_has_each_kind_of_model_the_backend_tells_apart():
     assert any(m.thinking.binds_blocks for m in current), "a model that binds thinking blocks to the conversation"
     assert {m.thinking.display for m in current} == {"summarized", "omitted"}
     assert {m.tokenizer for m in current} == set(catalog.TOKENIZERS)
+
+
+def test_server_tool_fees_name_their_source_and_apply_to_dated_types_only_by_name():
+    assert "web-search-tool" in catalog.sources()
+    assert catalog._raw()["server_tool_prices"]["_source"].startswith("web-search-tool ")
+    search = catalog.server_tool_price("web_search_20250305")
+    assert search is not None and search.usd_per_use == 0.01 and search.limit_field == "max_uses"
+    assert catalog.server_tool_price("web_search_20260209") == search
+    assert catalog.server_tool_price("web_fetch_20250910") is None
+    assert catalog.server_tool_price("code_execution_20250825") is None
+    assert catalog.server_tool_fees_usd({"server_tool_use": {"web_search_requests": 3, "web_fetch_requests": 2}}) == \
+        pytest.approx(0.03)
+    assert catalog.server_tool_fees_usd({"server_tool_use": None}) == 0.0

@@ -304,6 +304,27 @@ def test_a_learner_sees_only_their_own_account(room):
 
 def test_a_call_the_catalog_cannot_price_is_refused_with_a_reason(room):
     tokens = add_learners(room, ["ann"])
-    with pytest.raises(anthropic.PermissionDeniedError, match="web_search"):
+    with pytest.raises(anthropic.PermissionDeniedError, match="code_execution_20250825.*Ask your instructor"):
+        client(room, tokens["ann"]).messages.create(model=MODEL, max_tokens=16, messages=HI,
+                                                    tools=[{"type": "code_execution_20250825", "name": "code_execution"}])
+    assert _spent(room, "ann").spent_nano == 0
+
+
+def test_a_web_search_without_max_uses_is_refused_with_the_fix(room):
+    tokens = add_learners(room, ["ann"])
+    with pytest.raises(anthropic.PermissionDeniedError, match='no "max_uses".*Add "max_uses": 3'):
         client(room, tokens["ann"]).messages.create(
             model=MODEL, max_tokens=16, messages=HI, tools=[{"type": "web_search_20250305", "name": "web_search"}])
+
+
+def test_a_bounded_web_search_goes_through_and_is_charged_its_fee(room):
+    """$10 per 1,000 searches on top of tokens, held for every use max_uses allows and settled on those made."""
+    tokens = add_learners(room, ["ann"])
+    search = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+    body = {"model": MODEL, "max_tokens": 200, "tools": [search],
+            "messages": [{"role": "user", "content": "Search the web for this week's news about ant colonies."}]}
+    assert pricing.hold_for(body).nano >= pricing.to_nano(0.03)
+    message = client(room, tokens["ann"]).messages.create(**body)
+    assert message.usage.server_tool_use.web_search_requests == 1
+    tokens_only = pricing.cost_of(MODEL, message.usage.model_dump(exclude={"server_tool_use"}))[1]
+    assert _spent(room, "ann").spent_nano == tokens_only + pricing.to_nano(0.01)

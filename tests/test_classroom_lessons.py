@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 
 from classroom_support import add_learners, classroom
-from notebooks_support import RAISES_MARKER, SOLUTIONS, output_text, source
+from notebooks_support import LESSONS, RAISES_MARKER, SOLUTIONS, output_text, source
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,26 @@ def test_a_solution_runs_through_the_classroom_and_reports_its_exercises(path, r
                            headers={"authorization": f"Bearer {server.instructor_token}"}).json()
     if reported:
         assert room_view["learners"][0]["lessons"][lesson]["passed"] == len(reported)
+
+
+SEARCHING = [p for p in LESSONS if "web_search_20" in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("path", SEARCHING, ids=[p.name for p in SEARCHING])
+def test_a_lesson_that_searches_the_web_runs_through_the_classroom(path, room):
+    """Web search has a per-search fee: the server holds it for each search max_uses allows, so it lets it through."""
+    server, _ = room
+    spent_before = server.store.learners()[0].spent_nano
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.output_type == "error":
+                assert RAISES_MARKER in source(cell), f"{output.ename}: {output.evalue}\nin cell:\n{source(cell)}"
+    searched = [output_text(o) for cell in notebook.cells if cell.cell_type == "code" and "web_search" in source(cell)
+                for o in cell.outputs]
+    assert searched and not any("PermissionDenied" in t or "cannot let this call through" in t for t in searched)
+    learner = server.store.learners()[0]
+    assert learner.spent_nano > spent_before and learner.held_nano == 0
+

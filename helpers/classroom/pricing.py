@@ -6,8 +6,10 @@ calls stay exact and a budget comparison never depends on floating-point residue
 The bound comes from ``helpers/call_bound.py`` (the spending limit's own upper bound).
 A model the catalog does not know is priced at the highest rates in the catalog, both for
 the bound and for the usage it reports, so a new model never spends for free; the API
-answers 404 (nothing billed) for a model that does not exist. Calls the catalog cannot
-price at all (Anthropic-defined tools with per-use fees, fast mode) are refused.
+answers 404 (nothing billed) for a model that does not exist. A web search adds its fee
+(catalog) for each search its ``max_uses`` allows, and is charged for the searches the
+usage reports. Calls the catalog cannot price at all (a web search without ``max_uses``,
+other Anthropic-defined tools with per-use fees, fast mode) are refused.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Hold:
     tokens: int
     nano: int
     refusal: str = ""
+    fix: str = ""  # what the learner can change so that the call can be priced, when anything can
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +61,7 @@ def hold_for(body: Any) -> Hold:
     model = body.get("model") if isinstance(body, dict) else None
     if isinstance(model, str) and catalog.lookup(model) is None and call.unpriced.startswith("the kit's catalog"):
         return Hold(call.tokens, to_nano(call.tokens * _highest_rate_per_token()))
-    return Hold(call.tokens, 0, call.unpriced)
+    return Hold(call.tokens, 0, call.unpriced, call.fix)
 
 
 def cost_of(model: Optional[str], usage: dict) -> tuple[int, int]:
@@ -69,4 +72,4 @@ def cost_of(model: Optional[str], usage: dict) -> tuple[int, int]:
     entry = catalog.lookup(model) if isinstance(model, str) else None
     if entry is None:
         return tokens, to_nano(tokens * _highest_rate_per_token())
-    return tokens, to_nano(entry.price.cost_usd(input_tokens, output_tokens, **split))
+    return tokens, to_nano(entry.price.cost_usd(input_tokens, output_tokens, **split) + catalog.server_tool_fees_usd(usage))

@@ -278,8 +278,8 @@ class Classroom:
         hold = pricing.hold_for(parsed)
         if hold.refusal:
             answer = _error(403, "permission_error", f"This classroom server cannot let this call through: "
-                                                     f"{hold.refusal}, so its budget could not hold. Ask your "
-                                                     "instructor.")
+                                                     f"{hold.refusal}, so its budget could not hold. "
+                                                     + (hold.fix or "Ask your instructor."))
             self.store.record_call(learner_id, _error_text(403, answer.body))
             return answer
         reserved = self.store.reserve(learner_id, hold.nano, hold.tokens)

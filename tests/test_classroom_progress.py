@@ -3,6 +3,11 @@ fail, nothing else; a report that fails never disturbs the grader."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import httpx2
 import pytest
 
@@ -10,6 +15,8 @@ from classroom_support import add_learners, classroom
 from helpers import check
 from helpers import classroom as classroom_hook
 from helpers.check import correct, grader, not_yet
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -110,3 +117,35 @@ def test_a_report_that_cannot_be_delivered_never_breaks_a_grader(as_learner):
     thread = classroom_hook.report("98.3", True)
     thread.join(10)
     assert not thread.is_alive()
+
+
+SLOW_REPORT = """
+import pathlib, sys, time
+import helpers.classroom as room
+marker = pathlib.Path(sys.argv[1])
+def slow_send(url, token, exercise, passed):
+    time.sleep(0.5)  # a report still on its way when the kernel stops
+    marker.write_text(exercise)
+room._send = slow_send
+room._classroom_credentials = lambda: ("http://127.0.0.1:9", "unused")
+assert room.report("09.1", True) is not None
+"""
+
+
+def test_a_report_still_on_its_way_when_the_kernel_stops_is_delivered(tmp_path):
+    """Reports run on daemon threads, which end with the process: the kit waits for them at exit."""
+    marker = tmp_path / "delivered"
+    subprocess.run([sys.executable, "-c", SLOW_REPORT, str(marker)], check=True, cwd=ROOT, timeout=60)
+    assert marker.read_text() == "09.1"
+
+
+def test_waiting_at_exit_is_bounded_by_one_report_timeout(monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(classroom_hook, "REPORT_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(classroom_hook, "_send", lambda *args: release.wait(60))
+    monkeypatch.setattr(classroom_hook, "_classroom_credentials", lambda: ("http://127.0.0.1:9", "unused"))
+    stuck = classroom_hook.report("09.1", True)
+    classroom_hook._finish_reports()
+    assert stuck.is_alive()  # it gave up on the hung report instead of holding the kernel's exit
+    release.set()
+    stuck.join(5)

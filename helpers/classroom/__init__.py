@@ -11,10 +11,12 @@ parts are imported only by the server.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import threading
+import time
 import urllib.request
 from typing import Optional
 
@@ -23,6 +25,8 @@ from .tokens import is_classroom_token
 PROGRESS_PATH = "/classroom/progress"
 REPORT_TIMEOUT_S = 3.0
 _EXERCISE = re.compile(r"^\d\d\.\d{1,3}$")
+_in_flight: set[threading.Thread] = set()
+_in_flight_lock = threading.Lock()
 
 
 def _classroom_credentials() -> Optional[tuple[str, str]]:
@@ -48,6 +52,20 @@ def _send(url: str, token: str, exercise: str, passed: bool) -> None:
             response.read()
     except Exception:  # noqa: BLE001 - a report that fails must never disturb the learner
         pass
+    finally:
+        with _in_flight_lock:
+            _in_flight.discard(threading.current_thread())
+
+
+@atexit.register
+def _finish_reports() -> None:
+    """Let reports still on their way finish when the kernel stops (a daemon thread would be cut off), for at
+    most one report's timeout in all: the last exercise of a notebook run top to bottom is reported too."""
+    deadline = time.monotonic() + REPORT_TIMEOUT_S
+    with _in_flight_lock:
+        pending = list(_in_flight)
+    for thread in pending:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def report(exercise: str, passed: bool) -> Optional[threading.Thread]:
@@ -59,6 +77,8 @@ def report(exercise: str, passed: bool) -> Optional[threading.Thread]:
             return None
         thread = threading.Thread(target=_send, args=(*found, exercise, bool(passed)), daemon=True,
                                   name="classroom-progress")
+        with _in_flight_lock:
+            _in_flight.add(thread)
         thread.start()
         return thread
     except Exception:  # noqa: BLE001 - never break a grader

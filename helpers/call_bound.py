@@ -89,13 +89,13 @@ def _tool_fees(body: dict) -> tuple[float, str, str]:
     return fees, "", ""
 
 
-def _unpriced(body: dict, entry: Optional[catalog.ModelEntry]) -> tuple[str, str]:
-    """Why the call has no price bound (empty when it has one), and what would give it one."""
+def _unpriced_model(body: dict, entry: Optional[catalog.ModelEntry]) -> str:
+    """Why the model's token rates for this call are not in the catalog (empty when they are)."""
     if entry is None:
-        return f"the kit's catalog has no price for the model {body.get('model')!r}", ""
+        return f"the kit's catalog has no price for the model {body.get('model')!r}"
     if body.get("speed") == "fast":
-        return "fast mode (speed='fast') is billed at premium rates that the kit's catalog does not list", ""
-    return _tool_fees(body)[1:]
+        return "fast mode (speed='fast') is billed at premium rates that the kit's catalog does not list"
+    return ""
 
 
 def bound(body: Any) -> CallBound:
@@ -110,8 +110,11 @@ def bound(body: Any) -> CallBound:
     if entry is not None:
         window = entry.context_window
         input_tokens = window if _references_content(body) or _anthropic_tools(body) else min(input_tokens, window)
-    reason, fix = _unpriced(body, entry)
+    model_reason = _unpriced_model(body, entry)
+    if model_reason:
+        return CallBound(input_tokens + output, None, model_reason)
+    fees, reason, fix = _tool_fees(body)
     if reason:
         return CallBound(input_tokens + output, None, reason, fix)
     priced_input = input_tokens * (cache_prices().write_1h if any("cache_control" in d for d in _walk(body)) else 1)
-    return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output) + _tool_fees(body)[0])
+    return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output) + fees)

@@ -393,6 +393,15 @@ def same_cost(a: float, b: float) -> bool:
     return abs(a - b) <= COST_ROUNDING + 1e-9 * abs(b)
 
 
+def over_rounded(got: float, expected: float, what: str) -> Optional[str]:
+    """The hint for a cost rounded to fewer than 6 decimal places, or None."""
+    for places in range(1, 6):
+        if abs(got - round(expected, places)) <= 1e-12:
+            return (f"on {what}, your cost was rounded to {places} decimal places, which loses too much of it: "
+                    "keep at least 6.")
+    return None
+
+
 @grader_only
 def text_of_content(content: Any) -> str:
     """The text of a turn's content, whether a string or a list of blocks (dicts or SDK objects)."""

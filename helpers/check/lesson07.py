@@ -14,7 +14,7 @@ from ..catalog import DEFAULT_MODEL, PREFILL_MODEL
 from ..usage import UsageLog
 from . import (
     BilledTokens, billed_tokens, correct, draw, expected_cost, grader, grader_client, grader_only, kit_function,
-    not_yet, same_cost,
+    not_yet, over_rounded, same_cost,
 )
 
 HINTS = {
@@ -116,10 +116,9 @@ def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> st
                 "`price.long_context_input` / `long_context_output`. `catalog.cost_usd(...)` applies it for you.")
     if same_cost(got, at((rate_in, rate_in))):
         return "output tokens cost more than input tokens: price them at `price.output`."
-    for places in range(1, 6):
-        if abs(got - round(expected, places)) <= 1e-12:
-            return (f"on {what}, your cost was rounded to {places} decimal places, which loses too much of it: "
-                    "keep at least 6.")
+    rounded = over_rounded(got, expected, what)
+    if rounded:
+        return rounded
     return (f"on {what} ({message.model}: {t.input:,} plain input tokens, {t.written:,} written to the cache, "
             f"{t.read:,} read from it, {t.output:,} output), message_cost() returned {got!r}, not ${expected:.8f}. "
             "Price the model that answered, each kind of token at its own rate.")

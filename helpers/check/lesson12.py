@@ -22,7 +22,7 @@ from ..offline import tokens
 from ..usage import UsageLog
 from . import (
     billed_tokens, correct, draw, expected_cost, grader, grader_client, grader_only, kit_function, logged, not_yet,
-    same_cost, text_of_content,
+    over_rounded, same_cost, text_of_content,
 )
 from .made_up import catalog_including, made_up_models
 
@@ -261,10 +261,9 @@ def _cost_mistake(got: float, message: anthropic.types.Message, what: str) -> st
     expected = expected_cost(message)
     if same_cost(got, expected * 1_000_000):
         return "prices in the catalog are per million tokens: divide by 1,000,000 (or let `catalog.cost_usd` do it)."
-    for places in range(1, 6):
-        if abs(got - round(expected, places)) <= 1e-12:
-            return (f"on {what}, your cost was rounded to {places} decimal places, which loses too much of it: "
-                    "keep at least 6.")
+    rounded = over_rounded(got, expected, what)
+    if rounded:
+        return rounded
     return (f"on {what} ({message.model}: {s.input:,} input, {s.write_5m:,} written for 5 minutes, {s.write_1h:,} "
             f"for an hour, {s.read:,} read, {s.output:,} output), your function returned {got!r}, not "
             f"${expected:.8f}.")

@@ -354,3 +354,9 @@ def retired() -> list[ModelEntry]:
 def cost_usd(model_id: str, input_tokens: int, output_tokens: int, **cache_tokens: int) -> float:
     """Dollars for one call; ``cache_read``, ``cache_write_5m`` and ``cache_write_1h`` tokens are optional."""
     return get(model_id).price.cost_usd(input_tokens, output_tokens, **cache_tokens)
+
+
+@lru_cache(maxsize=1)
+def free_betas() -> frozenset[str]:
+    """``anthropic-beta`` values that cost nothing the kit does not already price (sources in ``models.json``)."""
+    return frozenset(name for name in _raw().get("free_betas", {}) if not name.startswith("_"))

@@ -76,3 +76,63 @@ def client(server: RunningClassroom, token: str, **options) -> anthropic.Anthrop
 
 def async_client(server: RunningClassroom, token: str, **options) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(api_key=token, base_url=server.url, **{"max_retries": 0, **options})
+
+
+class RecordingUpstream:
+    """A stub API on loopback that records every request that reaches it (method, raw path and query, headers)
+    and answers what ``answer(request)`` returns: ``(status, headers, chunks)``, the chunks sent one by one with
+    a short pause between them, so that a client sees them apart (a stream split where the test says)."""
+
+    def __init__(self, answer=None, pause_s: float = 0.02):
+        self.requests: list[dict] = []
+        self.answer = answer or (lambda request: (200, {"content-type": "application/json"}, [b"{}"]))
+        self.pause_s = pause_s
+        self._server = offline_server.LoopbackServer(asgi=self)
+        self.url = self._server.url
+
+    async def __call__(self, scope, receive, send):
+        import asyncio
+
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = {"method": scope["method"], "path": scope.get("raw_path", b"").decode("latin-1"),
+                   "query": scope.get("query_string", b"").decode("latin-1"),
+                   "headers": {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+                   "body": body}
+        self.requests.append(request)
+        status, headers, chunks = self.answer(request)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+        for i, chunk in enumerate(chunks):
+            if i:
+                await asyncio.sleep(self.pause_s)
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+        if not chunks:
+            await send({"type": "http.response.body", "body": b""})
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def raw_request(url: str, method: str, target: str, headers: Optional[dict] = None, body: bytes = b"") -> tuple[int, dict, bytes]:
+    """Send ``target`` exactly as written (no client normalises its dot segments or encoding): status, headers, body."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in {"content-length": str(len(body)), **(headers or {})}.items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()

@@ -79,16 +79,6 @@ def test_a_key_the_api_refuses_is_reported_as_the_instructors_not_the_learners(t
     assert "sk-ant-some-other-key" not in raised.value.response.text
 
 
-def test_an_answer_that_quotes_the_key_is_scrubbed(tmp_path):
-    from helpers.classroom.upstream import Upstream
-
-    upstream = Upstream(key=SENTINEL_KEY, url="http://127.0.0.1:9")
-    scrubbed = upstream.scrub(f'{{"error": "bad key {SENTINEL_KEY}"}}'.encode())
-    assert SENTINEL_KEY.encode() not in scrubbed and b"bad key" in scrubbed
-    response = httpx2.Response(400, headers={"x-echo": SENTINEL_KEY, "content-length": "3"})
-    assert upstream.returned_headers(response) == {"x-echo": "[the instructor's key]"}
-
-
 def test_the_serve_command_says_live_and_never_prints_the_key(tmp_path, upstream):
     env = {**os.environ, "ANTHROPIC_API_KEY": SENTINEL_KEY, "KIT_MODE": ""}
     command = [sys.executable, "-m", "helpers.classroom", "--db", str(tmp_path / "room.db"), "serve",

@@ -19,7 +19,7 @@ from . import roster
 from .limits import RateLimits
 from .pricing import to_nano, to_usd
 from .service import DEFAULT_DB, DEFAULT_PORT, build
-from .store import Caps, SqliteStore
+from .store import Caps, SqliteStore, StorageError
 from .upstream import API_URL, SetupError, instructor_key
 
 
@@ -144,7 +144,10 @@ def _serve(args) -> None:
     except SetupError as error:
         raise SystemExit(str(error)) from None
     limits = RateLimits(args.per_minute, args.burst, args.concurrent)
-    started = build(args.db, key=key, upstream_url=args.upstream, limits=limits, stuck_after=args.stuck_after)
+    try:
+        started = build(args.db, key=key, upstream_url=args.upstream, limits=limits, stuck_after=args.stuck_after)
+    except StorageError as error:
+        raise SystemExit(str(error)) from None
     del key
     scheme = "https" if args.certfile else "http"
     url = http_server.base_url(args.host, args.port).replace("http://", f"{scheme}://", 1)
@@ -186,7 +189,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    store = SqliteStore(args.db)
+    try:
+        store = SqliteStore(args.db)
+    except StorageError as error:
+        raise SystemExit(str(error)) from None
     try:
         if args.command == "roster" and args.action == "add":
             names = [*args.names, *roster.free_names(store, args.count)] if args.count else list(args.names)

@@ -60,3 +60,71 @@ class RateLimiter:
                 self._open[learner_id] = left
             else:
                 self._open.pop(learner_id, None)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A learner's request limit as the API's ``anthropic-ratelimit-requests-*`` headers give it."""
+
+    limit: int
+    remaining: int
+    reset_s: float  # seconds until the bucket is full again
+
+
+def standing(limiter: RateLimiter, learner_id: int) -> Standing:
+    now = limiter._clock()
+    rate = limiter.limits.per_minute / 60.0
+    burst = float(limiter.limits.burst)
+    with limiter._lock:
+        level, then = limiter._buckets.get(learner_id, (burst, now))
+    level = min(burst, level + (now - then) * rate)
+    return Standing(int(limiter.limits.per_minute), int(level), (burst - level) / rate if rate > 0 else 0.0)
+
+
+class GuessThrottle:
+    """Slows one address that keeps sending bad tokens: after ``free`` failures, each further request from it
+    with a token not seen to work waits out a penalty (1 s, doubling to ``longest_s``) and is answered 429
+    without a look at the database. A token that has worked before is checked as usual, so learners who share
+    the address (a room behind one router) are not held up by someone else's typos; a success from the address
+    does not lift the penalty for other tokens."""
+
+    def __init__(self, free: int = 5, longest_s: float = 60.0, forget_after_s: float = 600.0, clock=time.monotonic,
+                 known_size: int = 4096):
+        self.free = free
+        self.longest_s = longest_s
+        self.forget_after_s = forget_after_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}  # address -> (failures, when the penalty ends)
+        self._known: dict[str, None] = {}  # tokens that authenticated, most recent last
+        self._known_size = known_size
+
+    def wait_s(self, address: str, token: str) -> int:
+        """0 if this request may be checked now, else the seconds to wait before trying again."""
+        with self._lock:
+            if token in self._known:
+                return 0
+            failures, until = self._failures.get(address, (0, 0.0))
+            left = until - self._clock()
+            return max(1, math.ceil(left)) if failures >= self.free and left > 0 else 0
+
+    def failed(self, address: str, token: str) -> None:
+        now = self._clock()
+        with self._lock:
+            self._known.pop(token, None)
+            failures, until = self._failures.get(address, (0, 0.0))
+            if until and now - until > self.forget_after_s:
+                failures = 0
+            failures += 1
+            penalty = min(self.longest_s, 2.0 ** (failures - self.free)) if failures >= self.free else 0.0
+            self._failures[address] = (failures, now + penalty)
+            if len(self._failures) > 65536:  # a flood of addresses: forget the oldest half
+                for stale in list(self._failures)[:32768]:
+                    del self._failures[stale]
+
+    def worked(self, token: str) -> None:
+        with self._lock:
+            self._known.pop(token, None)
+            self._known[token] = None
+            if len(self._known) > self._known_size:
+                del self._known[next(iter(self._known))]

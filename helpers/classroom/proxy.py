@@ -18,24 +18,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import sqlite3
 from dataclasses import dataclass
-from typing import Any, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional, Union
 
 import httpx2
 
+from .. import catalog
 from ..offline import server as http_server
 from ..offline.errors import error_body
 from ..offline.ids import new_id
+from ..offline.wording import say
 from ..usage import _StreamedMessage
-from . import dashboard, pricing
-from .limits import RateLimiter, RateLimits
+from . import dashboard, pricing, routes
+from .limits import GuessThrottle, RateLimiter, RateLimits, standing
+from .redaction import Redactor
 from .store import Refused, Store
 from .tokens import from_headers
 from .upstream import Upstream
 
-EXERCISE_ID = re.compile(r"^\d\d\.\d{1,3}$")
-API_ROUTES = {("POST", "/v1/messages"): "messages", ("POST", "/v1/messages/count_tokens"): "count_tokens"}
+log = logging.getLogger("helpers.classroom")
+EXERCISE_ID = re.compile(r"\d\d\.\d{1,3}")  # matched whole (``fullmatch``): "07.1\n" is no exercise
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
 
@@ -134,36 +140,90 @@ class _StreamWatch(_StreamedMessage):
         return self.message.get("stop_reason") is not None
 
 
+def _rfc3339(seconds_from_now: float) -> str:
+    when = datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now)
+    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _json_object(body: bytes) -> Optional[dict]:
+    """The request body as a JSON object, or None for anything else (bad JSON, nesting too deep to parse)."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def storage_fault(error: BaseException) -> Answer:
+    """The database could not be read or written: an API error the SDK handles as it should. A lock held too long
+    by another writer passes (529, retried after a pause); a full disk or a damaged file does not (500, not
+    retried, so learners do not hammer a server that cannot help them)."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return _error(529, "overloaded_error", "The classroom server is busy (its database is in use by another "
+                                               "program); the SDK tries again by itself in a moment.",
+                      retry=True, headers={"retry-after": "2"})
+    return _error(500, "api_error", f"The classroom server cannot use its database ({type(error).__name__}: "
+                                    f"{error}), so this call was not answered. Tell your instructor.")
+
+
 class Classroom:
-    """The ASGI app. ``store`` keeps the state, ``upstream`` answers the calls."""
+    """The ASGI app. ``store`` keeps the state, ``upstream`` answers the calls, ``redactor`` keeps the
+    instructor's key out of every answer."""
 
     def __init__(self, store: Store, upstream: Upstream, limits: RateLimits = RateLimits(), *,
-                 stuck_after: int = 3):
+                 stuck_after: int = 3, redactor: Optional[Redactor] = None):
         self.store = store
         self.upstream = upstream
         self.limiter = RateLimiter(limits)
+        self.guesses = GuessThrottle()
         self.stuck_after = stuck_after
+        self.redactor = redactor or Redactor(None)
 
     # -- ASGI --------------------------------------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
+        send = self.redactor.guard(send)  # every way out of the server passes here
+        started = False
+
+        async def tracked_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracked_send)
+        except Exception as error:  # noqa: BLE001 - every fault is answered in the API's shape
+            if isinstance(error, RecursionError):
+                answer = _error(400, "invalid_request_error", say("invalid_json"))
+            elif isinstance(error, (sqlite3.Error, OSError)):
+                log.error(self.redactor.text(f"classroom database trouble: {type(error).__name__}: {error}"))
+                answer = storage_fault(error)
+            else:
+                log.error(self.redactor.text(f"classroom server error: {type(error).__name__}: {error}"))
+                answer = _error(500, "api_error", f"The classroom server failed on this request "
+                                                  f"({type(error).__name__}). Tell your instructor.")
+            if not started:
+                await self._send(tracked_send, answer)
+
+    async def _handle(self, scope, receive, send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"].upper(), scope["path"].rstrip("/") or "/"
-        target = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        address = (scope.get("client") or ("",))[0] or ""
         try:
             body = await http_server._body(receive, headers)
         except http_server._ClientGone:
             return
         if body is None:
             answer = _error(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.")
-        elif path.startswith("/classroom"):
-            answer = self._classroom(method, path, headers, body)
+        elif path == "/classroom" or path.startswith("/classroom/"):
+            answer = self._classroom(method, path, headers, body, address)
         else:
-            answer = await self._api(method, path, target, headers, body, receive, send)
+            answer = await self._api(method, raw_path, query, headers, body, address, receive, send)
         if answer is not None:
             await self._send(send, answer)
 
@@ -173,9 +233,35 @@ class Classroom:
                     "headers": http_server._raw_headers(answer.headers)})
         await send({"type": "http.response.body", "body": answer.body})
 
+    def _note(self, learner_id: int, error: Optional[str] = None) -> None:
+        """Count a call on the learner's row; the answer goes out even if that cannot be saved."""
+        try:
+            self.store.record_call(learner_id, error)
+        except (sqlite3.Error, OSError) as trouble:
+            log.error(self.redactor.text(f"classroom database trouble: {type(trouble).__name__}: {trouble}"))
+
+    # -- who is asking -----------------------------------------------------------------------------------------
+
+    def _learner(self, headers: dict[str, str], address: str) -> Union[int, Answer]:
+        """The learner the request's token belongs to, or the answer for a bad one. An address that keeps
+        sending bad tokens is slowed down (``GuessThrottle``)."""
+        token = from_headers(headers) or ""
+        wait = self.guesses.wait_s(address, token)
+        if wait:
+            return _error(429, "rate_limit_error", f"Too many requests with tokens that are not valid here came from "
+                                                   f"your address: wait {wait} s. Check ANTHROPIC_API_KEY against the "
+                                                   "token your instructor gave you.",
+                          retry=True, headers={"retry-after": str(wait)})
+        learner_id = self.store.authenticate(token)
+        if learner_id is None:
+            self.guesses.failed(address, token)
+            return self._unauthenticated(headers)
+        self.guesses.worked(token)
+        return learner_id
+
     # -- the classroom's own pages -----------------------------------------------------------------------------
 
-    def _classroom(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+    def _classroom(self, method: str, path: str, headers: dict[str, str], body: bytes, address: str = "") -> Answer:
         static = dashboard.STATIC.get(path)
         if static is not None and method == "GET":
             content_type, text = static
@@ -186,9 +272,9 @@ class Classroom:
                                                            "`python -m helpers.classroom serve`).")
             return _json(dashboard.room(self.store, self.stuck_after, rehearsal=self.upstream.rehearsal))
         if path in ("/classroom/progress", "/classroom/me"):
-            learner_id = self.store.authenticate(from_headers(headers) or "")
-            if learner_id is None:
-                return self._unauthenticated(headers)
+            learner_id = self._learner(headers, address)
+            if isinstance(learner_id, Answer):
+                return learner_id
             if path == "/classroom/me" and method == "GET":
                 return _json(dashboard.own_view(self.store.learner(learner_id)))
             if path == "/classroom/progress" and method == "POST":
@@ -199,15 +285,14 @@ class Classroom:
                     return self._progress(learner_id, body)
                 finally:
                     self.limiter.leave(learner_id)
-        return _error(404, "not_found_error", f"Not found: {method} {path}")
+        return _error(404, "not_found_error", f"Not found: {method} {path[:200]}")
 
     def _progress(self, learner_id: int, body: bytes) -> Answer:
-        try:
-            report = json.loads(body)
-            exercise, passed = report["exercise"], report["passed"]
-        except (ValueError, KeyError, TypeError):
+        report = _json_object(body)
+        if report is None or "exercise" not in report or "passed" not in report:
             return _error(400, "invalid_request_error", 'A progress report is {"exercise": "04.1", "passed": true}.')
-        if not isinstance(exercise, str) or not EXERCISE_ID.match(exercise) or not isinstance(passed, bool):
+        exercise, passed = report["exercise"], report["passed"]
+        if not isinstance(exercise, str) or not EXERCISE_ID.fullmatch(exercise) or not isinstance(passed, bool):
             return _error(400, "invalid_request_error", 'A progress report is {"exercise": "04.1", "passed": true}: '
                                                         "an exercise number and true or false.")
         self.store.record_progress(learner_id, exercise, passed)
@@ -224,16 +309,40 @@ class Classroom:
 
     # -- the API -------------------------------------------------------------------------------------------------
 
-    async def _api(self, method, path, target, headers, body, receive, send) -> Optional[Answer]:
-        route = API_ROUTES.get((method, path))
-        if route is None and method == "GET" and (path == "/v1/models" or path.startswith("/v1/models/")):
-            route = "models"
+    def _betas(self, headers: dict[str, str]) -> Optional[Answer]:
+        """A 400 naming the first ``anthropic-beta`` value the catalog does not list as free, or None."""
+        asked = [b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()]
+        unknown = [b for b in asked if b not in catalog.free_betas()]
+        if not unknown:
+            return None
+        return _error(400, "invalid_request_error",
+                      f"anthropic-beta: this classroom server does not forward the beta {unknown[0][:100]!r}: it "
+                      "cannot tell what it costs, so your budget could not hold. Leave it out, or ask your "
+                      "instructor.")
+
+    def _returned(self, response: httpx2.Response, learner_id: int) -> dict[str, str]:
+        """The API's headers the SDK reads, and the learner's own request limit in the API's header names."""
+        mine = standing(self.limiter, learner_id)
+        return {**self.upstream.returned_headers(response),
+                "anthropic-ratelimit-requests-limit": str(mine.limit),
+                "anthropic-ratelimit-requests-remaining": str(mine.remaining),
+                "anthropic-ratelimit-requests-reset": _rfc3339(mine.reset_s)}
+
+    async def _api(self, method, raw_path, query, headers, body, address, receive, send) -> Optional[Answer]:
+        route = routes.match(method, raw_path, query)
         if route is None:  # before the token, as the API does: a browser's /favicon.ico gets 404, not 401
             return _error(404, "not_found_error", f"This classroom server forwards Messages calls (create, stream), "
-                                                  f"count_tokens and models; not {method} {path}.")
-        learner_id = self.store.authenticate(from_headers(headers) or "")
-        if learner_id is None:
-            return self._unauthenticated(headers)
+                                                  f"count_tokens and models; not {method} {raw_path[:200]}.")
+        learner_id = self._learner(headers, address)
+        if isinstance(learner_id, Answer):
+            return learner_id
+        refused = self._betas(headers)
+        parsed = None if route.name == "models" else _json_object(body)
+        if refused is None and route.name != "models" and parsed is None:  # the API bills nothing for these
+            refused = _error(400, "invalid_request_error", say("invalid_json"))
+        if refused is not None:
+            self._note(learner_id, _error_text(400, refused.body))
+            return refused
         slowed = self.limiter.enter(learner_id)
         if slowed is not None:
             what = ("too many of your calls are running at once" if slowed.reason == "concurrency"
@@ -241,12 +350,12 @@ class Classroom:
             answer = _error(429, "rate_limit_error", f"The classroom server's rate limit: {what}. The SDK waits "
                                                      f"and retries by itself (retry-after: {slowed.retry_after_s} s).",
                             retry=True, headers={"retry-after": str(slowed.retry_after_s)})
-            self.store.record_call(learner_id, _error_text(429, answer.body))
+            self._note(learner_id, _error_text(429, answer.body))
             return answer
         try:
-            if route != "messages":
-                return await self._free_call(learner_id, method, target, headers, body)
-            return await self._paid_call(learner_id, method, target, headers, body, receive, send)
+            if route.name != "messages":
+                return await self._free_call(learner_id, method, route.target, headers, body)
+            return await self._paid_call(learner_id, method, route.target, headers, body, parsed, receive, send)
         finally:
             self.limiter.leave(learner_id)
 
@@ -255,14 +364,14 @@ class Classroom:
         try:
             response = await self.upstream.send(method, target, headers, body)
         except httpx2.HTTPError as error:
-            self.store.record_call(learner_id, f"the API could not be reached ({type(error).__name__})")
+            self._note(learner_id, f"the API could not be reached ({type(error).__name__})")
             return self._unreachable(error)
         try:
-            data = _instructor_key_words(response.status_code, self.upstream.scrub(await response.aread()))
+            data = _instructor_key_words(response.status_code, await response.aread())
         finally:
             await response.aclose()
-        self.store.record_call(learner_id, None if response.status_code < 400 else _error_text(response.status_code, data))
-        return Answer(response.status_code, self.upstream.returned_headers(response), data)
+        self._note(learner_id, None if response.status_code < 400 else _error_text(response.status_code, data))
+        return Answer(response.status_code, self._returned(response, learner_id), data)
 
     @staticmethod
     def _unreachable(error: Exception) -> Answer:
@@ -270,23 +379,19 @@ class Classroom:
                                         f"({type(error).__name__}). The SDK retries this by itself; if it goes on, "
                                         "tell your instructor.", retry=True)
 
-    async def _paid_call(self, learner_id, method, target, headers, body, receive, send) -> Optional[Answer]:
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            parsed = None  # the API answers 400 and bills nothing
+    async def _paid_call(self, learner_id, method, target, headers, body, parsed, receive, send) -> Optional[Answer]:
         hold = pricing.hold_for(parsed)
         if hold.refusal:
             answer = _error(403, "permission_error", f"This classroom server cannot let this call through: "
                                                      f"{hold.refusal}, so its budget could not hold. "
                                                      + (hold.fix or "Ask your instructor."))
-            self.store.record_call(learner_id, _error_text(403, answer.body))
+            self._note(learner_id, _error_text(403, answer.body))
             return answer
         reserved = self.store.reserve(learner_id, hold.nano, hold.tokens)
         if isinstance(reserved, Refused):
             learner = self.store.learner(learner_id)
             answer = _error(402, "billing_error", refusal_words(reserved, learner.name if learner else "you"))
-            self.store.record_call(learner_id, _error_text(402, answer.body))
+            self._note(learner_id, _error_text(402, answer.body))
             return answer
         settled = False
 
@@ -294,7 +399,12 @@ class Classroom:
             nonlocal settled
             if not settled:
                 settled = True
-                self.store.settle(reserved, nano, tokens, error)
+                try:
+                    self.store.settle(reserved, nano, tokens, error)
+                except (sqlite3.Error, OSError) as trouble:
+                    # The answer still goes out; the reservation stays held, and the next start of the server
+                    # charges it at its bound (``Store.recover``): never less than the call may have cost.
+                    log.error(self.redactor.text(f"classroom database trouble: {type(trouble).__name__}: {trouble}"))
 
         try:
             try:
@@ -308,18 +418,18 @@ class Classroom:
                 return self._unreachable(error)
             try:
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
-                    await self._pass_stream(response, receive, send, hold, settle)
+                    await self._pass_stream(response, receive, send, hold, settle, learner_id)
                     return None
-                return await self._pass_message(response, hold, settle)
+                return await self._pass_message(response, hold, settle, learner_id)
             finally:
                 await response.aclose()
         finally:
             if not settled:  # cancelled or failed half-way: the call may have been billed in full
                 settle(hold.nano, hold.tokens, "the call was interrupted before its usage was known")
 
-    async def _pass_message(self, response: httpx2.Response, hold: pricing.Hold, settle) -> Answer:
+    async def _pass_message(self, response: httpx2.Response, hold: pricing.Hold, settle, learner_id: int) -> Answer:
         try:
-            data = _instructor_key_words(response.status_code, self.upstream.scrub(await response.aread()))
+            data = _instructor_key_words(response.status_code, await response.aread())
         except httpx2.HTTPError as error:
             settle(hold.nano, hold.tokens, f"the API's answer broke off ({type(error).__name__})")
             return self._unreachable(error)
@@ -333,13 +443,14 @@ class Classroom:
                 settle(nano, tokens)
             except (ValueError, AttributeError):
                 settle(hold.nano, hold.tokens, "the API's answer had no usage the server could read")
-        return Answer(status, self.upstream.returned_headers(response), data)
+        return Answer(status, self._returned(response, learner_id), data)
 
-    async def _pass_stream(self, response: httpx2.Response, receive, send, hold: pricing.Hold, settle) -> None:
+    async def _pass_stream(self, response: httpx2.Response, receive, send, hold: pricing.Hold, settle,
+                           learner_id: int) -> None:
         """Event by event, as they come; stop as soon as the learner has gone."""
         watch = _StreamWatch()
         await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": http_server._raw_headers(self.upstream.returned_headers(response))})
+                    "headers": http_server._raw_headers(self._returned(response, learner_id))})
         # The learner leaving stops the pass-through at once, even while the API's next bytes are awaited
         # (a stalled stream must not keep its reservation, or the API's connection, for ever).
         this = asyncio.current_task()

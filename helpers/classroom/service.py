@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 from ..offline import server as http_server
 from . import tokens as tk
 from .limits import RateLimits
 from .proxy import Classroom
-from .store import SqliteStore
+from .redaction import Redactor
+from .store import SqliteStore, StorageError, storage_trouble
 from .upstream import API_URL, Upstream
 
 DEFAULT_PORT = 8780
@@ -26,19 +28,26 @@ class Started:
     store: SqliteStore
     instructor_token: str
     recovered: int  # reservations a previous run left, settled at their bound
+    stop_watching_logs: Callable[[], None] = lambda: None
 
 
 def build(db: Union[str, Path], *, key: Optional[str], upstream_url: str = API_URL, limits: RateLimits = RateLimits(),
           instructor_secret: Optional[str] = None, transport=None, stuck_after: int = 3) -> Started:
-    """The app on ``db``. A new instructor token each run unless ``instructor_secret`` is given."""
-    store = SqliteStore(db, run_id=uuid.uuid4().hex)
+    """The app on ``db``. A new instructor token each run unless ``instructor_secret`` is given. A database that
+    cannot be opened or written raises ``StorageError``, whose message names the file and the fix."""
+    redactor = Redactor(key)
+    store = SqliteStore(db, run_id=uuid.uuid4().hex, redact=redactor.text)
+    try:
+        recovered = store.recover()
+        secret = instructor_secret or tk.new_secret()
+        store.set_instructor_secret(secret)
+    except (sqlite3.Error, OSError) as error:
+        store.close()
+        raise StorageError(storage_trouble(str(db), error)) from None
     store.checkpoint_in_background()
-    recovered = store.recover()
-    secret = instructor_secret or tk.new_secret()
-    store.set_instructor_secret(secret)
     upstream = Upstream(key=key, url=upstream_url, transport=transport)
-    app = Classroom(store, upstream, limits, stuck_after=stuck_after)
-    return Started(app, store, tk.instructor_token(secret), recovered)
+    app = Classroom(store, upstream, limits, stuck_after=stuck_after, redactor=redactor)
+    return Started(app, store, tk.instructor_token(secret), recovered, redactor.watch_logs())
 
 
 class RunningClassroom:
@@ -62,6 +71,7 @@ class RunningClassroom:
     def stop(self) -> None:
         self._server.stop()
         self.started.store.close()
+        self.started.stop_watching_logs()
 
 
 @contextmanager

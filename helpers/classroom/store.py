@@ -17,13 +17,14 @@ the runs that stopped sending heartbeats (see the README).
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from . import tokens as tk
 
@@ -126,11 +127,51 @@ class Store:
     def recover(self) -> int: ...
 
 
+class StorageError(RuntimeError):
+    """The database cannot be opened or written; the message names the file and the fix, in one sentence."""
+
+
+STARTUP_WAIT_S = 1.0
+"""How long opening the database waits for another program's lock before saying so."""
+BUSY_WAIT_S = 5.0
+"""How long a call waits for the database while another writer (a roster command) holds it."""
+
+
+def storage_trouble(path: str, error: BaseException) -> str:
+    """One sentence: what is wrong with the database file, and what to do."""
+    text = str(error).lower()
+    if isinstance(error, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+        return (f"{path} is not a readable classroom database ({error}): move it aside and start again (a new, "
+                "empty roster), or choose another file with --db.")
+    if "locked" in text or "busy" in text:
+        return (f"{path} is in use by another program (another classroom server, or a roster command that did not "
+                "finish): stop that program, or choose another file with --db.")
+    if "readonly" in text or "read-only" in text or isinstance(error, PermissionError):
+        return (f"{path} cannot be written ({error}): give this user write access to the file and its folder, or "
+                "choose another file with --db.")
+    if "disk i/o" in text:
+        return (f"{path} could not be written ({error}: the disk may be full or failing): free some space, or choose "
+                "another file with --db.")
+    if "full" in text or getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return f"the disk that holds {path} is full ({error}): free some space, or choose another file with --db."
+    return f"{path} could not be opened as the classroom database ({error}): check the file, or choose another with --db."
+
+
 class SqliteStore(Store):
-    def __init__(self, path: Union[str, Path], run_id: str = ""):
+    def __init__(self, path: Union[str, Path], run_id: str = "", *, redact: Callable[[Optional[str]], Optional[str]]
+                 = lambda text: text):
         self.path = str(path)
         self.run_id = run_id
+        self._redact = redact
         self._lock = threading.Lock()
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as error:
+            raise StorageError(storage_trouble(self.path, error)) from None
+        self._checkpointer: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
+
+    def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             # Token hashes and learners' names: the instructor's only. SQLite gives its -wal and -shm files the
             # database file's permissions, so the file is made private before SQLite opens it.
@@ -141,16 +182,23 @@ class SqliteStore(Store):
                 except OSError:
                     pass
         # One connection, used by one thread at a time (the lock); autocommit mode, with explicit transactions.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; a crash keeps the WAL
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._checkpointer: Optional[threading.Thread] = None
-        self._stopping = threading.Event()
-        with self._lock:
-            self._db.executescript(SCHEMA)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=STARTUP_WAIT_S)
+        try:
+            db.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+                db.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; a crash keeps the WAL
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(SCHEMA)
+            # A write, so that a read-only file or a full disk is found now, not at the first learner's call.
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('opened', ?)", (str(time.time()),))
+            db.execute("COMMIT")
+            db.execute(f"PRAGMA busy_timeout={int(BUSY_WAIT_S * 1000)}")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def checkpoint_in_background(self, every_s: float = 2.0) -> None:
         """Copy the WAL into the database from a thread of its own, every ``every_s`` seconds, instead of in
@@ -279,11 +327,11 @@ class SqliteStore(Store):
                 "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
                 "last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
                 (row["nano"], row["tokens"], nano, tokens, int(error is not None),
-                 None if error is None else error[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
+                 None if error is None else self._redact(error)[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
         self._write(work)
 
     def record_call(self, learner_id, error=None):
-        self._write(lambda db: self._count_call(db, learner_id, error))
+        self._write(lambda db: self._count_call(db, learner_id, self._redact(error)))
 
     @staticmethod
     def _count_call(db, learner_id: int, error: Optional[str]) -> None:

@@ -4,7 +4,7 @@ rehearsal, the kit's offline backend in this process.
 The API is reached with an ``httpx2.AsyncClient``; a rehearsal calls the offline backend's ``app.handle``
 directly (no HTTP in between) and wraps its outcome in the same ``httpx2.Response``. The key is
 added here, to the request that leaves for the API, and nowhere else: it is not kept in any
-other object, printed, or written to a file.
+other object, printed, or written to a file (should an answer quote it, ``redaction`` takes it out).
 """
 
 from __future__ import annotations
@@ -23,17 +23,14 @@ KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 REHEARSAL_KEY = "rehearsal-no-key"
 """Sent to the in-process offline backend only; it is not a credential."""
 
-# Headers a learner's client sends that the API must not see from the classroom: its token, and the
-# connection's own headers (httpx2 sets those for the connection it opens).
-NOT_FORWARDED = frozenset({
-    "host", "content-length", "authorization", "x-api-key", "connection", "keep-alive", "transfer-encoding",
-    "accept-encoding", "cookie", "proxy-authorization", "upgrade", "te", "trailer",
-})
-# Headers of the API's answer that belong to that connection (the body is re-sent decoded).
-NOT_RETURNED = frozenset({
-    "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "set-cookie", "server",
-    "date", "alt-svc", "via",
-})
+# Headers of a learner's request that go on to the API, and nothing else: its credential never does (the
+# instructor's is added here), nor headers that would pick a workspace or profile of the instructor's account.
+# ``anthropic-beta`` arrives here already checked against the catalog (see ``proxy``).
+FORWARDED = frozenset({"anthropic-version", "anthropic-beta", "content-type", "accept", "user-agent"})
+FORWARDED_PREFIXES = ("x-stainless-",)  # the SDK's own description of itself (language, version, retry count)
+# Headers of the API's answer that reach the learner: those the SDK reads. Nothing that describes the
+# instructor's organisation or account (its id, its rate limits) goes back.
+RETURNED = frozenset({"content-type", "request-id", "retry-after", "retry-after-ms", "x-should-retry"})
 
 
 class SetupError(ValueError):
@@ -103,7 +100,6 @@ class Upstream:
         self.rehearsal = key is None
         self.url = "offline backend (in this process)" if self.rehearsal else url.rstrip("/")
         self._auth = {"x-api-key": REHEARSAL_KEY} if key is None else {"authorization": f"Bearer {key}"}
-        self._secret = None if key is None else key.encode()
         self.client = None if self.rehearsal else httpx2.AsyncClient(
             base_url=url.rstrip("/"), transport=transport,
             # The SDK's own defaults: 10 minutes for an answer, 5 s to connect; no redirects.
@@ -114,22 +110,15 @@ class Upstream:
 
     async def send(self, method: str, target: str, headers: dict[str, str], body: bytes) -> httpx2.Response:
         """The API's response, streamed (read it with ``aiter_bytes``, then ``aclose``)."""
-        forwarded = {k: v for k, v in headers.items() if k not in NOT_FORWARDED and not k.startswith("x-forwarded")}
+        forwarded = {k: v for k, v in headers.items() if k in FORWARDED or k.startswith(FORWARDED_PREFIXES)}
         if self.client is None:
             return await _rehearse(method, target, {**forwarded, **self._auth}, body)
         request = self.client.build_request(method, target, headers={**forwarded, **self._auth}, content=body)
         return await self.client.send(request, stream=True)
 
-    def scrub(self, data: bytes) -> bytes:
-        """``data`` with the key taken out, should an answer ever quote it."""
-        return data.replace(self._secret, b"[the instructor's key]") if self._secret and self._secret in data else data
-
-    def returned_headers(self, response: httpx2.Response) -> dict[str, str]:
-        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in NOT_RETURNED}
-        if self._secret:
-            secret = self._secret.decode()
-            headers = {k: v.replace(secret, "[the instructor's key]") for k, v in headers.items()}
-        return headers
+    @staticmethod
+    def returned_headers(response: httpx2.Response) -> dict[str, str]:
+        return {k.lower(): v for k, v in response.headers.items() if k.lower() in RETURNED}
 
     async def close(self) -> None:
         if self.client is not None:

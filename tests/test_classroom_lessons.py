@@ -13,7 +13,10 @@ import pytest
 from nbclient import NotebookClient
 
 from classroom_support import add_learners, classroom
+from helpers.classroom import evidence
 from notebooks_support import LESSONS, RAISES_MARKER, SOLUTIONS, output_text, source
+
+SHAPES = set(evidence._shapes())
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +61,15 @@ def test_a_solution_runs_through_the_classroom_and_reports_its_exercises(path, r
     assert graded, "a solution passes its exercises"
     assert reported == graded
     assert all(row["passed"] for row in learner.progress if row["exercise"] in reported)
+    # A pass is verified where the exercise's own calls went through the server (its request shape, since the
+    # exercise cell began); an exercise graded on the grader's own offline client stays self-reported.
+    expected = {e for e in reported if e in SHAPES}
+    assert {row["exercise"] for row in learner.progress if row["exercise"] in reported and row["verified"]} == expected
     room_view = httpx2.get(server.url + "/classroom/api/room",
                            headers={"authorization": f"Bearer {server.instructor_token}"}).json()
     if reported:
-        assert room_view["learners"][0]["lessons"][lesson]["passed"] == len(reported)
+        assert room_view["learners"][0]["lessons"][lesson]["passed"] == len(expected)
+        assert room_view["learners"][0]["lessons"][lesson]["self_reported"] == len(reported - expected)
 
 
 SEARCHING = [p for p in LESSONS if "web_search_20" in p.read_text(encoding="utf-8")]

@@ -60,8 +60,8 @@ def test_a_grader_reports_its_result_to_the_classroom(room, as_learner):
     sent = []
     original = classroom_hook.report
 
-    def watched(exercise, passed):
-        thread = original(exercise, passed)
+    def watched(*report):
+        thread = original(*report)
         sent.append(thread)
         return thread
 
@@ -76,6 +76,7 @@ def test_a_grader_reports_its_result_to_the_classroom(room, as_learner):
         thread.join(10)
     progress = _progress(room)
     assert progress["98.1"]["passed"] == 1 and progress["98.2"]["passed"] == 0
+    assert progress["98.1"]["verified"] == 0  # nothing went through the server: self-reported
     assert progress["98.2"]["failures"] == 1
 
 
@@ -102,12 +103,14 @@ def test_repeated_failures_show_as_stuck_until_a_pass(room, as_learner):
                            headers={"authorization": f"Bearer {room.instructor_token}"}).json()
     assert room_view["stuck"] == [{"name": "ann", "exercise": "05.2", "failures": 3}]
     assert room_view["learners"][0]["lessons"]["05"] == {
-        "passed": 0, "tried": 1,
-        "exercises": {"05.2": {"passed": False, "attempts": 3, "failures": 3, "failures_since_pass": 3}}}
+        "passed": 0, "self_reported": 0, "tried": 1, "exercises": {"05.2": {
+            "passed": False, "self_reported": False, "attempts": 3, "failures": 3, "failures_since_pass": 3}}}
     classroom_hook.report("05.2", True).join(10)
     room_view = httpx2.get(room.url + "/classroom/api/room",
                            headers={"authorization": f"Bearer {room.instructor_token}"}).json()
-    assert room_view["stuck"] == [] and room_view["totals"]["exercises_passed"] == 1
+    # A pass with nothing behind it ends the stuck spell, but counts only as self-reported.
+    assert room_view["stuck"] == [] and room_view["totals"]["exercises_passed"] == 0
+    assert room_view["totals"]["exercises_self_reported"] == 1
 
 
 def test_a_report_that_cannot_be_delivered_never_breaks_a_grader(as_learner):
@@ -123,7 +126,7 @@ SLOW_REPORT = """
 import pathlib, sys, time
 import helpers.classroom as room
 marker = pathlib.Path(sys.argv[1])
-def slow_send(url, token, exercise, passed):
+def slow_send(url, token, exercise, *result):
     time.sleep(0.5)  # a report still on its way when the kernel stops
     marker.write_text(exercise)
 room._send = slow_send
@@ -149,3 +152,110 @@ def test_waiting_at_exit_is_bounded_by_one_report_timeout(monkeypatch):
     assert stuck.is_alive()  # it gave up on the hung report instead of holding the kernel's exit
     release.set()
     stuck.join(5)
+
+
+# -- passes the server can vouch for ------------------------------------------------------------------------------
+
+def _room_lessons(room) -> dict:
+    return httpx2.get(room.url + "/classroom/api/room",
+                      headers={"authorization": f"Bearer {room.instructor_token}"}).json()["learners"][0]["lessons"]
+
+
+def _post(room, token, path, payload) -> dict:
+    answer = httpx2.post(room.url + path, headers={"x-api-key": token}, json=payload)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _learner_client(monkeypatch, room, token):
+    monkeypatch.delenv("KIT_MODE", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", token)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", room.url)
+    from helpers import connect
+
+    return connect()
+
+
+def test_a_pass_from_the_kit_is_verified_by_the_calls_it_graded(room, monkeypatch):
+    from helpers.check import lesson01
+
+    token = add_learners(room, ["ann"])["ann"]
+    live = _learner_client(monkeypatch, room, token)
+    with check.attempt("01.1") as run:
+        reply = live.messages.create(model=check.catalog.DEFAULT_MODEL, max_tokens=200,
+                                     system="Answer in one short sentence.",
+                                     messages=[{"role": "user", "content": lesson01.EXERCISE_QUESTION}])
+    assert run.error is None and run.classroom_attempt
+    assert lesson01.system_prompt(reply).passed
+    _wait_for_reports()
+    assert _room_lessons(room)["01"]["exercises"]["01.1"] == {
+        "passed": True, "self_reported": False, "attempts": 1, "failures": 0, "failures_since_pass": 0}
+
+
+def _wait_for_reports() -> None:
+    classroom_hook._finish_reports()
+
+
+def test_a_forged_report_is_only_self_reported(room, monkeypatch):
+    tokens = add_learners(room, ["ann", "bob"])
+    bob = _learner_client(monkeypatch, room, tokens["bob"])
+    bobs_call = bob.messages.with_raw_response.create(
+        model=check.catalog.DEFAULT_MODEL, max_tokens=50, system="x",
+        messages=[{"role": "user", "content": "hi"}]).headers["request-id"]
+    ann = _learner_client(monkeypatch, room, tokens["ann"])
+    before = ann.messages.with_raw_response.create(
+        model=check.catalog.DEFAULT_MODEL, max_tokens=50, system="x",
+        messages=[{"role": "user", "content": "hi"}]).headers["request-id"]
+    attempt = _post(room, tokens["ann"], "/classroom/attempts", {"exercise": "01.1"})["attempt"]
+    plain = ann.messages.with_raw_response.create(  # made in the attempt, but without the exercise's system prompt
+        model=check.catalog.DEFAULT_MODEL, max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+    ).headers["request-id"]
+    forged = [
+        ({"exercise": "01.1", "passed": True}, "no attempt"),
+        ({"exercise": "01.1", "passed": True, "attempt": "att_made_up", "evidence": [plain]}, "no attempt"),
+        ({"exercise": "01.1", "passed": True, "attempt": attempt, "evidence": ["req_made_up"]}, "not a call of yours"),
+    ]
+    for report, why in forged:
+        answer = _post(room, tokens["ann"], "/classroom/progress", report)
+        assert answer["verified"] is False and why in answer["unverified"], answer
+    for evidence, why in (([bobs_call], "not a call of yours"), ([before], "since the attempt began"),
+                          ([plain], "request shape of exercise 01.1")):
+        attempt = _post(room, tokens["ann"], "/classroom/attempts", {"exercise": "01.1"})["attempt"]
+        if evidence == [plain]:  # a new attempt, and the plain call made after it
+            evidence = [ann.messages.with_raw_response.create(
+                model=check.catalog.DEFAULT_MODEL, max_tokens=50,
+                messages=[{"role": "user", "content": "hi"}]).headers["request-id"]]
+        answer = _post(room, tokens["ann"], "/classroom/progress",
+                       {"exercise": "01.1", "passed": True, "attempt": attempt, "evidence": evidence})
+        assert answer["verified"] is False and why in answer["unverified"], answer
+    # An attempt of another exercise, and one used already, vouch for nothing either.
+    other = _post(room, tokens["ann"], "/classroom/attempts", {"exercise": "04.1"})["attempt"]
+    good = ann.messages.with_raw_response.create(model=check.catalog.DEFAULT_MODEL, max_tokens=50, system="x",
+                                                 messages=[{"role": "user", "content": "hi"}]).headers["request-id"]
+    assert not _post(room, tokens["ann"], "/classroom/progress",
+                     {"exercise": "01.1", "passed": True, "attempt": other, "evidence": [good]})["verified"]
+    exercise = _room_lessons(room)["01"]["exercises"]["01.1"]
+    assert exercise["passed"] is False and exercise["self_reported"] is True
+    # The same calls, reported as the kit reports them, are a verified pass: the checks above could fail.
+    attempt = _post(room, tokens["ann"], "/classroom/attempts", {"exercise": "01.1"})["attempt"]
+    good = ann.messages.with_raw_response.create(model=check.catalog.DEFAULT_MODEL, max_tokens=50, system="x",
+                                                 messages=[{"role": "user", "content": "hi"}]).headers["request-id"]
+    report = {"exercise": "01.1", "passed": True, "attempt": attempt, "evidence": [good]}
+    assert _post(room, tokens["ann"], "/classroom/progress", report)["verified"] is True
+    assert not _post(room, tokens["ann"], "/classroom/progress", report)["verified"]  # an attempt vouches once
+
+
+def test_a_patched_grader_cannot_turn_a_blank_exercise_into_a_verified_pass(room, monkeypatch):
+    from helpers.check import lesson01
+
+    token = add_learners(room, ["ann"])["ann"]
+    _learner_client(monkeypatch, room, token)
+    monkeypatch.setattr(check, "not_yet", check.correct)
+    monkeypatch.setattr(lesson01, "not_yet", check.correct)
+    with check.attempt("01.1"):
+        reply = None  # the blank exercise
+    assert lesson01.system_prompt(reply).passed  # the patch works in the kernel...
+    _wait_for_reports()
+    exercise = _room_lessons(room)["01"]["exercises"]["01.1"]
+    assert exercise["passed"] is False and exercise["self_reported"] is True  # ...but not on the dashboard

@@ -95,6 +95,7 @@ class Attempt:
     exercise: str
     started: float  # time.perf_counter(), the clock of the usage log's ``sent_at``
     error: Optional[BaseException] = None
+    classroom_attempt: Optional[str] = None  # the classroom server's id for this run, when there is a server
 
 
 _attempts: dict[str, Attempt] = {}
@@ -106,7 +107,8 @@ def attempt(exercise: str) -> Iterator[Attempt]:
     and an exception raised inside the block becomes its message instead of a traceback."""
     if not isinstance(exercise, str) or not EXERCISE_ID.match(exercise):
         raise ValueError(f"check.attempt() takes the exercise's number, such as \"04.1\", not {exercise!r}.")
-    run = Attempt(exercise, time.perf_counter())
+    server_id = classroom.open_attempt(exercise)  # before the clock starts: the run's calls come after it
+    run = Attempt(exercise, time.perf_counter(), classroom_attempt=server_id)
     _attempts[exercise] = run
     try:
         yield run
@@ -120,6 +122,7 @@ class Grading:
 
     exercise: str
     attempt: Optional[Attempt]
+    graded_calls: list[str] = dataclasses.field(default_factory=list)  # request ids of the records it graded
 
 
 _grading: contextvars.ContextVar[Optional[Grading]] = contextvars.ContextVar("grading", default=None)
@@ -128,9 +131,12 @@ _grading: contextvars.ContextVar[Optional[Grading]] = contextvars.ContextVar("gr
 def made_during_attempt(record: Record) -> bool:
     """True unless the exercise cell ran an attempt and ``record`` was sent before it began."""
     grading = _grading.get()
-    if grading is None or grading.attempt is None:
+    if grading is None:
         return True
-    return record.sent_at >= grading.attempt.started
+    during = grading.attempt is None or record.sent_at >= grading.attempt.started
+    if during and record.request_id and not record.offline:
+        grading.graded_calls.append(record.request_id)  # what a classroom server may check the pass against
+    return during
 
 
 def error_summary(error: BaseException) -> str:
@@ -171,12 +177,15 @@ def grader(exercise: str, *, explain: Optional[Callable[[BaseException], Optiona
     def wrap(function: Callable[..., Result]) -> Callable[..., Result]:
         @functools.wraps(function)
         def graded(*args: Any, **kwargs: Any) -> Result:
-            result = grade(*args, **kwargs)
-            classroom.report(number, result.passed)  # only to a classroom server; never raises
+            grading = Grading(number, _attempts.pop(number, None))
+            result = grade(grading, *args, **kwargs)
+            # Only to a classroom server, never raises; a pass is verified there by the calls it graded.
+            classroom.report(number, result.passed, grading.attempt.classroom_attempt if grading.attempt else None,
+                             grading.graded_calls if result.passed else ())
             return result
 
-        def grade(*args: Any, **kwargs: Any) -> Result:
-            run = _attempts.pop(number, None)
+        def grade(grading: Grading, *args: Any, **kwargs: Any) -> Result:
+            run = grading.attempt
             editors = [a for a in (*args, *kwargs.values()) if _is_editor(a)]
             if any(e.last_reply is None for e in editors):
                 return Result(exercise, False, "nothing was sent from the editor yet: build the turns, click Send, "
@@ -185,7 +194,7 @@ def grader(exercise: str, *, explain: Optional[Callable[[BaseException], Optiona
             kwargs = {k: v.last_reply if _is_editor(v) else v for k, v in kwargs.items()}
             if run is not None and run.error is not None:
                 return Result(exercise, False, _with_hint_pointer(_attempt_failed(run.error, explain).message, number))
-            token = _grading.set(Grading(number, None if editors else run))
+            token = _grading.set(dataclasses.replace(grading, attempt=None if editors else run))
             try:
                 result = function(*args, **kwargs)
             except Exception as error:  # noqa: BLE001 - a learner's answer can be anything

@@ -225,10 +225,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         elif args.command == "status":
             learners = store.learners(with_progress=True)
             for learner in learners:
-                passed = sum(1 for p in learner.progress if p["passed"])
+                passed = sum(1 for p in learner.progress if p["verified"])
+                claimed = sum(1 for p in learner.progress if p["passed"] and not p["verified"])
                 print(f"{learner.name}: {learner.calls} calls, "
                       f"{_budget_words(learner.budget_nano, learner.spent_nano, learner.budget_tokens, learner.used_tokens)}, "
-                      f"{passed} exercises passed" + (f"; last error: {learner.last_error}" if learner.last_error else ""))
+                      f"{passed} exercises passed" + (f" (and {claimed} self-reported)" if claimed else "")
+                      + (f"; last error: {learner.last_error}" if learner.last_error else ""))
             print(f"Room: {len(learners)} learners, ${to_usd(sum(x.spent_nano for x in learners)):.4f} spent.")
     except ValueError as error:
         raise SystemExit(str(error)) from None

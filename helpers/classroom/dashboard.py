@@ -42,15 +42,18 @@ def _budget(learner: Learner) -> dict:
 
 
 def _lessons(progress: list[dict]) -> dict[str, dict]:
-    """Per lesson ("04"): exercises passed, exercises tried, and each exercise's state."""
-    lessons: dict[str, dict] = defaultdict(lambda: {"passed": 0, "tried": 0, "exercises": {}})
+    """Per lesson ("04"): exercises passed (the server saw the calls behind the pass), passed by the learner's word
+    only (self-reported: no call through the server vouches for it), exercises tried, and each exercise's state."""
+    lessons: dict[str, dict] = defaultdict(lambda: {"passed": 0, "self_reported": 0, "tried": 0, "exercises": {}})
     for row in progress:
         lesson = lessons[row["exercise"].split(".")[0]]
+        verified = bool(row["verified"])
         lesson["tried"] += 1
-        lesson["passed"] += bool(row["passed"])
+        lesson["passed"] += verified
+        lesson["self_reported"] += bool(row["passed"]) and not verified
         lesson["exercises"][row["exercise"]] = {
-            "passed": bool(row["passed"]), "attempts": row["attempts"], "failures": row["failures"],
-            "failures_since_pass": row["failures_since_pass"],
+            "passed": verified, "self_reported": bool(row["passed"]) and not verified, "attempts": row["attempts"],
+            "failures": row["failures"], "failures_since_pass": row["failures_since_pass"],
         }
     return dict(sorted(lessons.items()))
 
@@ -77,6 +80,7 @@ def room(store: Store, stuck_after: int, *, rehearsal: bool, now: Optional[float
         "tokens": sum(x.used_tokens for x in learners),
         "cap_usd": None if caps.nano is None else to_usd(caps.nano), "cap_tokens": caps.tokens,
         "exercises_passed": sum(lesson["passed"] for r in rows for lesson in r["lessons"].values()),
+        "exercises_self_reported": sum(lesson["self_reported"] for r in rows for lesson in r["lessons"].values()),
     }
     return {"rehearsal": rehearsal, "stuck_after": stuck_after, "learners": rows, "totals": totals,
             "stuck": sorted(stuck, key=lambda s: -s["failures"])}

@@ -34,14 +34,17 @@ from ..offline.ids import new_id
 from ..offline.wording import say
 from ..usage import _StreamedMessage
 from . import dashboard, pricing, routes
+from .evidence import request_shape, voucher
 from .limits import GuessThrottle, RateLimiter, RateLimits, standing
 from .redaction import Redactor
-from .store import Refused, Store
+from .store import Call, Refused, Store
 from .tokens import from_headers
 from .upstream import Upstream
 
 log = logging.getLogger("helpers.classroom")
 EXERCISE_ID = re.compile(r"\d\d\.\d{1,3}")  # matched whole (``fullmatch``): "07.1\n" is no exercise
+MAX_EVIDENCE = 50
+"""Request ids one progress report may point to."""
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
 
@@ -233,10 +236,10 @@ class Classroom:
                     "headers": http_server._raw_headers(answer.headers)})
         await send({"type": "http.response.body", "body": answer.body})
 
-    def _note(self, learner_id: int, error: Optional[str] = None) -> None:
+    def _note(self, learner_id: int, error: Optional[str] = None, call: Optional[Call] = None) -> None:
         """Count a call on the learner's row; the answer goes out even if that cannot be saved."""
         try:
-            self.store.record_call(learner_id, error)
+            self.store.record_call(learner_id, error, call)
         except (sqlite3.Error, OSError) as trouble:
             log.error(self.redactor.text(f"classroom database trouble: {type(trouble).__name__}: {trouble}"))
 
@@ -271,32 +274,45 @@ class Classroom:
                 return _error(401, "authentication_error", "The dashboard needs the instructor token (printed by "
                                                            "`python -m helpers.classroom serve`).")
             return _json(dashboard.room(self.store, self.stuck_after, rehearsal=self.upstream.rehearsal))
-        if path in ("/classroom/progress", "/classroom/me"):
+        if path in ("/classroom/progress", "/classroom/attempts", "/classroom/me"):
             learner_id = self._learner(headers, address)
             if isinstance(learner_id, Answer):
                 return learner_id
             if path == "/classroom/me" and method == "GET":
                 return _json(dashboard.own_view(self.store.learner(learner_id)))
-            if path == "/classroom/progress" and method == "POST":
+            if method == "POST":
                 if self.limiter.enter(learner_id) is not None:  # reports count against the learner's rate limit
                     return _error(429, "rate_limit_error", "Too many progress reports.", retry=True,
                                   headers={"retry-after": "1"})
                 try:
-                    return self._progress(learner_id, body)
+                    return self._progress(learner_id, body) if path == "/classroom/progress" else \
+                        self._attempt(learner_id, body)
                 finally:
                     self.limiter.leave(learner_id)
         return _error(404, "not_found_error", f"Not found: {method} {path[:200]}")
+
+    def _attempt(self, learner_id: int, body: bytes) -> Answer:
+        """An exercise cell starts: calls from now on may vouch for its pass."""
+        opened = _json_object(body)
+        exercise = opened.get("exercise") if opened else None
+        if not isinstance(exercise, str) or not EXERCISE_ID.fullmatch(exercise):
+            return _error(400, "invalid_request_error", 'An attempt is {"exercise": "04.1"}.')
+        return _json({"attempt": self.store.open_attempt(learner_id, exercise)})
 
     def _progress(self, learner_id: int, body: bytes) -> Answer:
         report = _json_object(body)
         if report is None or "exercise" not in report or "passed" not in report:
             return _error(400, "invalid_request_error", 'A progress report is {"exercise": "04.1", "passed": true}.')
         exercise, passed = report["exercise"], report["passed"]
-        if not isinstance(exercise, str) or not EXERCISE_ID.fullmatch(exercise) or not isinstance(passed, bool):
+        attempt, evidence = report.get("attempt"), report.get("evidence", [])
+        if (not isinstance(exercise, str) or not EXERCISE_ID.fullmatch(exercise) or not isinstance(passed, bool)
+                or not (attempt is None or isinstance(attempt, str)) or not isinstance(evidence, list)
+                or len(evidence) > MAX_EVIDENCE or not all(isinstance(e, str) for e in evidence)):
             return _error(400, "invalid_request_error", 'A progress report is {"exercise": "04.1", "passed": true}: '
-                                                        "an exercise number and true or false.")
-        self.store.record_progress(learner_id, exercise, passed)
-        return _json({"recorded": True})
+                                                        "an exercise number and true or false (with, optionally, "
+                                                        '"attempt" and the request ids of its calls in "evidence").')
+        why = self.store.record_progress(learner_id, exercise, passed, attempt, tuple(evidence), voucher(exercise))
+        return _json({"recorded": True, "verified": not why, **({"unverified": why} if passed and why else {})})
 
     def _unauthenticated(self, headers: dict[str, str]) -> Answer:
         if from_headers(headers) is None:
@@ -352,14 +368,15 @@ class Classroom:
                             retry=True, headers={"retry-after": str(slowed.retry_after_s)})
             self._note(learner_id, _error_text(429, answer.body))
             return answer
+        shape = request_shape(route.name, parsed)
         try:
             if route.name != "messages":
-                return await self._free_call(learner_id, method, route.target, headers, body)
-            return await self._paid_call(learner_id, method, route.target, headers, body, parsed, receive, send)
+                return await self._free_call(learner_id, method, route.target, headers, body, shape)
+            return await self._paid_call(learner_id, method, route.target, headers, body, parsed, shape, receive, send)
         finally:
             self.limiter.leave(learner_id)
 
-    async def _free_call(self, learner_id, method, target, headers, body) -> Answer:
+    async def _free_call(self, learner_id, method, target, headers, body, shape) -> Answer:
         """count_tokens and models: the API charges nothing for them."""
         try:
             response = await self.upstream.send(method, target, headers, body)
@@ -370,7 +387,8 @@ class Classroom:
             data = _instructor_key_words(response.status_code, await response.aread())
         finally:
             await response.aclose()
-        self._note(learner_id, None if response.status_code < 400 else _error_text(response.status_code, data))
+        self._note(learner_id, None if response.status_code < 400 else _error_text(response.status_code, data),
+                   Call(response.headers.get("request-id"), response.status_code, shape))
         return Answer(response.status_code, self._returned(response, learner_id), data)
 
     @staticmethod
@@ -379,7 +397,8 @@ class Classroom:
                                         f"({type(error).__name__}). The SDK retries this by itself; if it goes on, "
                                         "tell your instructor.", retry=True)
 
-    async def _paid_call(self, learner_id, method, target, headers, body, parsed, receive, send) -> Optional[Answer]:
+    async def _paid_call(self, learner_id, method, target, headers, body, parsed, shape, receive,
+                         send) -> Optional[Answer]:
         hold = pricing.hold_for(parsed)
         if hold.refusal:
             answer = _error(403, "permission_error", f"This classroom server cannot let this call through: "
@@ -394,13 +413,15 @@ class Classroom:
             self._note(learner_id, _error_text(402, answer.body))
             return answer
         settled = False
+        answered: dict[str, Any] = {"request_id": None, "status": 0}
 
         def settle(nano: int, tokens: int, error: Optional[str] = None) -> None:
             nonlocal settled
             if not settled:
                 settled = True
+                call = Call(answered["request_id"], answered["status"], shape) if answered["request_id"] else None
                 try:
-                    self.store.settle(reserved, nano, tokens, error)
+                    self.store.settle(reserved, nano, tokens, error, call)
                 except (sqlite3.Error, OSError) as trouble:
                     # The answer still goes out; the reservation stays held, and the next start of the server
                     # charges it at its bound (``Store.recover``): never less than the call may have cost.
@@ -416,6 +437,7 @@ class Classroom:
                 # Sent, but no answer came back: it may have been answered and billed.
                 settle(hold.nano, hold.tokens, f"no answer came back from the API ({type(error).__name__})")
                 return self._unreachable(error)
+            answered.update(request_id=response.headers.get("request-id"), status=response.status_code)
             try:
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
                     await self._pass_stream(response, receive, send, hold, settle, learner_id)

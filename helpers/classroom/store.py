@@ -18,6 +18,7 @@ the runs that stopped sending heartbeats (see the README).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import threading
@@ -65,7 +66,28 @@ CREATE TABLE IF NOT EXISTS progress (
     PRIMARY KEY (learner_id, exercise)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+-- Every call the server answered for a learner, by its request id: what a grader's report may point to.
+CREATE TABLE IF NOT EXISTS calls (
+    request_id TEXT PRIMARY KEY,
+    learner_id INTEGER NOT NULL REFERENCES learners(id),
+    at REAL NOT NULL,
+    status INTEGER NOT NULL,
+    shape TEXT NOT NULL             -- JSON: what the request was like (see proxy.request_shape)
+);
+-- An exercise cell's run, opened by the kit when the cell starts: calls made since may vouch for its pass.
+CREATE TABLE IF NOT EXISTS attempts (
+    id TEXT PRIMARY KEY,
+    learner_id INTEGER NOT NULL REFERENCES learners(id),
+    exercise TEXT NOT NULL,
+    started REAL NOT NULL,
+    reported INTEGER NOT NULL DEFAULT 0
+);
 """
+# Columns added since the first release, for a database made by it (an instructor keeps theirs across versions).
+ADDED_COLUMNS = (
+    ("progress", "verified", "INTEGER NOT NULL DEFAULT 0"),       # passed at least once with evidence the server saw
+    ("progress", "last_verified", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 MAX_ERROR_CHARS = 500
 
@@ -85,6 +107,15 @@ class Learner:
     last_error: Optional[str] = None
     last_seen: Optional[float] = None
     progress: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call the server answered: its request id (the API's, or the server's own), status, and request shape."""
+
+    request_id: Optional[str]
+    status: int
+    shape: dict
 
 
 @dataclass(frozen=True)
@@ -116,9 +147,12 @@ class Store:
     def is_instructor(self, token: str) -> bool: ...
     def set_instructor_secret(self, secret: str) -> None: ...
     def reserve(self, learner_id: int, nano: int, tokens: int) -> Union[int, Refused]: ...
-    def settle(self, reservation: int, nano: int, tokens: int, error: Optional[str] = None) -> None: ...
-    def record_call(self, learner_id: int, error: Optional[str] = None) -> None: ...
-    def record_progress(self, learner_id: int, exercise: str, passed: bool) -> None: ...
+    def settle(self, reservation: int, nano: int, tokens: int, error: Optional[str] = None,
+               call: Optional["Call"] = None) -> None: ...
+    def record_call(self, learner_id: int, error: Optional[str] = None, call: Optional["Call"] = None) -> None: ...
+    def open_attempt(self, learner_id: int, exercise: str) -> str: ...
+    def record_progress(self, learner_id: int, exercise: str, passed: bool, attempt: Optional[str] = None,
+                        evidence: tuple[str, ...] = (), vouch=None) -> str: ...
     def top_up(self, names: Optional[list[str]], nano: int = 0, tokens: int = 0) -> list[str]: ...
     def set_caps(self, caps: Caps) -> None: ...
     def caps(self) -> Caps: ...
@@ -190,6 +224,9 @@ class SqliteStore(Store):
                 db.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; a crash keeps the WAL
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(SCHEMA)
+            for table, column, declaration in ADDED_COLUMNS:
+                if column not in {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             # A write, so that a read-only file or a full disk is found now, not at the first learner's call.
             db.execute("BEGIN IMMEDIATE")
             db.execute("INSERT OR REPLACE INTO settings VALUES ('opened', ?)", (str(time.time()),))
@@ -316,12 +353,13 @@ class SqliteStore(Store):
             return cursor.lastrowid
         return self._write(work)
 
-    def settle(self, reservation, nano, tokens, error=None):
+    def settle(self, reservation, nano, tokens, error=None, call: Optional["Call"] = None):
         def work(db):
             row = db.execute("DELETE FROM reservations WHERE id = ? RETURNING learner_id, nano, tokens",
                              (reservation,)).fetchone()
             if row is None:
                 return  # settled already (by recovery)
+            self._keep_call(db, row["learner_id"], call)
             db.execute(
                 "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
                 "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
@@ -330,8 +368,17 @@ class SqliteStore(Store):
                  None if error is None else self._redact(error)[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
         self._write(work)
 
-    def record_call(self, learner_id, error=None):
-        self._write(lambda db: self._count_call(db, learner_id, self._redact(error)))
+    def record_call(self, learner_id, error=None, call: Optional["Call"] = None):
+        def work(db):
+            self._keep_call(db, learner_id, call)
+            self._count_call(db, learner_id, self._redact(error))
+        self._write(work)
+
+    @staticmethod
+    def _keep_call(db, learner_id: int, call: Optional["Call"]) -> None:
+        if call is not None and call.request_id:
+            db.execute("INSERT OR IGNORE INTO calls (request_id, learner_id, at, status, shape) VALUES (?, ?, ?, ?, ?)",
+                       (call.request_id[:200], learner_id, time.time(), call.status, json.dumps(call.shape)))
 
     @staticmethod
     def _count_call(db, learner_id: int, error: Optional[str]) -> None:
@@ -394,14 +441,54 @@ class SqliteStore(Store):
 
     # -- progress ------------------------------------------------------------------------------------------------
 
-    def record_progress(self, learner_id, exercise, passed):
-        self._write(lambda db: db.execute(
-            "INSERT INTO progress (learner_id, exercise, attempts, failures, failures_since_pass, passed, last_passed, "
-            "last_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (learner_id, exercise) DO UPDATE SET "
-            "attempts = attempts + 1, failures = failures + excluded.failures, "
-            "failures_since_pass = CASE WHEN excluded.passed THEN 0 ELSE failures_since_pass + 1 END, "
-            "passed = MAX(passed, excluded.passed), last_passed = excluded.last_passed, last_at = excluded.last_at",
-            (learner_id, exercise, int(not passed), int(not passed), int(passed), int(passed), time.time())))
+    def open_attempt(self, learner_id: int, exercise: str) -> str:
+        attempt = "att_" + tk.new_secret()
+        self._write(lambda db: db.execute("INSERT INTO attempts (id, learner_id, exercise, started) VALUES (?, ?, ?, ?)",
+                                          (attempt, learner_id, exercise, time.time())))
+        return attempt
+
+    def record_progress(self, learner_id, exercise, passed, attempt: Optional[str] = None,
+                        evidence: tuple[str, ...] = (), vouch: Optional[Callable[[list[dict]], str]] = None) -> str:
+        """Record a grader's report; returns "" when the server vouches for a pass, else why it does not.
+
+        A pass is verified when ``attempt`` is this learner's open attempt at this exercise and every request id in
+        ``evidence`` is a call this server answered for the learner since that attempt began; ``vouch`` then
+        judges those calls (as dicts with ``status`` and ``shape``) and returns "" or why they do not do."""
+        def work(db):
+            why = self._unverified(db, learner_id, exercise, passed, attempt, evidence, vouch)
+            verified = int(passed and not why)
+            db.execute(
+                "INSERT INTO progress (learner_id, exercise, attempts, failures, failures_since_pass, passed, "
+                "last_passed, last_at, verified, last_verified) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (learner_id, exercise) DO UPDATE SET "
+                "attempts = attempts + 1, failures = failures + excluded.failures, "
+                "failures_since_pass = CASE WHEN excluded.passed THEN 0 ELSE failures_since_pass + 1 END, "
+                "passed = MAX(passed, excluded.passed), last_passed = excluded.last_passed, last_at = excluded.last_at, "
+                "verified = MAX(verified, excluded.verified), last_verified = excluded.last_verified",
+                (learner_id, exercise, int(not passed), int(not passed), int(passed), int(passed), time.time(),
+                 verified, verified))
+            return why
+        return self._write(work)
+
+    @staticmethod
+    def _unverified(db, learner_id, exercise, passed, attempt, evidence, vouch) -> str:
+        if not passed:
+            return "not a pass"
+        row = None if not attempt else db.execute(
+            "UPDATE attempts SET reported = 1 WHERE id = ? AND learner_id = ? AND exercise = ? AND reported = 0 "
+            "RETURNING started", (attempt, learner_id, exercise)).fetchone()
+        if row is None:
+            return "no attempt of this exercise that the server opened and that no report used yet"
+        if not evidence:
+            return "no call through this server behind it"
+        calls = []
+        for request_id in evidence:
+            call = db.execute("SELECT status, shape, at FROM calls WHERE request_id = ? AND learner_id = ?",
+                              (request_id, learner_id)).fetchone()
+            if call is None or call["at"] < row["started"]:
+                return f"{request_id} is not a call of yours through this server since the attempt began"
+            calls.append({"status": call["status"], "shape": json.loads(call["shape"])})
+        return vouch(calls) if vouch is not None else ""
 
     # -- reading -------------------------------------------------------------------------------------------------
 

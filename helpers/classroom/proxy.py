@@ -42,6 +42,7 @@ from .tokens import from_headers
 from .upstream import Upstream
 
 log = logging.getLogger("helpers.classroom")
+log.addFilter(http_server._BoundedLog())
 EXERCISE_ID = re.compile(r"\d\d\.\d{1,3}")  # matched whole (``fullmatch``): "07.1\n" is no exercise
 MAX_EVIDENCE = 50
 """Request ids one progress report may point to."""
@@ -202,10 +203,10 @@ class Classroom:
             if isinstance(error, RecursionError):
                 answer = _error(400, "invalid_request_error", say("invalid_json"))
             elif isinstance(error, (sqlite3.Error, OSError)):
-                log.error(self.redactor.text(f"classroom database trouble: {type(error).__name__}: {error}"))
+                self._trouble("classroom database trouble", error)
                 answer = storage_fault(error)
             else:
-                log.error(self.redactor.text(f"classroom server error: {type(error).__name__}: {error}"))
+                self._trouble("classroom server error", error)
                 answer = _error(500, "api_error", f"The classroom server failed on this request "
                                                   f"({type(error).__name__}). Tell your instructor.")
             if not started:
@@ -236,12 +237,16 @@ class Classroom:
                     "headers": http_server._raw_headers(answer.headers)})
         await send({"type": "http.response.body", "body": answer.body})
 
+    def _trouble(self, kind: str, error: BaseException) -> None:
+        """One log line (each kind at most once a minute, as the HTTP server's own log), with no key in it."""
+        log.error(kind + ": %s", self.redactor.text(f"{type(error).__name__}: {error}"))
+
     def _note(self, learner_id: int, error: Optional[str] = None, call: Optional[Call] = None) -> None:
         """Count a call on the learner's row; the answer goes out even if that cannot be saved."""
         try:
             self.store.record_call(learner_id, error, call)
         except (sqlite3.Error, OSError) as trouble:
-            log.error(self.redactor.text(f"classroom database trouble: {type(trouble).__name__}: {trouble}"))
+            self._trouble("classroom database trouble", trouble)
 
     # -- who is asking -----------------------------------------------------------------------------------------
 
@@ -352,13 +357,6 @@ class Classroom:
         learner_id = self._learner(headers, address)
         if isinstance(learner_id, Answer):
             return learner_id
-        refused = self._betas(headers)
-        parsed = None if route.name == "models" else _json_object(body)
-        if refused is None and route.name != "models" and parsed is None:  # the API bills nothing for these
-            refused = _error(400, "invalid_request_error", say("invalid_json"))
-        if refused is not None:
-            self._note(learner_id, _error_text(400, refused.body))
-            return refused
         slowed = self.limiter.enter(learner_id)
         if slowed is not None:
             what = ("too many of your calls are running at once" if slowed.reason == "concurrency"
@@ -368,8 +366,15 @@ class Classroom:
                             retry=True, headers={"retry-after": str(slowed.retry_after_s)})
             self._note(learner_id, _error_text(429, answer.body))
             return answer
-        shape = request_shape(route.name, parsed)
         try:
+            refused = self._betas(headers)
+            parsed = None if route.name == "models" else _json_object(body)
+            if refused is None and route.name != "models" and parsed is None:  # the API bills nothing for these
+                refused = _error(400, "invalid_request_error", say("invalid_json"))
+            if refused is not None:
+                self._note(learner_id, _error_text(400, refused.body))
+                return refused
+            shape = request_shape(route.name, parsed)
             if route.name != "messages":
                 return await self._free_call(learner_id, method, route.target, headers, body, shape)
             return await self._paid_call(learner_id, method, route.target, headers, body, parsed, shape, receive, send)
@@ -425,7 +430,7 @@ class Classroom:
                 except (sqlite3.Error, OSError) as trouble:
                     # The answer still goes out; the reservation stays held, and the next start of the server
                     # charges it at its bound (``Store.recover``): never less than the call may have cost.
-                    log.error(self.redactor.text(f"classroom database trouble: {type(trouble).__name__}: {trouble}"))
+                    self._trouble("classroom database trouble", trouble)
 
         try:
             try:

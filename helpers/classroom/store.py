@@ -208,8 +208,10 @@ class SqliteStore(Store):
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             # Token hashes and learners' names: the instructor's only. SQLite gives its -wal and -shm files the
-            # database file's permissions, so the file is made private before SQLite opens it.
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            # database file's permissions, so the file is made private before SQLite opens it. It is opened here
+            # only to create it: closing a file this process has open elsewhere would drop SQLite's locks on it.
+            if not os.path.exists(self.path):
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             for suffix in ("", "-wal", "-shm"):
                 try:
                     os.chmod(self.path + suffix, 0o600)

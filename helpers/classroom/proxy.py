@@ -286,7 +286,7 @@ class Classroom:
         if isinstance(reserved, Refused):
             learner = self.store.learner(learner_id)
             answer = _error(402, "billing_error", refusal_words(reserved, learner.name if learner else "you"))
-            self.store.record_call(learner_id, _error_text(402, answer.body))
+            self.store.record_refusal(learner_id, reserved, _error_text(402, answer.body))
             return answer
         settled = False
 

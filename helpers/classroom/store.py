@@ -18,6 +18,7 @@ the runs that stopped sending heartbeats (see the README).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -39,7 +40,9 @@ CREATE TABLE IF NOT EXISTS learners (
     held_nano INTEGER NOT NULL DEFAULT 0,
     held_tokens INTEGER NOT NULL DEFAULT 0,
     calls INTEGER NOT NULL DEFAULT 0,
-    errors INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,   -- all of them, lesson errors and refusals included
+    lesson_errors INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,  -- refused for the learner's budget since it last changed
     last_error TEXT,
     last_seen REAL,
     created REAL NOT NULL
@@ -68,6 +71,31 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
 
 MAX_ERROR_CHARS = 500
 
+ADDED_COLUMNS = {
+    "lesson_errors": "INTEGER NOT NULL DEFAULT 0",
+    "refused": "INTEGER NOT NULL DEFAULT 0",
+}
+"""Columns of ``learners`` newer than the first release: added on open to a database made before them
+(instructors keep theirs across versions). Errors counted before ``lesson_errors`` existed stay problems."""
+
+LESSON_ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large"}
+_API_ERROR = re.compile(r"^HTTP (\d{3}) (\w+):(.*)", re.DOTALL)
+
+
+def is_lesson_error(error: str) -> bool:
+    """Whether a recorded error is one the learner's own request caused, as the lessons cause some on purpose
+    (a bad parameter, an unknown model, a request too large), rather than trouble with the server, the
+    instructor's account or the network, which the instructor should look at.
+
+    Recorded errors read ``HTTP <status> <type>: <message>`` for an API answer; anything else (a connection
+    lost, a stream broken) is trouble. The API says "credit balance is too low" with a 400: that one is about
+    the instructor's account."""
+    found = _API_ERROR.match(error)
+    if found is None:
+        return False
+    status, error_type, message = int(found.group(1)), found.group(2), found.group(3)
+    return LESSON_ERROR_TYPES.get(status) == error_type and "credit balance" not in message.lower()
+
 
 @dataclass
 class Learner:
@@ -81,6 +109,8 @@ class Learner:
     held_tokens: int = 0
     calls: int = 0
     errors: int = 0
+    lesson_errors: int = 0
+    refused: int = 0
     last_error: Optional[str] = None
     last_seen: Optional[float] = None
     progress: list[dict] = field(default_factory=list)
@@ -117,6 +147,7 @@ class Store:
     def reserve(self, learner_id: int, nano: int, tokens: int) -> Union[int, Refused]: ...
     def settle(self, reservation: int, nano: int, tokens: int, error: Optional[str] = None) -> None: ...
     def record_call(self, learner_id: int, error: Optional[str] = None) -> None: ...
+    def record_refusal(self, learner_id: int, refused: Refused, error: str) -> None: ...
     def record_progress(self, learner_id: int, exercise: str, passed: bool) -> None: ...
     def top_up(self, names: Optional[list[str]], nano: int = 0, tokens: int = 0) -> list[str]: ...
     def set_caps(self, caps: Caps) -> None: ...
@@ -151,6 +182,17 @@ class SqliteStore(Store):
         self._stopping = threading.Event()
         with self._lock:
             self._db.executescript(SCHEMA)
+            self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(learners)")}
+        for column, declaration in ADDED_COLUMNS.items():
+            if column not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE learners ADD COLUMN {column} {declaration}")
+                except sqlite3.OperationalError as error:  # another process opening it at once added it first
+                    if "duplicate column" not in str(error):
+                        raise
 
     def checkpoint_in_background(self, every_s: float = 2.0) -> None:
         """Copy the WAL into the database from a thread of its own, every ``every_s`` seconds, instead of in
@@ -277,21 +319,32 @@ class SqliteStore(Store):
             db.execute(
                 "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
                 "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
-                "last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
+                "lesson_errors = lesson_errors + ?, last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
                 (row["nano"], row["tokens"], nano, tokens, int(error is not None),
+                 int(error is not None and is_lesson_error(error)),
                  None if error is None else error[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
         self._write(work)
 
     def record_call(self, learner_id, error=None):
         self._write(lambda db: self._count_call(db, learner_id, error))
 
+    def record_refusal(self, learner_id, refused, error):
+        """A call refused for a budget: an error, and for the learner's own budget a refusal too (the class
+        cap is the class's, not the learner's, to raise)."""
+        def work(db):
+            self._count_call(db, learner_id, error)
+            if refused.scope == "learner":
+                db.execute("UPDATE learners SET refused = refused + 1 WHERE id = ?", (learner_id,))
+        self._write(work)
+
     @staticmethod
     def _count_call(db, learner_id: int, error: Optional[str]) -> None:
         if error is None:
             db.execute("UPDATE learners SET calls = calls + 1, last_seen = ? WHERE id = ?", (time.time(), learner_id))
         else:
-            db.execute("UPDATE learners SET calls = calls + 1, errors = errors + 1, last_error = ?, last_seen = ? "
-                       "WHERE id = ?", (error[:MAX_ERROR_CHARS], time.time(), learner_id))
+            db.execute("UPDATE learners SET calls = calls + 1, errors = errors + 1, lesson_errors = lesson_errors + ?, "
+                       "last_error = ?, last_seen = ? WHERE id = ?",
+                       (int(is_lesson_error(error)), error[:MAX_ERROR_CHARS], time.time(), learner_id))
 
     def recover(self):
         """Settle, at their full bound, the reservations that another run of the server left behind."""
@@ -322,6 +375,8 @@ class SqliteStore(Store):
             if tokens:
                 db.execute(f"UPDATE learners SET budget_tokens = COALESCE(budget_tokens, 0) + ? {where}",
                            [tokens, *args])
+            if nano or tokens:  # the refusals so far were answered by this change
+                db.execute(f"UPDATE learners SET refused = 0 {where}", args)
             return [r["name"] for r in db.execute(f"SELECT name FROM learners {where} ORDER BY id", args)]
         return self._write(work)
 
@@ -358,7 +413,7 @@ class SqliteStore(Store):
     # -- reading -------------------------------------------------------------------------------------------------
 
     _COLUMNS = ("id, name, budget_nano, budget_tokens, spent_nano, used_tokens, held_nano, held_tokens, calls, errors, "
-                "last_error, last_seen")
+                "lesson_errors, refused, last_error, last_seen")
 
     def learners(self, *, with_progress=False):
         rows = self._read(f"SELECT {self._COLUMNS} FROM learners ORDER BY id")

@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 from ..offline import server as http_server
 from . import roster
+from .dashboard import top_up_command
 from .limits import RateLimits
 from .pricing import to_nano, to_usd
 from .service import DEFAULT_DB, DEFAULT_PORT, build
@@ -120,6 +121,24 @@ def _budget_words(budget_nano: Optional[int], spent_nano: int, budget_tokens: Op
     return usd + (f", {tokens:,} of {budget_tokens:,} tokens" if budget_tokens is not None else f", {tokens:,} tokens")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _error_words(learner) -> str:
+    """The learner's errors for ``status``, as the dashboard splits them: a refusal for budget first, with its fix
+    (only the instructor can give it), then the lessons' own errors apart from the trouble."""
+    words = []
+    if learner.refused:
+        words.append(f"out of budget: {_plural(learner.refused, 'call')} refused (fix: {top_up_command(learner)})")
+    if learner.errors:
+        words.append(f"{_plural(learner.lesson_errors, 'lesson error')}, "
+                     f"{_plural(learner.errors - learner.lesson_errors, 'problem')}")
+    if learner.last_error:
+        words.append(f"last error: {learner.last_error}")
+    return "".join(f"; {w}" for w in words)
+
+
 def exposure_notes(host: str, port: int, *, tls: bool) -> str:
     """What other machines can reach when the server listens beyond loopback."""
     where = "every network interface" if host.strip("[]") in ("0.0.0.0", "::", "") else host
@@ -222,7 +241,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 passed = sum(1 for p in learner.progress if p["passed"])
                 print(f"{learner.name}: {learner.calls} calls, "
                       f"{_budget_words(learner.budget_nano, learner.spent_nano, learner.budget_tokens, learner.used_tokens)}, "
-                      f"{passed} exercises passed" + (f"; last error: {learner.last_error}" if learner.last_error else ""))
+                      f"{passed} exercises passed" + _error_words(learner))
             print(f"Room: {len(learners)} learners, ${to_usd(sum(x.spent_nano for x in learners)):.4f} spent.")
     except ValueError as error:
         raise SystemExit(str(error)) from None

@@ -216,3 +216,12 @@ def test_status_splits_the_errors_lessons_cause_from_problems(tmp_path):
                 ann.messages.create(model=MODEL, max_tokens=16, messages=HI)
     assert "2 lesson errors, 1 problem; last error: HTTP 529 overloaded_error" in _cli("status", db=db).stdout
 
+
+def test_roster_list_writes_amounts_as_the_dashboard_does(tmp_path):
+    db = tmp_path / "room.db"
+    assert _cli("roster", "add", "ann", "--usd", "0.02", db=db).returncode == 0
+    assert _cli("roster", "add", "bob", "--usd", "12.5", db=db).returncode == 0
+    listed = _cli("roster", "list", db=db).stdout
+    # Under a dollar the dashboard writes 4 decimals: a 2-cent budget is $0.0200, not $0.02.
+    assert "ann: 0 calls, $0.0000 of $0.0200" in listed and "bob: 0 calls, $0.0000 of $12.50" in listed
+

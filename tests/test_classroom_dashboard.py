@@ -73,6 +73,10 @@ def test_the_dashboard_shows_the_room_live_and_renders_untrusted_text_as_text(tm
             assert lit == {"fay": True, "gus": True, "Eve": False, "learner-01": False}
             background = "(row) => getComputedStyle(row.querySelector('td')).backgroundColor"
             assert fay_row.evaluate(background) != eve_row.evaluate(background)
+            # Amounts: the page's rule and the terminal's (roster list, status) are one.
+            from helpers.classroom.dashboard import dollars
+            amounts = [0, 0.00005, 0.00015, 0.02, 0.123456, 0.99994, 0.99995, 1, 1.005, 1.125, 2.675, 12.5, 1234.5]
+            assert page.evaluate("(xs) => xs.map(dollars)", amounts) == [dollars(x) for x in amounts]
             # Stuck: learner-02 failed 04.1 four times.
             assert "learner-02 on exercise 04.1 (4 failed tries)" in page.locator("#stuck").inner_text()
             first = rows.filter(has_text="learner-01")

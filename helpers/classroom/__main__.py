@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 from ..offline import server as http_server
 from . import roster
-from .dashboard import top_up_command
+from .dashboard import dollars, top_up_command
 from .limits import RateLimits
 from .pricing import to_nano, to_usd
 from .service import DEFAULT_DB, DEFAULT_PORT, build
@@ -117,7 +117,7 @@ def _print_issued(issued: list[roster.Issued], args) -> None:
 
 
 def _budget_words(budget_nano: Optional[int], spent_nano: int, budget_tokens: Optional[int], tokens: int) -> str:
-    usd = f"${to_usd(spent_nano):.4f} of " + ("no limit" if budget_nano is None else f"${to_usd(budget_nano):.2f}")
+    usd = f"{dollars(to_usd(spent_nano))} of " + ("no limit" if budget_nano is None else dollars(to_usd(budget_nano)))
     return usd + (f", {tokens:,} of {budget_tokens:,} tokens" if budget_tokens is not None else f", {tokens:,} tokens")
 
 
@@ -233,7 +233,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             store.set_caps(Caps(None if args.usd is None else to_nano(args.usd), args.tokens))
             caps = store.caps()
             print("Class-wide cap: " + (", ".join(filter(None, [
-                caps.nano is not None and f"${to_usd(caps.nano):.2f}", caps.tokens is not None and f"{caps.tokens:,} tokens"]))
+                caps.nano is not None and dollars(to_usd(caps.nano)), caps.tokens is not None and f"{caps.tokens:,} tokens"]))
                 or "none"))
         elif args.command == "status":
             learners = store.learners(with_progress=True)
@@ -242,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 print(f"{learner.name}: {learner.calls} calls, "
                       f"{_budget_words(learner.budget_nano, learner.spent_nano, learner.budget_tokens, learner.used_tokens)}, "
                       f"{passed} exercises passed" + _error_words(learner))
-            print(f"Room: {len(learners)} learners, ${to_usd(sum(x.spent_nano for x in learners)):.4f} spent.")
+            print(f"Room: {len(learners)} learners, {dollars(to_usd(sum(x.spent_nano for x in learners)))} spent.")
     except ValueError as error:
         raise SystemExit(str(error)) from None
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 from typing import Optional
 
@@ -32,6 +33,17 @@ STATIC = {
     "/classroom/dashboard.css": ("text/css; charset=utf-8", (HERE / "dashboard.css").read_text(encoding="utf-8")),
     "/classroom/favicon.svg": ("image/svg+xml", (HERE / "favicon.svg").read_text(encoding="utf-8")),
 }
+
+
+def dollars(usd: Optional[float]) -> str:
+    """An amount as the dashboard writes it (``dollars()`` in dashboard.js), so the terminal and the page agree:
+    4 decimals under $1, 2 from $1, rounded as JavaScript's ``toFixed`` rounds (the float's exact value, a tie
+    away from zero)."""
+    if usd is None:
+        return "\u2014"
+    places = 4 if usd < 1 else 2
+    exact = Decimal(usd + 0.0)  # + 0.0: -0.0 is written "0", as toFixed writes it
+    return "$" + str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=Context(prec=60)))
 
 
 def top_up_command(learner: Learner) -> str:

@@ -225,3 +225,29 @@ def test_roster_list_writes_amounts_as_the_dashboard_does(tmp_path):
     # Under a dollar the dashboard writes 4 decimals: a 2-cent budget is $0.0200, not $0.02.
     assert "ann: 0 calls, $0.0000 of $0.0200" in listed and "bob: 0 calls, $0.0000 of $12.50" in listed
 
+
+def test_budget_sets_an_amount_lower_or_higher_that_the_running_server_uses_at_once(tmp_path):
+    db = tmp_path / "room.db"
+    with classroom(db) as room:
+        tokens = add_learners(room, ["ann", "bob"], usd=1.0)
+        ann = anthropic.Anthropic(api_key=tokens["ann"], base_url=room.url, max_retries=0)
+        ann.messages.create(model=MODEL, max_tokens=300, messages=HI)
+        lowered = _cli("budget", "ann", "--usd", "0", db=db, process=True)
+        assert lowered.returncode == 0, lowered.stderr
+        assert "Set the budget of 1 learners" in lowered.stdout
+        assert re.search(r"^ann is now over budget \(\$0\.\d{4} spent of \$0\.0000\)", lowered.stdout, re.MULTILINE)
+        _refused_once(ann)  # the running server's next call sees the lower budget
+        raised = _cli("budget", "--all", "--usd", "0.5", "--tokens", "100000", db=db, process=True)
+        assert raised.returncode == 0 and "over budget" not in raised.stdout
+        listed = _cli("roster", "list", db=db, process=True).stdout
+        assert re.search(r"^ann: 2 calls, \$0\.\d{4} of \$0\.5000, ", listed, re.MULTILINE)
+        ann.messages.create(model=MODEL, max_tokens=300, messages=HI)
+        tokens_only = _cli("budget", "bob", "--tokens", "0", db=db, process=True)
+        assert "bob has no budget left (0 tokens used of 0)" in tokens_only.stdout
+    for wrong in (["ann", "--usd", "-1"], ["ann", "--tokens", "-5"]):
+        refused = _cli("budget", *wrong, db=db)
+        assert refused.returncode != 0 and "cannot be negative" in refused.stderr
+    assert _cli("budget", "zed", "--usd", "1", db=db).returncode != 0
+    assert "not on the roster: zed" in _cli("budget", "zed", "--usd", "1", db=db).stderr
+    assert _cli("budget", "ann", db=db).returncode != 0  # no amount
+    assert "| `budget NAME... --usd X`" in README  # documented with the other roster commands

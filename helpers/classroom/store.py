@@ -150,6 +150,8 @@ class Store:
     def record_refusal(self, learner_id: int, refused: Refused, error: str) -> None: ...
     def record_progress(self, learner_id: int, exercise: str, passed: bool) -> None: ...
     def top_up(self, names: Optional[list[str]], nano: int = 0, tokens: int = 0) -> list[str]: ...
+    def set_budget(self, names: Optional[list[str]], nano: Optional[int] = None,
+                   tokens: Optional[int] = None) -> list[Learner]: ...
     def set_caps(self, caps: Caps) -> None: ...
     def caps(self) -> Caps: ...
     def learners(self, *, with_progress: bool = False) -> list[Learner]: ...
@@ -359,17 +361,21 @@ class SqliteStore(Store):
             return len(rows)
         return self._write(work)
 
+    @staticmethod
+    def _named(db, names: Optional[list[str]]) -> tuple[str, list]:
+        """The WHERE clause for these learners (None: everyone); an unknown name changes nothing."""
+        if not names:
+            return "", []
+        found = [r["name"] for r in db.execute(
+            f"SELECT name FROM learners WHERE name IN ({','.join('?' * len(names))})", names)]
+        missing = sorted(set(names) - set(found))
+        if missing:
+            raise ValueError(f"not on the roster: {', '.join(missing)} (see `roster list`); nothing was changed")
+        return f"WHERE name IN ({','.join('?' * len(names))})", list(names)
+
     def top_up(self, names, nano=0, tokens=0):
         def work(db):
-            if names:
-                found = [r["name"] for r in db.execute(
-                    f"SELECT name FROM learners WHERE name IN ({','.join('?' * len(names))})", names)]
-                missing = sorted(set(names) - set(found))
-                if missing:
-                    raise ValueError(f"not on the roster: {', '.join(missing)} (see `roster list`); nothing was changed")
-                where, args = f"WHERE name IN ({','.join('?' * len(names))})", list(names)
-            else:
-                where, args = "", []
+            where, args = self._named(db, names)
             if nano:
                 db.execute(f"UPDATE learners SET budget_nano = COALESCE(budget_nano, 0) + ? {where}", [nano, *args])
             if tokens:
@@ -378,6 +384,24 @@ class SqliteStore(Store):
             if nano or tokens:  # the refusals so far were answered by this change
                 db.execute(f"UPDATE learners SET refused = 0 {where}", args)
             return [r["name"] for r in db.execute(f"SELECT name FROM learners {where} ORDER BY id", args)]
+        return self._write(work)
+
+    def set_budget(self, names, nano=None, tokens=None):
+        """Set budgets to an amount, lower or higher than before; None leaves that unit's budget as it is.
+        The learners changed are returned as they now are (their spending may pass the new budget)."""
+        if (nano is not None and nano < 0) or (tokens is not None and tokens < 0):
+            raise ValueError("a budget cannot be negative (0 stops the learner's calls)")
+
+        def work(db):
+            where, args = self._named(db, names)
+            if nano is not None:
+                db.execute(f"UPDATE learners SET budget_nano = ? {where}", [nano, *args])
+            if tokens is not None:
+                db.execute(f"UPDATE learners SET budget_tokens = ? {where}", [tokens, *args])
+            if nano is not None or tokens is not None:
+                db.execute(f"UPDATE learners SET refused = 0 {where}", args)
+            return [Learner(**dict(r)) for r in db.execute(
+                f"SELECT {self._COLUMNS} FROM learners {where} ORDER BY id", args)]
         return self._write(work)
 
     # -- class-wide caps -----------------------------------------------------------------------------------------

@@ -100,8 +100,13 @@ def test_without_the_instructor_token_the_page_asks_for_it_and_shows_no_data(tmp
         with chromium(tmp_path / "profile", 1000, 700) as page:
             page.goto(f"{room.url}/classroom/#token={tokens['ann']}")  # a learner's token is not enough
             page.locator("#login").wait_for(state="visible", timeout=30_000)
-            assert "not valid" in page.locator("#problem").inner_text()
+            told = page.locator("#problem").inner_text()
+            assert "This is a learner token" in told and "instructor token" in told and "serve" in told
             assert page.locator("#room").is_hidden() and "ann" not in page.locator("body").inner_text()
+            page.fill("#token", "clsrm-instructor-of-another-run")
+            page.click("#login button")
+            page.wait_for_function("document.getElementById('problem').textContent.includes('not valid')",
+                                   timeout=30_000)
             page.fill("#token", room.instructor_token)
             page.click("#login button")
             page.locator("#learners tbody tr").first.wait_for(timeout=30_000)
@@ -147,3 +152,16 @@ def test_the_errors_lessons_cause_are_counted_apart_and_only_trouble_lights_a_ro
     totals = seen[""]["totals"]
     assert (totals["lesson_errors"], totals["problems"], totals["refused"]) == (2, 2, 0)
 
+
+def test_a_learner_token_on_the_dashboard_is_told_it_is_one(tmp_path):
+    with classroom(tmp_path / "room.db") as room:
+        tokens = add_learners(room, ["ann"])
+        for token in (tokens["ann"], "clsrm-7-not-a-real-secret"):
+            answer = httpx2.get(room.url + "/classroom/api/room", headers={"authorization": f"Bearer {token}"})
+            assert answer.status_code == 401
+            words = answer.json()["error"]["message"]
+            assert "learner token" in words and "instructor token" in words and "serve" in words
+            assert "ann" not in answer.text
+        for token in ("clsrm-instructor-wrong", "sk-ant-something"):
+            answer = httpx2.get(room.url + "/classroom/api/room", headers={"x-api-key": token})
+            assert answer.status_code == 401 and "learner token" not in answer.text

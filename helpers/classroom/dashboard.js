@@ -138,7 +138,11 @@ async function poll() {
     const response = await fetch("/classroom/api/room", { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
     if (response.status === 401) {
       sessionStorage.removeItem(KEY);
-      showProblem("That instructor token is not valid for this server (a restart prints a new one).");
+      const answer = await response.json().catch(() => ({}));
+      const message = answer.error && answer.error.message;
+      // The server tells a learner's token apart; any other token is simply not this run's.
+      showProblem(/learner token/.test(message || "") ? message
+        : "That instructor token is not valid for this server (a restart prints a new one).");
       return askForToken();
     }
     if (!response.ok) throw new Error("HTTP " + response.status);

@@ -32,6 +32,7 @@ from . import dashboard, pricing
 from .limits import RateLimiter, RateLimits
 from .store import Refused, Store
 from .tokens import from_headers
+from .tokens import parse as parse_token
 from .upstream import Upstream
 
 EXERCISE_ID = re.compile(r"^\d\d\.\d{1,3}$")
@@ -181,7 +182,14 @@ class Classroom:
             content_type, text = static
             return Answer(200, {"content-type": content_type, **dashboard.SECURITY_HEADERS}, text.encode())
         if path == "/classroom/api/room" and method == "GET":
-            if not self.store.is_instructor(from_headers(headers) or ""):
+            presented = from_headers(headers) or ""
+            if not self.store.is_instructor(presented):
+                parsed = parse_token(presented)
+                if parsed is not None and parsed.learner_id is not None:  # said whether or not it is a valid one
+                    return _error(401, "authentication_error", "This is a learner token (clsrm-<number>-...), for a "
+                                                               "learner's own calls. The dashboard needs the "
+                                                               "instructor token (clsrm-instructor-...) printed by "
+                                                               "`python -m helpers.classroom serve`.")
                 return _error(401, "authentication_error", "The dashboard needs the instructor token (printed by "
                                                            "`python -m helpers.classroom serve`).")
             return _json(dashboard.room(self.store, self.stuck_after, rehearsal=self.upstream.rehearsal))

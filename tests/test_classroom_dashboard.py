@@ -143,14 +143,23 @@ def test_the_errors_lessons_cause_are_counted_apart_and_only_trouble_lights_a_ro
             cy.messages.create(model=MODEL, max_tokens=16, messages=HI,
                                tools=[{"type": "code_execution_20250825", "name": "code_execution"}])
         client(room, tokens["dee"]).messages.create(model=MODEL, max_tokens=16, messages=HI)
+        eli = client(room, add_learners(room, ["eli"], usd=0.0002)["eli"])
+        with pytest.raises(anthropic.PaymentRequiredError):
+            eli.messages.create(model=MODEL, max_tokens=1000, messages=HI)
         seen = _room(room)
+        room.store.top_up(["eli"], nano=pricing.to_nano(1.0))  # as `topup eli --usd 1` does
+        after_top_up = _room(room)["eli"]
     assert (seen["ann"]["lesson_errors"], seen["ann"]["problems"], seen["ann"]["trouble"]) == (2, 0, False)
     assert (seen["bob"]["lesson_errors"], seen["bob"]["problems"], seen["bob"]["trouble"]) == (0, 1, True)
     assert seen["bob"]["last_error"].startswith("HTTP 529 overloaded_error")
     assert (seen["cy"]["problems"], seen["cy"]["trouble"]) == (1, True)
     assert (seen["dee"]["errors"], seen["dee"]["trouble"]) == (0, False)
+    assert (seen["eli"]["refused"], seen["eli"]["trouble"], seen[""]["out_of_budget"][0]["name"]) == (1, True, "eli")
+    # Once the instructor has answered it, the refusal no longer lights the row; it is still the last error.
+    assert (after_top_up["refused"], after_top_up["trouble"]) == (0, False)
+    assert after_top_up["last_error"].startswith("HTTP 402 billing_error")
     totals = seen[""]["totals"]
-    assert (totals["lesson_errors"], totals["problems"], totals["refused"]) == (2, 2, 0)
+    assert (totals["lesson_errors"], totals["problems"], totals["refused"]) == (2, 3, 1)
 
 
 def test_a_learner_token_on_the_dashboard_is_told_it_is_one(tmp_path):

@@ -57,7 +57,10 @@ def top_up_command(learner: Learner) -> str:
 def _errors(learner: Learner) -> dict:
     """The learner's errors split: those their lessons cause on purpose, and the trouble the instructor should
     see (server, account, network, limits). Refusals for budget are trouble, and also counted apart."""
-    last_is_trouble = learner.last_error is not None and not is_lesson_error(learner.last_error)
+    # A refusal that a top-up (or a new budget) has answered is no longer trouble, though it stays the last error.
+    answered_refusal = learner.last_error_refused and not learner.refused
+    last_is_trouble = (learner.last_error is not None and not is_lesson_error(learner.last_error)
+                       and not answered_refusal)
     return {
         "errors": learner.errors, "lesson_errors": learner.lesson_errors,
         "problems": learner.errors - learner.lesson_errors, "refused": learner.refused,

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS learners (
     lesson_errors INTEGER NOT NULL DEFAULT 0,
     refused INTEGER NOT NULL DEFAULT 0,  -- refused for the learner's budget since it last changed
     last_error TEXT,
+    last_error_refused INTEGER NOT NULL DEFAULT 0,  -- last_error is a refusal for the learner's budget
     last_seen REAL,
     created REAL NOT NULL
 );
@@ -74,6 +75,7 @@ MAX_ERROR_CHARS = 500
 ADDED_COLUMNS = {
     "lesson_errors": "INTEGER NOT NULL DEFAULT 0",
     "refused": "INTEGER NOT NULL DEFAULT 0",
+    "last_error_refused": "INTEGER NOT NULL DEFAULT 0",
 }
 """Columns of ``learners`` newer than the first release: added on open to a database made before them
 (instructors keep theirs across versions). Errors counted before ``lesson_errors`` existed stay problems."""
@@ -112,6 +114,7 @@ class Learner:
     lesson_errors: int = 0
     refused: int = 0
     last_error: Optional[str] = None
+    last_error_refused: int = 0  # 1: last_error is a refusal for the learner's budget
     last_seen: Optional[float] = None
     progress: list[dict] = field(default_factory=list)
 
@@ -321,10 +324,12 @@ class SqliteStore(Store):
             db.execute(
                 "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
                 "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
-                "lesson_errors = lesson_errors + ?, last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
+                "lesson_errors = lesson_errors + ?, last_error = COALESCE(?, last_error), "
+                "last_error_refused = last_error_refused * ?, last_seen = ? WHERE id = ?",
                 (row["nano"], row["tokens"], nano, tokens, int(error is not None),
                  int(error is not None and is_lesson_error(error)),
-                 None if error is None else error[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
+                 None if error is None else error[:MAX_ERROR_CHARS], int(error is None), time.time(),
+                 row["learner_id"]))
         self._write(work)
 
     def record_call(self, learner_id, error=None):
@@ -336,7 +341,8 @@ class SqliteStore(Store):
         def work(db):
             self._count_call(db, learner_id, error)
             if refused.scope == "learner":
-                db.execute("UPDATE learners SET refused = refused + 1 WHERE id = ?", (learner_id,))
+                db.execute("UPDATE learners SET refused = refused + 1, last_error_refused = 1 WHERE id = ?",
+                           (learner_id,))
         self._write(work)
 
     @staticmethod
@@ -345,7 +351,7 @@ class SqliteStore(Store):
             db.execute("UPDATE learners SET calls = calls + 1, last_seen = ? WHERE id = ?", (time.time(), learner_id))
         else:
             db.execute("UPDATE learners SET calls = calls + 1, errors = errors + 1, lesson_errors = lesson_errors + ?, "
-                       "last_error = ?, last_seen = ? WHERE id = ?",
+                       "last_error = ?, last_error_refused = 0, last_seen = ? WHERE id = ?",
                        (int(is_lesson_error(error)), error[:MAX_ERROR_CHARS], time.time(), learner_id))
 
     def recover(self):
@@ -437,7 +443,7 @@ class SqliteStore(Store):
     # -- reading -------------------------------------------------------------------------------------------------
 
     _COLUMNS = ("id, name, budget_nano, budget_tokens, spent_nano, used_tokens, held_nano, held_tokens, calls, errors, "
-                "lesson_errors, refused, last_error, last_seen")
+                "lesson_errors, refused, last_error, last_error_refused, last_seen")
 
     def learners(self, *, with_progress=False):
         rows = self._read(f"SELECT {self._COLUMNS} FROM learners ORDER BY id")

@@ -83,8 +83,8 @@ function render(room) {
   }) : [el("li", "Nobody right now.", "muted")]));
 
   // Only the instructor can let these learners call again: listed apart, with the command that does it.
-  const broke = document.getElementById("out-of-budget");
-  broke.replaceChildren(...(room.out_of_budget.length ? room.out_of_budget.map((b) => {
+  const outOfBudget = document.getElementById("out-of-budget");
+  outOfBudget.replaceChildren(...(room.out_of_budget.length ? room.out_of_budget.map((b) => {
     const item = el("li");
     item.appendChild(el("span", b.name, "who"));
     item.appendChild(document.createTextNode(": out of budget, " + plural(b.refused, "call") + " refused. Fix: "));

@@ -21,6 +21,7 @@ import pytest
 
 from classroom_support import HI, MODEL, add_learners, classroom
 from helpers.classroom.__main__ import exposure_notes, main
+from helpers.offline import fault_injection
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -173,3 +174,80 @@ def test_the_readme_tls_recipe_serves_https(tmp_path, monkeypatch):
         server.terminate()
         out, _ = server.communicate(timeout=60)
     assert f"https://127.0.0.1:{port}/classroom/#token=" in out
+
+
+def _refused_once(learner: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.PaymentRequiredError):
+        learner.messages.create(model=MODEL, max_tokens=1000, messages=HI)
+
+
+def test_status_flags_a_learner_refused_for_budget_with_the_fix_until_a_budget_change(tmp_path):
+    db = tmp_path / "room.db"
+    with classroom(db) as room:
+        tokens = add_learners(room, ["ann", "bob"], usd=0.0002)
+        ann = anthropic.Anthropic(api_key=tokens["ann"], base_url=room.url, max_retries=0)
+        _refused_once(ann)
+        _refused_once(ann)
+        status = _cli("status", db=db, process=True).stdout
+        ann_line = next(line for line in status.splitlines() if line.startswith("ann:"))
+        bob_line = next(line for line in status.splitlines() if line.startswith("bob:"))
+        assert "out of budget: 2 calls refused (fix: python -m helpers.classroom topup ann --usd X)" in ann_line
+        assert "out of budget" not in bob_line
+        _cli("topup", "ann", "--usd", "0.01", db=db, process=True)
+        assert "out of budget" not in _cli("status", db=db, process=True).stdout  # answered: no longer flagged
+        ann.messages.create(model=MODEL, max_tokens=1000, messages=HI)
+        # The class cap is not the learner's budget: it is not their flag (`cap` raises it).
+        _cli("cap", "--usd", "0.000001", db=db, process=True)
+        _refused_once(ann)
+        assert "out of budget" not in _cli("status", db=db, process=True).stdout
+
+
+def test_status_splits_the_errors_lessons_cause_from_problems(tmp_path):
+    db = tmp_path / "room.db"
+    with classroom(db) as room:
+        tokens = add_learners(room, ["ann"])
+        ann = anthropic.Anthropic(api_key=tokens["ann"], base_url=room.url, max_retries=0)
+        with pytest.raises(anthropic.BadRequestError):
+            ann.messages.create(model=MODEL, max_tokens=16, messages=[])
+        with pytest.raises(anthropic.NotFoundError):
+            ann.messages.create(model="no-such-model", max_tokens=16, messages=HI)
+        with fault_injection.faults("overloaded"):
+            with pytest.raises(anthropic.InternalServerError):
+                ann.messages.create(model=MODEL, max_tokens=16, messages=HI)
+    assert "2 lesson errors, 1 problem; last error: HTTP 529 overloaded_error" in _cli("status", db=db).stdout
+
+
+def test_roster_list_writes_amounts_as_the_dashboard_does(tmp_path):
+    db = tmp_path / "room.db"
+    assert _cli("roster", "add", "ann", "--usd", "0.02", db=db).returncode == 0
+    assert _cli("roster", "add", "bob", "--usd", "12.5", db=db).returncode == 0
+    listed = _cli("roster", "list", db=db).stdout
+    # Under a dollar the dashboard writes 4 decimals: a 2-cent budget is $0.0200, not $0.02.
+    assert "ann: 0 calls, $0.0000 of $0.0200" in listed and "bob: 0 calls, $0.0000 of $12.50" in listed
+
+
+def test_budget_sets_an_amount_lower_or_higher_that_the_running_server_uses_at_once(tmp_path):
+    db = tmp_path / "room.db"
+    with classroom(db) as room:
+        tokens = add_learners(room, ["ann", "bob"], usd=1.0)
+        ann = anthropic.Anthropic(api_key=tokens["ann"], base_url=room.url, max_retries=0)
+        ann.messages.create(model=MODEL, max_tokens=300, messages=HI)
+        lowered = _cli("budget", "ann", "--usd", "0", db=db, process=True)
+        assert lowered.returncode == 0, lowered.stderr
+        assert "Set the budget of 1 learners" in lowered.stdout
+        assert re.search(r"^ann is now over budget \(\$0\.\d{4} spent of \$0\.0000\)", lowered.stdout, re.MULTILINE)
+        _refused_once(ann)  # the running server's next call sees the lower budget
+        raised = _cli("budget", "--all", "--usd", "0.5", "--tokens", "100000", db=db, process=True)
+        assert raised.returncode == 0 and "over budget" not in raised.stdout
+        listed = _cli("roster", "list", db=db, process=True).stdout
+        assert re.search(r"^ann: 2 calls, \$0\.\d{4} of \$0\.5000, ", listed, re.MULTILINE)
+        ann.messages.create(model=MODEL, max_tokens=300, messages=HI)
+        tokens_only = _cli("budget", "bob", "--tokens", "0", db=db, process=True)
+        assert "bob has no budget left (0 tokens used of 0)" in tokens_only.stdout
+    for wrong in (["ann", "--usd", "-1"], ["ann", "--tokens", "-5"]):
+        refused = _cli("budget", *wrong, db=db)
+        assert refused.returncode != 0 and "cannot be negative" in refused.stderr
+    assert _cli("budget", "zed", "--usd", "1", db=db).returncode != 0
+    assert "not on the roster: zed" in _cli("budget", "zed", "--usd", "1", db=db).stderr
+    assert _cli("budget", "ann", db=db).returncode != 0  # no amount
+    assert "| `budget NAME... --usd X`" in README  # documented with the other roster commands

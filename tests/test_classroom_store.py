@@ -155,3 +155,35 @@ def _ignore(call, **kwargs):
         call(**kwargs)
     except Exception:  # noqa: BLE001 - the server is killed under it
         pass
+
+
+OLD_LEARNERS_TABLE = """
+CREATE TABLE learners (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret_hash BLOB NOT NULL, budget_nano INTEGER,
+    budget_tokens INTEGER, spent_nano INTEGER NOT NULL DEFAULT 0, used_tokens INTEGER NOT NULL DEFAULT 0,
+    held_nano INTEGER NOT NULL DEFAULT 0, held_tokens INTEGER NOT NULL DEFAULT 0, calls INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_seen REAL, created REAL NOT NULL
+);
+"""
+
+
+def test_a_database_from_before_the_refusal_counts_gets_them_on_open_and_keeps_its_learners(tmp_path):
+    import sqlite3
+
+    from helpers.classroom import tokens as tk
+
+    db = tmp_path / "room.db"
+    old = sqlite3.connect(db)
+    old.executescript(OLD_LEARNERS_TABLE)
+    old.execute("INSERT INTO learners (name, secret_hash, budget_nano, spent_nano, calls, errors, last_error, created) "
+                "VALUES ('ann', ?, 200000, 150000, 5, 1, 'HTTP 529 overloaded_error: Overloaded', 0)",
+                (tk.secret_hash("ann-secret"),))
+    old.commit()
+    old.close()
+    with classroom(db) as room:
+        ann = client(room, tk.learner_token(1, "ann-secret"))
+        with pytest.raises(anthropic.PaymentRequiredError):
+            ann.messages.create(model=MODEL, max_tokens=1000, messages=HI)
+        learner = room.store.learners()[0]
+    assert (learner.name, learner.spent_nano, learner.calls, learner.errors) == ("ann", 150000, 6, 2)
+    assert learner.refused == 1 and learner.lesson_errors == 0  # the old error, unknown, stays a problem

@@ -3,6 +3,7 @@
     python -m helpers.classroom roster add --count 30 --usd 2 --url http://192.168.1.20:8780 --env-dir tokens/
     python -m helpers.classroom serve                          # loopback only; --host 0.0.0.0 --expose for a room
     python -m helpers.classroom topup learner-07 --usd 1       # while the server runs
+    python -m helpers.classroom budget --all --usd 0.5         # set budgets, lower as well as higher
     python -m helpers.classroom status
 """
 
@@ -16,6 +17,7 @@ from typing import Optional, Sequence
 
 from ..offline import server as http_server
 from . import roster
+from .dashboard import dollars, top_up_command
 from .limits import RateLimits
 from .pricing import to_nano, to_usd
 from .service import DEFAULT_DB, DEFAULT_PORT, build
@@ -32,6 +34,28 @@ def _money(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text} is not a dollar amount (a number of dollars, 0 or more)")
+    return value
+
+
+def _budget_usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a budget: give a number of dollars, 0 or more (a budget "
+                                         "cannot be negative; 0 stops the learner's calls)")
+    return value
+
+
+def _budget_tokens(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a budget: give a whole number of tokens, 0 or more (a "
+                                         "budget cannot be negative; 0 stops the learner's calls)")
     return value
 
 
@@ -93,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     topup.add_argument("--usd", type=_money, default=0.0, help="dollars to add")
     topup.add_argument("--tokens", type=_count, default=0, help="tokens to add")
 
+    budget = commands.add_parser("budget", help="set budgets to an amount, lower or higher (the running server "
+                                                "uses it from the next call)")
+    budget.add_argument("names", nargs="*", help="learners' names")
+    budget.add_argument("--all", action="store_true", help="every learner")
+    budget.add_argument("--usd", type=_budget_usd, help="the budget in dollars")
+    budget.add_argument("--tokens", type=_budget_tokens, help="the budget in tokens (input + output)")
+
     cap = commands.add_parser("cap", help="set the class-wide cap on spending (all learners together)")
     cap.add_argument("--usd", type=_money, help="dollars for the whole class")
     cap.add_argument("--tokens", type=_count, help="tokens for the whole class")
@@ -116,8 +147,42 @@ def _print_issued(issued: list[roster.Issued], args) -> None:
 
 
 def _budget_words(budget_nano: Optional[int], spent_nano: int, budget_tokens: Optional[int], tokens: int) -> str:
-    usd = f"${to_usd(spent_nano):.4f} of " + ("no limit" if budget_nano is None else f"${to_usd(budget_nano):.2f}")
+    usd = f"{dollars(to_usd(spent_nano))} of " + ("no limit" if budget_nano is None else dollars(to_usd(budget_nano)))
     return usd + (f", {tokens:,} of {budget_tokens:,} tokens" if budget_tokens is not None else f", {tokens:,} tokens")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _error_words(learner) -> str:
+    """The learner's errors for ``status``, as the dashboard splits them: a refusal for budget first, with its fix
+    (only the instructor can give it), then the lessons' own errors apart from the trouble."""
+    words = []
+    if learner.refused:
+        words.append(f"out of budget: {_plural(learner.refused, 'call')} refused (fix: {top_up_command(learner)})")
+    if learner.errors:
+        words.append(f"{_plural(learner.lesson_errors, 'lesson error')}, "
+                     f"{_plural(learner.errors - learner.lesson_errors, 'problem')}")
+    if learner.last_error:
+        words.append(f"last error: {learner.last_error}")
+    return "".join(f"; {w}" for w in words)
+
+
+def _over_budget_words(learner) -> Optional[str]:
+    """Whether a learner has already spent their (new) budget: then each of their calls is refused."""
+    spent = []
+    if learner.budget_nano is not None and learner.spent_nano >= learner.budget_nano:
+        spent.append((learner.spent_nano > learner.budget_nano,
+                      f"{dollars(to_usd(learner.spent_nano))} spent of {dollars(to_usd(learner.budget_nano))}"))
+    if learner.budget_tokens is not None and learner.used_tokens >= learner.budget_tokens:
+        spent.append((learner.used_tokens > learner.budget_tokens,
+                      f"{learner.used_tokens:,} tokens used of {learner.budget_tokens:,}"))
+    if not spent:
+        return None
+    state = "is now over budget" if any(over for over, _ in spent) else "has no budget left"
+    return (f"{learner.name} {state} ({', '.join(words for _, words in spent)}): their calls are refused until it "
+            "is raised (`topup` or `budget`).")
 
 
 def exposure_notes(host: str, port: int, *, tls: bool) -> str:
@@ -216,11 +281,23 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 parser.error("topup needs --usd and/or --tokens")
             changed = store.top_up(None if args.all else args.names, to_nano(args.usd), args.tokens)
             print(f"Topped up {len(changed)} learners; the running server uses the new budgets from their next call.")
+        elif args.command == "budget":
+            if bool(args.names) == args.all:
+                parser.error("budget needs learners' names, or --all (not both)")
+            if args.usd is None and args.tokens is None:
+                parser.error("budget needs --usd and/or --tokens")
+            changed = store.set_budget(None if args.all else args.names,
+                                       None if args.usd is None else to_nano(args.usd), args.tokens)
+            print(f"Set the budget of {len(changed)} learners; the running server uses it from their next call.")
+            for learner in changed:
+                over = _over_budget_words(learner)
+                if over:
+                    print(over)
         elif args.command == "cap":
             store.set_caps(Caps(None if args.usd is None else to_nano(args.usd), args.tokens))
             caps = store.caps()
             print("Class-wide cap: " + (", ".join(filter(None, [
-                caps.nano is not None and f"${to_usd(caps.nano):.2f}", caps.tokens is not None and f"{caps.tokens:,} tokens"]))
+                caps.nano is not None and dollars(to_usd(caps.nano)), caps.tokens is not None and f"{caps.tokens:,} tokens"]))
                 or "none"))
         elif args.command == "status":
             learners = store.learners(with_progress=True)
@@ -230,8 +307,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 print(f"{learner.name}: {learner.calls} calls, "
                       f"{_budget_words(learner.budget_nano, learner.spent_nano, learner.budget_tokens, learner.used_tokens)}, "
                       f"{passed} exercises passed" + (f" (and {claimed} self-reported)" if claimed else "")
-                      + (f"; last error: {learner.last_error}" if learner.last_error else ""))
-            print(f"Room: {len(learners)} learners, ${to_usd(sum(x.spent_nano for x in learners)):.4f} spent.")
+                      + _error_words(learner))
+            print(f"Room: {len(learners)} learners, {dollars(to_usd(sum(x.spent_nano for x in learners)))} spent.")
     except ValueError as error:
         raise SystemExit(str(error)) from None
     finally:

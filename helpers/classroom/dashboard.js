@@ -15,6 +15,7 @@ function el(tag, text, className) {
 
 function dollars(x) { return x === null || x === undefined ? "—" : "$" + x.toFixed(x < 1 ? 4 : 2); }
 function count(x) { return x === null || x === undefined ? "—" : x.toLocaleString("en-US"); }
+function plural(n, word) { return count(n) + " " + word + (n === 1 ? "" : "s"); }
 
 function tokenFromLink() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -65,8 +66,11 @@ function render(room) {
       t.cap_usd !== null ? "spent of the class cap" : "spent (no class cap)"),
     card(dollars(t.held_usd), "held by calls running"),
     card(count(t.tokens), "tokens"),
-    card(count(t.errors), "errors"),
-    card(count(t.exercises_passed), "exercises passed"),
+    card(count(t.lesson_errors), "lesson errors"),
+    card(count(t.problems), "problems"),
+    card(count(t.refused), "calls refused for budget"),
+    card(count(t.exercises_passed), "exercises passed (the server saw the calls)"),
+    card(count(t.exercises_self_reported), "self-reported passes (nothing seen behind them)"),
   );
 
   document.getElementById("stuck-rule").textContent =
@@ -79,14 +83,27 @@ function render(room) {
     return item;
   }) : [el("li", "Nobody right now.", "muted")]));
 
+  // Only the instructor can let these learners call again: listed apart, with the command that does it.
+  const outOfBudget = document.getElementById("out-of-budget");
+  outOfBudget.replaceChildren(...(room.out_of_budget.length ? room.out_of_budget.map((b) => {
+    const item = el("li");
+    item.appendChild(el("span", b.name, "who"));
+    item.appendChild(document.createTextNode(": out of budget, " + plural(b.refused, "call") + " refused. Fix: "));
+    item.appendChild(el("code", b.fix));
+    return item;
+  }) : [el("li", "Nobody right now.", "muted")]));
+
   const lessons = [...new Set(room.learners.flatMap((r) => Object.keys(r.lessons)))].sort();
   const head = document.getElementById("head");
-  head.replaceChildren(...["Learner", "Calls", "Spend / budget", "Tokens", ...lessons.map((l) => "L" + l), "Last error"]
-    .map((h) => el("th", h)));
+  const columns = ["Learner", "Calls", "Spend / budget", "Tokens", ...lessons.map((l) => "L" + l), "Errors",
+    "Last error"];
+  head.replaceChildren(...columns.map((h) => el("th", h)));
   const stuckNames = new Set(room.stuck.map((s) => s.name));
   const body = document.querySelector("#learners tbody");
   body.replaceChildren(...room.learners.map((r) => {
-    const row = el("tr", null, stuckNames.has(r.name) ? "stuck" : "");
+    const row = el("tr");
+    if (stuckNames.has(r.name)) row.classList.add("stuck");
+    if (r.trouble) row.classList.add("trouble");  // not for the errors lessons cause on purpose
     row.appendChild(el("td", r.name, "name"));
     row.appendChild(el("td", count(r.calls), "num"));
     const spend = el("td", dollars(r.spent_usd) + " / " + dollars(r.budget_usd), "num");
@@ -100,12 +117,20 @@ function render(room) {
       const cell = el("td", p ? p.passed + "/" + p.tried : "", "lesson");
       if (p) {
         cell.classList.add(p.passed === p.tried ? "done" : "partial");
+        // A pass no call through this server vouches for is shown apart: the learner's word only.
+        if (p.self_reported) cell.appendChild(el("span", "+" + p.self_reported + " self-reported", "self-reported"));
         cell.title = Object.entries(p.exercises)
-          .map(([id, e]) => id + (e.passed ? " passed" : " not yet") + " (" + e.attempts + " tries)").join("\n");
+          .map(([id, e]) => id + (e.passed ? " passed" : e.self_reported ? " passed, self-reported" : " not yet") +
+            " (" + e.attempts + " tries)").join("\n");
       }
       row.appendChild(cell);
     }
-    row.appendChild(el("td", r.last_error || "", "error"));
+    const errors = el("td", null, "errors");
+    if (r.refused) errors.appendChild(el("div", "out of budget: " + plural(r.refused, "call") + " refused", "flag"));
+    if (r.lesson_errors) errors.appendChild(el("div", plural(r.lesson_errors, "lesson error"), "lesson-errors"));
+    if (r.problems) errors.appendChild(el("div", plural(r.problems, "problem"), "problems"));
+    row.appendChild(errors);
+    row.appendChild(el("td", r.last_error || "", r.last_error_is_problem ? "error problem" : "error"));
     return row;
   }));
 }
@@ -117,7 +142,11 @@ async function poll() {
     const response = await fetch("/classroom/api/room", { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
     if (response.status === 401) {
       sessionStorage.removeItem(KEY);
-      showProblem("That instructor token is not valid for this server (a restart prints a new one).");
+      const answer = await response.json().catch(() => ({}));
+      const message = answer.error && answer.error.message;
+      // The server tells a learner's token apart; any other token is simply not this run's.
+      showProblem(/learner token/.test(message || "") ? message
+        : "That instructor token is not valid for this server (a restart prints a new one).");
       return askForToken();
     }
     if (!response.ok) throw new Error("HTTP " + response.status);

@@ -109,6 +109,8 @@ class GuessThrottle:
             return max(1, math.ceil(left)) if failures >= self.free and left > 0 else 0
 
     def failed(self, address: str, token: str) -> None:
+        if not token:  # no credential at all is no guess (a browser's first look, a missing variable)
+            return
         now = self._clock()
         with self._lock:
             self._known.pop(token, None)

@@ -39,6 +39,7 @@ from .limits import GuessThrottle, RateLimiter, RateLimits, standing
 from .redaction import Redactor
 from .store import Call, Refused, Store
 from .tokens import from_headers
+from .tokens import parse as parse_token
 from .upstream import Upstream
 
 log = logging.getLogger("helpers.classroom")
@@ -254,18 +255,24 @@ class Classroom:
         """The learner the request's token belongs to, or the answer for a bad one. An address that keeps
         sending bad tokens is slowed down (``GuessThrottle``)."""
         token = from_headers(headers) or ""
-        wait = self.guesses.wait_s(address, token)
-        if wait:
-            return _error(429, "rate_limit_error", f"Too many requests with tokens that are not valid here came from "
-                                                   f"your address: wait {wait} s. Check ANTHROPIC_API_KEY against the "
-                                                   "token your instructor gave you.",
-                          retry=True, headers={"retry-after": str(wait)})
+        slowed = self._guessing(address, token)
+        if slowed is not None:
+            return slowed
         learner_id = self.store.authenticate(token)
         if learner_id is None:
             self.guesses.failed(address, token)
             return self._unauthenticated(headers)
         self.guesses.worked(token)
         return learner_id
+
+    def _guessing(self, address: str, token: str) -> Optional[Answer]:
+        wait = self.guesses.wait_s(address, token)
+        if not wait:
+            return None
+        return _error(429, "rate_limit_error", f"Too many requests with tokens that are not valid here came from "
+                                               f"your address: wait {wait} s. Check ANTHROPIC_API_KEY against the "
+                                               "token your instructor gave you.",
+                      retry=True, headers={"retry-after": str(wait)})
 
     # -- the classroom's own pages -----------------------------------------------------------------------------
 
@@ -275,7 +282,20 @@ class Classroom:
             content_type, text = static
             return Answer(200, {"content-type": content_type, **dashboard.SECURITY_HEADERS}, text.encode())
         if path == "/classroom/api/room" and method == "GET":
-            if not self.store.is_instructor(from_headers(headers) or ""):
+            presented = from_headers(headers) or ""
+            slowed = self._guessing(address, presented)
+            if slowed is not None:
+                return slowed
+            if self.store.is_instructor(presented):
+                self.guesses.worked(presented)
+            else:
+                self.guesses.failed(address, presented)
+                parsed = parse_token(presented)
+                if parsed is not None and parsed.learner_id is not None:  # said whether or not it is a valid one
+                    return _error(401, "authentication_error", "This is a learner token (clsrm-<number>-...), for a "
+                                                               "learner's own calls. The dashboard needs the "
+                                                               "instructor token (clsrm-instructor-...) printed by "
+                                                               "`python -m helpers.classroom serve`.")
                 return _error(401, "authentication_error", "The dashboard needs the instructor token (printed by "
                                                            "`python -m helpers.classroom serve`).")
             return _json(dashboard.room(self.store, self.stuck_after, rehearsal=self.upstream.rehearsal))
@@ -415,7 +435,10 @@ class Classroom:
         if isinstance(reserved, Refused):
             learner = self.store.learner(learner_id)
             answer = _error(402, "billing_error", refusal_words(reserved, learner.name if learner else "you"))
-            self._note(learner_id, _error_text(402, answer.body))
+            try:
+                self.store.record_refusal(learner_id, reserved, _error_text(402, answer.body))
+            except (sqlite3.Error, OSError) as trouble:
+                self._trouble("classroom database trouble", trouble)
             return answer
         settled = False
         answered: dict[str, Any] = {"request_id": None, "status": 0}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -41,8 +42,11 @@ CREATE TABLE IF NOT EXISTS learners (
     held_nano INTEGER NOT NULL DEFAULT 0,
     held_tokens INTEGER NOT NULL DEFAULT 0,
     calls INTEGER NOT NULL DEFAULT 0,
-    errors INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,   -- all of them, lesson errors and refusals included
+    lesson_errors INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,  -- refused for the learner's budget since it last changed
     last_error TEXT,
+    last_error_refused INTEGER NOT NULL DEFAULT 0,  -- last_error is a refusal for the learner's budget
     last_seen REAL,
     created REAL NOT NULL
 );
@@ -84,12 +88,35 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 """
 # Columns added since the first release, for a database made by it (an instructor keeps theirs across versions).
+MAX_ERROR_CHARS = 500
+
 ADDED_COLUMNS = (
-    ("progress", "verified", "INTEGER NOT NULL DEFAULT 0"),       # passed at least once with evidence the server saw
+    ("learners", "lesson_errors", "INTEGER NOT NULL DEFAULT 0"),
+    ("learners", "refused", "INTEGER NOT NULL DEFAULT 0"),
+    ("learners", "last_error_refused", "INTEGER NOT NULL DEFAULT 0"),
+    ("progress", "verified", "INTEGER NOT NULL DEFAULT 0"),  # passed at least once with evidence the server saw
     ("progress", "last_verified", "INTEGER NOT NULL DEFAULT 0"),
 )
+"""Columns newer than the first release: added on open to a database made before them (instructors keep theirs
+across versions). Errors counted before ``lesson_errors`` existed stay problems."""
 
-MAX_ERROR_CHARS = 500
+LESSON_ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large"}
+_API_ERROR = re.compile(r"^HTTP (\d{3}) (\w+):(.*)", re.DOTALL)
+
+
+def is_lesson_error(error: str) -> bool:
+    """Whether a recorded error is one the learner's own request caused, as the lessons cause some on purpose
+    (a bad parameter, an unknown model, a request too large), rather than trouble with the server, the
+    instructor's account or the network, which the instructor should look at.
+
+    Recorded errors read ``HTTP <status> <type>: <message>`` for an API answer; anything else (a connection
+    lost, a stream broken) is trouble. The API says "credit balance is too low" with a 400: that one is about
+    the instructor's account."""
+    found = _API_ERROR.match(error)
+    if found is None:
+        return False
+    status, error_type, message = int(found.group(1)), found.group(2), found.group(3)
+    return LESSON_ERROR_TYPES.get(status) == error_type and "credit balance" not in message.lower()
 
 
 @dataclass
@@ -104,7 +131,10 @@ class Learner:
     held_tokens: int = 0
     calls: int = 0
     errors: int = 0
+    lesson_errors: int = 0
+    refused: int = 0
     last_error: Optional[str] = None
+    last_error_refused: int = 0  # 1: last_error is a refusal for the learner's budget
     last_seen: Optional[float] = None
     progress: list[dict] = field(default_factory=list)
 
@@ -150,10 +180,13 @@ class Store:
     def settle(self, reservation: int, nano: int, tokens: int, error: Optional[str] = None,
                call: Optional["Call"] = None) -> None: ...
     def record_call(self, learner_id: int, error: Optional[str] = None, call: Optional["Call"] = None) -> None: ...
+    def record_refusal(self, learner_id: int, refused: Refused, error: str) -> None: ...
     def open_attempt(self, learner_id: int, exercise: str) -> str: ...
     def record_progress(self, learner_id: int, exercise: str, passed: bool, attempt: Optional[str] = None,
                         evidence: tuple[str, ...] = (), vouch=None) -> str: ...
     def top_up(self, names: Optional[list[str]], nano: int = 0, tokens: int = 0) -> list[str]: ...
+    def set_budget(self, names: Optional[list[str]], nano: Optional[int] = None,
+                   tokens: Optional[int] = None) -> list[Learner]: ...
     def set_caps(self, caps: Caps) -> None: ...
     def caps(self) -> Caps: ...
     def learners(self, *, with_progress: bool = False) -> list[Learner]: ...
@@ -228,7 +261,11 @@ class SqliteStore(Store):
             db.executescript(SCHEMA)
             for table, column, declaration in ADDED_COLUMNS:
                 if column not in {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    try:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    except sqlite3.OperationalError as error:  # another process opening it at once added it first
+                        if "duplicate column" not in str(error):
+                            raise
             # A write, so that a read-only file or a full disk is found now, not at the first learner's call.
             db.execute("BEGIN IMMEDIATE")
             db.execute("INSERT OR REPLACE INTO settings VALUES ('opened', ?)", (str(time.time()),))
@@ -356,6 +393,8 @@ class SqliteStore(Store):
         return self._write(work)
 
     def settle(self, reservation, nano, tokens, error=None, call: Optional["Call"] = None):
+        error = self._redact(error)
+
         def work(db):
             row = db.execute("DELETE FROM reservations WHERE id = ? RETURNING learner_id, nano, tokens",
                              (reservation,)).fetchone()
@@ -365,9 +404,12 @@ class SqliteStore(Store):
             db.execute(
                 "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = spent_nano "
                 "+ ?, used_tokens = used_tokens + ?, calls = calls + 1, errors = errors + ?, "
-                "last_error = COALESCE(?, last_error), last_seen = ? WHERE id = ?",
+                "lesson_errors = lesson_errors + ?, last_error = COALESCE(?, last_error), "
+                "last_error_refused = last_error_refused * ?, last_seen = ? WHERE id = ?",
                 (row["nano"], row["tokens"], nano, tokens, int(error is not None),
-                 None if error is None else self._redact(error)[:MAX_ERROR_CHARS], time.time(), row["learner_id"]))
+                 int(error is not None and is_lesson_error(error)),
+                 None if error is None else error[:MAX_ERROR_CHARS], int(error is None), time.time(),
+                 row["learner_id"]))
         self._write(work)
 
     def record_call(self, learner_id, error=None, call: Optional["Call"] = None):
@@ -382,13 +424,26 @@ class SqliteStore(Store):
             db.execute("INSERT OR IGNORE INTO calls (request_id, learner_id, at, status, shape) VALUES (?, ?, ?, ?, ?)",
                        (call.request_id[:200], learner_id, time.time(), call.status, json.dumps(call.shape)))
 
+    def record_refusal(self, learner_id, refused, error):
+        """A call refused for a budget: an error, and for the learner's own budget a refusal too (the class
+        cap is the class's, not the learner's, to raise)."""
+        error = self._redact(error)
+
+        def work(db):
+            self._count_call(db, learner_id, error)
+            if refused.scope == "learner":
+                db.execute("UPDATE learners SET refused = refused + 1, last_error_refused = 1 WHERE id = ?",
+                           (learner_id,))
+        self._write(work)
+
     @staticmethod
     def _count_call(db, learner_id: int, error: Optional[str]) -> None:
         if error is None:
             db.execute("UPDATE learners SET calls = calls + 1, last_seen = ? WHERE id = ?", (time.time(), learner_id))
         else:
-            db.execute("UPDATE learners SET calls = calls + 1, errors = errors + 1, last_error = ?, last_seen = ? "
-                       "WHERE id = ?", (error[:MAX_ERROR_CHARS], time.time(), learner_id))
+            db.execute("UPDATE learners SET calls = calls + 1, errors = errors + 1, lesson_errors = lesson_errors + ?, "
+                       "last_error = ?, last_error_refused = 0, last_seen = ? WHERE id = ?",
+                       (int(is_lesson_error(error)), error[:MAX_ERROR_CHARS], time.time(), learner_id))
 
     def recover(self):
         """Settle, at their full bound, the reservations that another run of the server left behind."""
@@ -403,23 +458,47 @@ class SqliteStore(Store):
             return len(rows)
         return self._write(work)
 
+    @staticmethod
+    def _named(db, names: Optional[list[str]]) -> tuple[str, list]:
+        """The WHERE clause for these learners (None: everyone); an unknown name changes nothing."""
+        if not names:
+            return "", []
+        found = [r["name"] for r in db.execute(
+            f"SELECT name FROM learners WHERE name IN ({','.join('?' * len(names))})", names)]
+        missing = sorted(set(names) - set(found))
+        if missing:
+            raise ValueError(f"not on the roster: {', '.join(missing)} (see `roster list`); nothing was changed")
+        return f"WHERE name IN ({','.join('?' * len(names))})", list(names)
+
     def top_up(self, names, nano=0, tokens=0):
         def work(db):
-            if names:
-                found = [r["name"] for r in db.execute(
-                    f"SELECT name FROM learners WHERE name IN ({','.join('?' * len(names))})", names)]
-                missing = sorted(set(names) - set(found))
-                if missing:
-                    raise ValueError(f"not on the roster: {', '.join(missing)} (see `roster list`); nothing was changed")
-                where, args = f"WHERE name IN ({','.join('?' * len(names))})", list(names)
-            else:
-                where, args = "", []
+            where, args = self._named(db, names)
             if nano:
                 db.execute(f"UPDATE learners SET budget_nano = COALESCE(budget_nano, 0) + ? {where}", [nano, *args])
             if tokens:
                 db.execute(f"UPDATE learners SET budget_tokens = COALESCE(budget_tokens, 0) + ? {where}",
                            [tokens, *args])
+            if nano or tokens:  # the refusals so far were answered by this change
+                db.execute(f"UPDATE learners SET refused = 0 {where}", args)
             return [r["name"] for r in db.execute(f"SELECT name FROM learners {where} ORDER BY id", args)]
+        return self._write(work)
+
+    def set_budget(self, names, nano=None, tokens=None):
+        """Set budgets to an amount, lower or higher than before; None leaves that unit's budget as it is.
+        The learners changed are returned as they now are (their spending may pass the new budget)."""
+        if (nano is not None and nano < 0) or (tokens is not None and tokens < 0):
+            raise ValueError("a budget cannot be negative (0 stops the learner's calls)")
+
+        def work(db):
+            where, args = self._named(db, names)
+            if nano is not None:
+                db.execute(f"UPDATE learners SET budget_nano = ? {where}", [nano, *args])
+            if tokens is not None:
+                db.execute(f"UPDATE learners SET budget_tokens = ? {where}", [tokens, *args])
+            if nano is not None or tokens is not None:
+                db.execute(f"UPDATE learners SET refused = 0 {where}", args)
+            return [Learner(**dict(r)) for r in db.execute(
+                f"SELECT {self._COLUMNS} FROM learners {where} ORDER BY id", args)]
         return self._write(work)
 
     # -- class-wide caps -----------------------------------------------------------------------------------------
@@ -495,7 +574,7 @@ class SqliteStore(Store):
     # -- reading -------------------------------------------------------------------------------------------------
 
     _COLUMNS = ("id, name, budget_nano, budget_tokens, spent_nano, used_tokens, held_nano, held_tokens, calls, errors, "
-                "last_error, last_seen")
+                "lesson_errors, refused, last_error, last_error_refused, last_seen")
 
     def learners(self, *, with_progress=False):
         rows = self._read(f"SELECT {self._COLUMNS} FROM learners ORDER BY id")

@@ -288,3 +288,16 @@ def test_an_exercise_id_is_matched_exactly(tmp_path, exercise):
                              json={"exercise": exercise, "passed": True})
         assert answer.status_code == 400 and answer.json()["error"]["type"] == "invalid_request_error"
         assert room.store.learners(with_progress=True)[0].progress == []
+
+
+def test_guesses_at_the_instructor_token_are_slowed_and_the_instructor_is_not(tmp_path):
+    with classroom(tmp_path / "room.db") as room:
+        room_url = room.url + "/classroom/api/room"
+        mine = {"authorization": f"Bearer {room.instructor_token}"}
+        assert httpx2.get(room_url, headers=mine).status_code == 200
+        for _ in range(3):  # a page opened without a token is no guess
+            assert httpx2.get(room_url).status_code == 401
+        statuses = [httpx2.get(room_url, headers={"authorization": f"Bearer clsrm-instructor-guess{i}"}).status_code
+                    for i in range(8)]
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+        assert httpx2.get(room_url, headers=mine).status_code == 200

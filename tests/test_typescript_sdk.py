@@ -32,6 +32,7 @@ CHECKS = (
     "prefill_is_a_bad_request_error",
     "forced_tool_use_is_refused_where_the_catalog_says",
     "model_info_has_capabilities",
+    "a_batch_ends_and_its_results_match_by_custom_id",
 )
 
 

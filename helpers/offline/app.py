@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import fault_injection as fault_plans
 from . import models as model_routes
-from . import rate_limits, respond, stream, validate
+from . import batches, rate_limits, respond, stream, validate
 from .errors import ApiError, error_body, error_headers
 from .ids import new_id
 from .wording import say
@@ -115,6 +115,16 @@ def _messages(body: object, version: str, request_id: str, fault: Optional[fault
     return Stream(headers, stream.sse(message))
 
 
+def _batches(method: str, path: str, query: dict, body: object, version: str, headers: dict[str, str],
+             request_id: str) -> Reply:
+    # results_url names this server as the client reached it (the loopback port, or the in-process host).
+    answer = batches.answer(method, path, query, body, version, f"http://{headers.get('host', 'offline.localhost')}")
+    if answer.lines is None:
+        return _json(200, answer.payload, request_id)
+    lines = "".join(strict_json(line) + "\n" for line in answer.lines)
+    return Reply(200, {"content-type": "application/binary", "request-id": request_id}, lines.encode())
+
+
 def _route(method: str, path: str) -> Optional[str]:
     if path == "/v1/messages":
         return "messages" if method == "POST" else None
@@ -122,6 +132,8 @@ def _route(method: str, path: str) -> Optional[str]:
         return "count_tokens" if method == "POST" else None
     if path == "/v1/models" or path.startswith("/v1/models/"):
         return "models" if method == "GET" else None
+    if batches.route(method, path):
+        return "batches"
     return None
 
 
@@ -163,6 +175,8 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
             return _json(200, model_routes.answer(path, parse_qs(url.query)), request_id)
         if parsed is _UNPARSABLE:
             raise ApiError("invalid_request_error", say("invalid_json"))
+        if route == "batches":
+            return _batches(method.upper(), path, parse_qs(url.query), parsed, version, headers, request_id)
         if route == "count_tokens":
             return _json(200, {"input_tokens": validate.check_count_tokens(parsed, version)}, request_id)
         return _messages(parsed, version, request_id, fault)

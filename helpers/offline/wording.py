@@ -144,6 +144,19 @@ WORDING = {
     # UNCONFIRMED: the 413 sent for a body over 32 MB, as third-party pages quote it; the errors page
     # (https://platform.claude.com/docs/en/api/errors) describes request_too_large in the same words
     "request_too_large": "Request exceeds the maximum allowed number of bytes.",
+    # Message Batches: quoted in anthropics/anthropic-sdk-python#984 (a real 400)
+    "batch_custom_id_long": "{field}: String should have at most {limit} characters",
+    # UNCONFIRMED: the batch-processing page says these are refused, without the words
+    "batch_custom_id_pattern": "{field}: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'",
+    "batch_custom_id_repeated": "requests: custom_id '{custom_id}' is used more than once; each must be unique",
+    "batch_empty": "requests: List should have at least 1 item after validation, not 0",
+    "batch_too_many": "requests: List should have at most {limit} items",
+    "batch_stream": "{field}: streaming is not supported in a Message Batch",
+    "batch_max_tokens_zero": "{field}: max_tokens must be at least 1 in a Message Batch",
+    "batch_not_found": "message_batch_id: no Message Batch '{batch_id}' was found",
+    "batch_delete_in_progress": ("Message Batch {batch_id} is still processing and cannot be deleted; cancel it "
+                                 "first, or wait until it has ended."),
+    "batch_results_not_ready": "Message Batch {batch_id} has not finished processing: its results are not ready yet.",
 }
 
 

@@ -143,4 +143,30 @@ await check("model_info_has_capabilities", async () => {
   return accepted.join(",");
 });
 
+// The Message Batches API: create, poll until it ends (the kit's batches take seconds), read the results by
+// custom_id, then delete the batch.
+await check("a_batch_ends_and_its_results_match_by_custom_id", async () => {
+  const request = (id, model) => ({
+    custom_id: id, params: { model, max_tokens: 64, messages: [{ role: "user", content: "Say hello." }] },
+  });
+  let batch = await client.messages.batches.create({
+    requests: [request("ok", env.KIT_DEFAULT_MODEL), request("missing", env.KIT_UNKNOWN_MODEL)],
+  });
+  assert(batch.processing_status === "in_progress" && batch.results_url === null, batch.processing_status);
+  for (let tries = 0; batch.processing_status !== "ended" && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    batch = await client.messages.batches.retrieve(batch.id);
+  }
+  assert(batch.processing_status === "ended", "the batch never ended");
+  assert(batch.request_counts.succeeded === 1 && batch.request_counts.errored === 1, JSON.stringify(batch.request_counts));
+  const found = {};
+  for await (const line of await client.messages.batches.results(batch.id)) found[line.custom_id] = line.result;
+  assert(found.ok.type === "succeeded" && textOf(found.ok.message).length > 0, JSON.stringify(found.ok));
+  assert(found.missing.type === "errored" && found.missing.error.error.type === "not_found_error",
+    JSON.stringify(found.missing));
+  const deleted = await client.messages.batches.delete(batch.id);
+  assert(deleted.type === "message_batch_deleted" && deleted.id === batch.id, JSON.stringify(deleted));
+  return batch.id;
+});
+
 console.log(JSON.stringify(results));

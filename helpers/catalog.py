@@ -287,6 +287,12 @@ def cache_prices() -> CachePrices:
 
 
 @lru_cache(maxsize=1)
+def batch_multiplier() -> float:
+    """What a Message Batch's usage costs, as a multiple of the standard prices (source in ``models.json``)."""
+    return float(_raw()["batch_prices"]["multiplier"])
+
+
+@lru_cache(maxsize=1)
 def server_tool_prices() -> tuple[ServerToolPrice, ...]:
     """The per-use fees of Anthropic-defined tools that the catalog knows (source in ``models.json``)."""
     raw = _raw()["server_tool_prices"]

@@ -284,10 +284,12 @@ def test_a_stream_error_mid_way_passes_through_and_is_charged_conservatively(roo
     assert ann.spent_nano == pricing.hold_for({**body, "stream": True}).nano and "overloaded_error" in ann.last_error
 
 
-def test_only_messages_count_tokens_and_models_are_forwarded(room):
+def test_only_the_messages_api_is_forwarded(room):
     tokens = add_learners(room, ["ann"])
-    with pytest.raises(anthropic.NotFoundError, match="forwards Messages calls"):
-        client(room, tokens["ann"]).messages.batches.list()
+    learner = client(room, tokens["ann"])
+    for call in (lambda: learner.beta.files.list(), lambda: learner.get("/v1/organizations/me", cast_to=object)):
+        with pytest.raises(anthropic.NotFoundError, match="forwards Messages calls"):
+            call()
 
 
 def test_a_learner_sees_only_their_own_account(room):

@@ -189,7 +189,7 @@ def exposure_notes(host: str, port: int, *, tls: bool) -> str:
     """What other machines can reach when the server listens beyond loopback."""
     where = "every network interface" if host.strip("[]") in ("0.0.0.0", "::", "") else host
     notes = (f"EXPOSED on {where}, port {port}: anyone who can reach this machine can send requests to "
-             "/v1/messages, /v1/messages/count_tokens and /v1/models (answered only with a learner's token), report "
+             "/v1/messages, /v1/messages/count_tokens, /v1/messages/batches and /v1/models (answered only with a learner's token), report "
              "progress (same), and load the dashboard page (its data needs the instructor token). The instructor's "
              "key never leaves this server.")
     if not tls:

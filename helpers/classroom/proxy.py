@@ -34,6 +34,7 @@ from ..offline.ids import new_id
 from ..offline.wording import say
 from ..usage import _StreamedMessage
 from . import dashboard, pricing, routes
+from .batches import BatchDesk
 from .evidence import request_shape, voucher
 from .limits import GuessThrottle, RateLimiter, RateLimits, standing
 from .redaction import Redactor
@@ -45,6 +46,9 @@ from .upstream import Upstream
 log = logging.getLogger("helpers.classroom")
 log.addFilter(http_server._BoundedLog())
 EXERCISE_ID = re.compile(r"\d\d\.\d{1,3}")  # matched whole (``fullmatch``): "07.1\n" is no exercise
+JSON_ROUTES = ("messages", "count_tokens", "batch_create")
+"""Routes whose body must be a JSON object (the others have none)."""
+HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(:\d{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?")
 MAX_EVIDENCE = 50
 """Request ids one progress report may point to."""
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
@@ -184,6 +188,7 @@ class Classroom:
         self.guesses = GuessThrottle()
         self.stuck_after = stuck_after
         self.redactor = redactor or Redactor(None)
+        self.batches = BatchDesk(self)
 
     # -- ASGI --------------------------------------------------------------------------------------------------
 
@@ -219,6 +224,9 @@ class Classroom:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
         address = (scope.get("client") or ("",))[0] or ""
+        host = headers.get("host", "")
+        # This server as the learner reached it (a batch's results_url); a relative URL if the Host is odd.
+        own_url = f"{scope.get('scheme', 'http')}://{host}" if HOST.fullmatch(host) else ""
         try:
             body = await http_server._body(receive, headers)
         except http_server._ClientGone:
@@ -228,7 +236,7 @@ class Classroom:
         elif path == "/classroom" or path.startswith("/classroom/"):
             answer = self._classroom(method, path, headers, body, address)
         else:
-            answer = await self._api(method, raw_path, query, headers, body, address, receive, send)
+            answer = await self._api(method, raw_path, query, headers, body, address, own_url, receive, send)
         if answer is not None:
             await self._send(send, answer)
 
@@ -369,11 +377,11 @@ class Classroom:
                 "anthropic-ratelimit-requests-remaining": str(mine.remaining),
                 "anthropic-ratelimit-requests-reset": _rfc3339(mine.reset_s)}
 
-    async def _api(self, method, raw_path, query, headers, body, address, receive, send) -> Optional[Answer]:
+    async def _api(self, method, raw_path, query, headers, body, address, own_url, receive, send) -> Optional[Answer]:
         route = routes.match(method, raw_path, query)
         if route is None:  # before the token, as the API does: a browser's /favicon.ico gets 404, not 401
             return _error(404, "not_found_error", f"This classroom server forwards Messages calls (create, stream), "
-                                                  f"count_tokens and models; not {method} {raw_path[:200]}.")
+                                                  f"count_tokens, models and Message Batches; not {method} {raw_path[:200]}.")
         learner_id = self._learner(headers, address)
         if isinstance(learner_id, Answer):
             return learner_id
@@ -388,12 +396,14 @@ class Classroom:
             return answer
         try:
             refused = self._betas(headers)
-            parsed = None if route.name == "models" else _json_object(body)
-            if refused is None and route.name != "models" and parsed is None:  # the API bills nothing for these
+            parsed = _json_object(body) if route.name in JSON_ROUTES else None
+            if refused is None and route.name in JSON_ROUTES and parsed is None:  # the API bills nothing for these
                 refused = _error(400, "invalid_request_error", say("invalid_json"))
             if refused is not None:
                 self._note(learner_id, _error_text(400, refused.body))
                 return refused
+            if route.name.startswith("batch_"):
+                return await self.batches.answer(learner_id, route, headers, body, parsed, own_url, send)
             shape = request_shape(route.name, parsed)
             if route.name != "messages":
                 return await self._free_call(learner_id, method, route.target, headers, body, shape)

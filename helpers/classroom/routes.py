@@ -1,4 +1,5 @@
-"""The endpoints the classroom server forwards, and nothing else: an allow-list matched on the request's path.
+"""The endpoints the classroom server forwards, and nothing else: an allow-list matched on the request's path
+(Messages, count_tokens, models, and the Message Batches endpoints).
 
 A learner's path is never sent on. It must be one of the routes below exactly, in plain characters (no
 percent-encoding, no empty, ``.`` or ``..`` segments, no trailing slash): the form the SDK sends. The
@@ -20,10 +21,14 @@ MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@]{0,127}")
 QUERY_VALUE = re.compile(r"[A-Za-z0-9_\-.:@]{1,128}")
 
 
+BATCH_ID = re.compile(r"msgbatch_[A-Za-z0-9]{1,100}")
+
+
 @dataclass(frozen=True)
 class Route:
-    name: str  # "messages", "count_tokens" or "models"
+    name: str  # "messages", "count_tokens", "models", or "batch_create", "batch_list", "batch_get", ...
     target: str  # the path and query sent upstream, built from the route
+    batch_id: str = ""  # the batch a batch route is about
 
 
 # Per route: the method, and the query parameters the SDK sends that the route passes on.
@@ -32,6 +37,11 @@ _FIXED = {
     "/v1/messages/count_tokens": ("POST", "count_tokens", ("beta",)),
     "/v1/models": ("GET", "models", ("beta", "limit", "after_id", "before_id", "lifecycle", "lifecycle[]")),
 }
+_BATCHES = "/v1/messages/batches"
+# A batch's own routes: (method, what follows its id) -> route name.
+_BATCH_ROUTES = {("GET", ""): "batch_get", ("DELETE", ""): "batch_delete", ("POST", "/cancel"): "batch_cancel",
+                 ("GET", "/results"): "batch_results"}
+_BATCH_LIST_QUERY = ("beta", "limit", "after_id", "before_id")
 _MODEL_QUERY = ("beta",)
 
 
@@ -48,6 +58,17 @@ def match(method: str, raw_path: str, raw_query: str = "") -> Optional[Route]:
     if fixed is not None:
         wanted, name, allowed = fixed
         return Route(name, raw_path + _query(raw_query, allowed)) if method == wanted else None
+    if raw_path == _BATCHES:
+        if method == "POST":
+            return Route("batch_create", _BATCHES + _query(raw_query, ("beta",)))
+        return Route("batch_list", _BATCHES + _query(raw_query, _BATCH_LIST_QUERY)) if method == "GET" else None
+    if raw_path.startswith(_BATCHES + "/"):
+        batch_id, _, rest = raw_path[len(_BATCHES) + 1:].partition("/")
+        name = _BATCH_ROUTES.get((method, "/" + rest if rest else ""))
+        if name is None or not BATCH_ID.fullmatch(batch_id):
+            return None
+        return Route(name, f"{_BATCHES}/{batch_id}" + ("/" + rest if rest else "") + _query(raw_query, ("beta",)),
+                     batch_id)
     prefix, _, model_id = raw_path.rpartition("/")
     if prefix == "/v1/models" and method == "GET" and MODEL_ID.fullmatch(model_id) and not set(model_id) <= {"."}:
         return Route("models", f"/v1/models/{model_id}" + _query(raw_query, _MODEL_QUERY))

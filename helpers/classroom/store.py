@@ -78,6 +78,13 @@ CREATE TABLE IF NOT EXISTS calls (
     status INTEGER NOT NULL,
     shape TEXT NOT NULL             -- JSON: what the request was like (see proxy.request_shape)
 );
+-- A Message Batch a learner created: only they may read it, and its reservation is settled from its results.
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    learner_id INTEGER NOT NULL REFERENCES learners(id),
+    reservation INTEGER,            -- NULL once settled
+    created REAL NOT NULL
+);
 -- An exercise cell's run, opened by the kit when the cell starts: calls made since may vouch for its pass.
 CREATE TABLE IF NOT EXISTS attempts (
     id TEXT PRIMARY KEY,
@@ -94,6 +101,7 @@ ADDED_COLUMNS = (
     ("learners", "lesson_errors", "INTEGER NOT NULL DEFAULT 0"),
     ("learners", "refused", "INTEGER NOT NULL DEFAULT 0"),
     ("learners", "last_error_refused", "INTEGER NOT NULL DEFAULT 0"),
+    ("reservations", "kind", "TEXT NOT NULL DEFAULT 'call'"),  # 'batch': held until the batch's results are read
     ("progress", "verified", "INTEGER NOT NULL DEFAULT 0"),  # passed at least once with evidence the server saw
     ("progress", "last_verified", "INTEGER NOT NULL DEFAULT 0"),
 )
@@ -445,10 +453,52 @@ class SqliteStore(Store):
                        "last_error = ?, last_error_refused = 0, last_seen = ? WHERE id = ?",
                        (int(is_lesson_error(error)), error[:MAX_ERROR_CHARS], time.time(), learner_id))
 
+    # -- Message Batches -----------------------------------------------------------------------------------------
+
+    def keep_batch(self, reservation: int, batch_id: str, learner_id: int, call: Optional["Call"] = None) -> None:
+        """A batch was created: its reservation stays held, across restarts, until its results are read."""
+        def work(db):
+            db.execute("UPDATE reservations SET kind = 'batch' WHERE id = ?", (reservation,))
+            db.execute("INSERT OR IGNORE INTO batches (id, learner_id, reservation, created) VALUES (?, ?, ?, ?)",
+                       (batch_id, learner_id, reservation, time.time()))
+            self._keep_call(db, learner_id, call)
+            self._count_call(db, learner_id, None)
+        self._write(work)
+
+    def batch_owner(self, batch_id: str) -> Optional[int]:
+        rows = self._read("SELECT learner_id FROM batches WHERE id = ?", (batch_id,))
+        return rows[0]["learner_id"] if rows else None
+
+    def batch_settled(self, batch_id: str) -> bool:
+        rows = self._read("SELECT reservation FROM batches WHERE id = ?", (batch_id,))
+        return bool(rows) and rows[0]["reservation"] is None
+
+    def learner_batches(self, learner_id: int) -> list[str]:
+        """The learner's batches, newest first (the API's order)."""
+        return [r["id"] for r in self._read("SELECT id FROM batches WHERE learner_id = ? ORDER BY created DESC, "
+                                            "rowid DESC", (learner_id,))]
+
+    def settle_batch(self, batch_id: str, nano: int, tokens: int) -> None:
+        """Replace the batch's reservation by what its results cost (once)."""
+        def work(db):
+            batch = db.execute("SELECT reservation FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            if batch is None or batch["reservation"] is None:
+                return
+            row = db.execute("DELETE FROM reservations WHERE id = ? RETURNING learner_id, nano, tokens",
+                             (batch["reservation"],)).fetchone()
+            db.execute("UPDATE batches SET reservation = NULL WHERE id = ?", (batch_id,))
+            if row is not None:
+                db.execute("UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, "
+                           "spent_nano = spent_nano + ?, used_tokens = used_tokens + ? WHERE id = ?",
+                           (row["nano"], row["tokens"], nano, tokens, row["learner_id"]))
+        self._write(work)
+
     def recover(self):
         """Settle, at their full bound, the reservations that another run of the server left behind."""
         def work(db):
-            rows = db.execute("SELECT * FROM reservations WHERE run_id != ?", (self.run_id,)).fetchall()
+            # A batch's reservation outlives the run that made it: its results, read later, settle it.
+            rows = db.execute("SELECT * FROM reservations WHERE run_id != ? AND kind != 'batch'",
+                              (self.run_id,)).fetchall()
             for row in rows:
                 db.execute(
                     "UPDATE learners SET held_nano = held_nano - ?, held_tokens = held_tokens - ?, spent_nano = "

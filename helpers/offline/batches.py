@@ -13,7 +13,8 @@ under https://platform.claude.com/docs/en/api/messages/batches; the SDK's ``type
   tally requests as ``processing`` until the whole batch ends. A batch expires 24 hours after creation.
 - Cancelling moves a batch to ``canceling``; requests not yet processed end ``canceled``. A batch can be
   deleted only once it has ended ("If you'd like to delete an in-progress batch, you must first cancel it").
-- Batches cost 50% of the standard prices (``catalog.BATCH_DISCOUNT``).
+- Batches cost 50% of the standard prices (``catalog.batch_multiplier()``); a result's usage says
+  ``service_tier: "batch"`` (the SDK's ``types/usage.py``).
 
 What is the kit's own: each request is validated and answered by the same functions as ``messages.create``
 (so an invalid one ends ``errored`` with the error the Messages API would give), and processing takes
@@ -96,6 +97,7 @@ def _result(custom_id: str, params: dict, version: str, canceled: bool) -> dict:
     except ApiError as error:
         return {"custom_id": custom_id, "result": {
             "type": "errored", "error": error_body(error.error_type, error.message, new_id("req"))}}
+    message["usage"] = {**message["usage"], "service_tier": "batch"}  # the SDK's Usage names this tier
     return {"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}
 
 
@@ -140,7 +142,7 @@ def _view(batch: Batch, base_url: str) -> dict:
     }
 
 
-def _requests(body: object) -> list[tuple[str, dict]]:
+def check_requests(body: object) -> list[tuple[str, dict]]:
     """The batch's requests, checked as the API checks them when the batch is created."""
     if not isinstance(body, dict):
         raise invalid(say("invalid_json"))
@@ -240,7 +242,7 @@ def answer(method: str, path: str, query: dict, body: object, version: str, base
     parts = path.removeprefix("/v1/messages/batches").strip("/").split("/") if path != "/v1/messages/batches" else []
     if not parts:
         if method == "POST":
-            batch = Batch(new_id("msgbatch"), _requests(body), version, clock())
+            batch = Batch(new_id("msgbatch"), check_requests(body), version, clock())
             _keep(batch)
             return Answer(_view(batch, base_url))
         if method == "GET":

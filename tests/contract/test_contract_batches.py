@@ -53,6 +53,7 @@ def test_a_batch_processes_in_time_and_its_results_match_by_custom_id(api):
     greeting = results["greet"].result
     assert greeting.type == "succeeded" and greeting.message.type == "message"
     assert any(block.type == "text" for block in greeting.message.content)
+    assert greeting.message.usage.service_tier == "batch"
     # Each errored request carries the error the Messages API gives for the same params.
     too_long, gone = results["too-long"].result, results["gone"].result
     assert too_long.type == "errored" and too_long.error.error.type == "invalid_request_error"

@@ -130,3 +130,116 @@ def test_make_test_never_collects_the_learners_workspace(tmp_path):
                             cwd=project, capture_output=True, text=True, timeout=120)
     assert "tests/test_shipped.py::test_shipped" in result.stdout, result.stdout + result.stderr
     assert "workspace" not in result.stdout
+
+
+def _code_lesson(*sources: str) -> str:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A lesson")]
+                                        + [nbformat.v4.new_code_cell(s) for s in sources])
+    return nbformat.writes(notebook)
+
+
+def _run_and_save(path: Path) -> None:
+    """What Run All then an autosave leaves: outputs, execution counts, kernel metadata, cell ids, new widths."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def code_lessons(tmp_path) -> Path:
+    source = tmp_path / "code-notebooks"
+    source.mkdir()
+    (source / "05_stop_reasons.ipynb").write_text(_code_lesson("print('v1')", "1 + 1"))
+    (source / "06_errors.ipynb").write_text(_code_lesson("print('errors v1')"))
+    return source
+
+
+def test_a_lesson_that_was_only_run_and_saved_is_still_updated(code_lessons, tmp_path):
+    mine = tmp_path / "workspace"
+    sync(code_lessons, mine)
+    _run_and_save(mine / "05_stop_reasons.ipynb")
+    ran = json.loads((mine / "05_stop_reasons.ipynb").read_text())
+    assert any(cell.get("outputs") for cell in ran["cells"]), "the kernel stored its outputs"
+    (code_lessons / "05_stop_reasons.ipynb").write_text(_code_lesson("print('v2')", "1 + 1"))
+
+    report = sync(code_lessons, mine)
+
+    assert report.updated == ["05_stop_reasons.ipynb"] and report.kept == []
+    assert (mine / "05_stop_reasons.ipynb").read_text() == (code_lessons / "05_stop_reasons.ipynb").read_text()
+    assert "outputs you had are replaced" in "\n".join(report.lines())
+
+
+def test_an_edited_and_run_lesson_is_kept_with_the_new_version_beside_it(code_lessons, tmp_path):
+    import nbformat
+
+    mine = tmp_path / "workspace"
+    sync(code_lessons, mine)
+    lesson = mine / "05_stop_reasons.ipynb"
+    notebook = nbformat.read(lesson, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("answer = 'my own exercise'"))  # a cell of the learner's
+    nbformat.write(notebook, lesson)
+    _run_and_save(lesson)
+    edited = lesson.read_text()
+    (code_lessons / "05_stop_reasons.ipynb").write_text(_code_lesson("print('v2')", "1 + 1"))
+
+    report = sync(code_lessons, mine)
+
+    assert report.kept == ["05_stop_reasons.ipynb"] and report.updated == []
+    assert lesson.read_text() == edited
+    beside = mine / "05_stop_reasons (new).ipynb"
+    assert beside.read_text() == (code_lessons / "05_stop_reasons.ipynb").read_text()
+    assert "the newer shipped version is beside it: 05_stop_reasons (new).ipynb" in "\n".join(report.lines())
+    # The next run still keeps it, and refreshes the new version when upstream moves again.
+    (code_lessons / "05_stop_reasons.ipynb").write_text(_code_lesson("print('v3')", "1 + 1"))
+    assert sync(code_lessons, mine).kept == ["05_stop_reasons.ipynb"]
+    assert beside.read_text() == (code_lessons / "05_stop_reasons.ipynb").read_text()
+    assert lesson.read_text() == edited
+
+
+def test_a_changed_cell_source_is_an_edit_but_a_changed_output_is_not(code_lessons, tmp_path):
+    mine = tmp_path / "workspace"
+    sync(code_lessons, mine)
+    lesson = mine / "06_errors.ipynb"
+    notebook = json.loads(lesson.read_text())
+    notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["errors v1\n"]}]
+    notebook["cells"][1]["execution_count"] = 7
+    lesson.write_text(json.dumps(notebook))
+    (code_lessons / "06_errors.ipynb").write_text(_code_lesson("print('errors v2')"))
+    assert sync(code_lessons, mine).updated == ["06_errors.ipynb"]
+    notebook = json.loads(lesson.read_text())
+    notebook["cells"][1]["source"] = "print('errors v2, and my change')"
+    lesson.write_text(json.dumps(notebook))
+    (code_lessons / "06_errors.ipynb").write_text(_code_lesson("print('errors v3')"))
+    assert sync(code_lessons, mine).kept == ["06_errors.ipynb"]
+
+
+def test_a_deleted_lesson_that_had_been_run_comes_back(code_lessons, tmp_path):
+    mine = tmp_path / "workspace"
+    sync(code_lessons, mine)
+    _run_and_save(mine / "06_errors.ipynb")
+    (mine / "06_errors.ipynb").unlink()
+    assert sync(code_lessons, mine).restored == ["06_errors.ipynb"]
+    assert (mine / "06_errors.ipynb").read_text() == (code_lessons / "06_errors.ipynb").read_text()
+
+
+def test_a_workspace_from_the_first_format_keeps_differing_notebooks_with_the_new_one_beside(code_lessons, tmp_path):
+    import hashlib
+
+    mine = tmp_path / "workspace"
+    mine.mkdir()
+    for name in ("05_stop_reasons.ipynb", "06_errors.ipynb"):
+        (mine / name).write_bytes((code_lessons / name).read_bytes())
+    old = {name: hashlib.sha256((code_lessons / name).read_bytes()).hexdigest()
+           for name in ("05_stop_reasons.ipynb", "06_errors.ipynb")}
+    (mine / MANIFEST).write_text(json.dumps(old))
+    _run_and_save(mine / "05_stop_reasons.ipynb")
+    (code_lessons / "05_stop_reasons.ipynb").write_text(_code_lesson("print('v2')", "1 + 1"))
+    report = sync(code_lessons, mine)
+    assert report.kept == ["05_stop_reasons.ipynb"] and (mine / "05_stop_reasons (new).ipynb").exists()
+    assert json.loads((mine / MANIFEST).read_text())["format"] == 2

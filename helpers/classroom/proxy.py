@@ -381,7 +381,8 @@ class Classroom:
         route = routes.match(method, raw_path, query)
         if route is None:  # before the token, as the API does: a browser's /favicon.ico gets 404, not 401
             return _error(404, "not_found_error", f"This classroom server forwards Messages calls (create, stream), "
-                                                  f"count_tokens, models and Message Batches; not {method} {raw_path[:200]}.")
+                                                  f"count_tokens, models and Message Batches; not {method} "
+                                                  f"{raw_path[:200]}.")
         learner_id = self._learner(headers, address)
         if isinstance(learner_id, Answer):
             return learner_id

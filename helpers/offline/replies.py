@@ -132,21 +132,33 @@ def _fill(template: str, values: dict) -> str:
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
 
 
+_NOT_SPOKEN = ("thinking", "redacted_thinking")
+"""Blocks of an assistant turn that are not what it said: a real reply sent back opens with its thinking."""
+_TOOL_BLOCKS = ("tool_use", "tool_result", "server_tool_use", "web_search_tool_result")
+
+
 def _examples(turns: list[dict]) -> list[tuple[str, str]]:
-    """Few-shot pairs, when the turns before the question are user inputs each answered by a short label."""
+    """Few-shot pairs, when the turns before the question are user inputs each answered by a short label.
+
+    An exchange that is not an input and a label (a tool call and its result, a reply of the kit's own
+    ``[offline]`` text, anything long) is passed over, as long as the labelled pairs still outnumber such
+    exchanges: a history that holds the learner's examples and the replies they got stays a few-shot task."""
     if len(turns) < 2 * _MIN_EXAMPLES or len(turns) % 2:
         return []
-    pairs = []
+    pairs, other = [], 0
     for user, assistant in zip(turns[0::2], turns[1::2]):
         if user["role"] != "user" or assistant["role"] != "assistant":
             return []
-        if any(b.get("type") != "text" for b in (*user["content"], *assistant["content"])):
-            return []
-        label = _text_of(assistant["content"]).strip()
-        if not label or "\n" in label or len(label) > _LABEL_CHARS or len(label.split()) > _LABEL_WORDS:
-            return []
+        spoken = [b for b in assistant["content"] if b.get("type") not in _NOT_SPOKEN]
+        if any(b.get("type") in _TOOL_BLOCKS for b in (*user["content"], *spoken)):
+            continue  # a tool's call or result: neither an example nor a sign that this is no few-shot task
+        label = _text_of(spoken).strip()
+        if (any(b.get("type") != "text" for b in (*user["content"], *spoken)) or not label or "\n" in label
+                or len(label) > _LABEL_CHARS or len(label.split()) > _LABEL_WORDS or label.startswith("[offline]")):
+            other += 1
+            continue
         pairs.append((_text_of(user["content"]), label))
-    return pairs
+    return pairs if len(pairs) >= _MIN_EXAMPLES and len(pairs) > other else []
 
 
 def _entry_for(last_user: str) -> Optional[dict]:

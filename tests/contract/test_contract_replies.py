@@ -563,3 +563,35 @@ def test_the_backend_reads_assistant_turns_written_by_hand():
 
     assert "30 days" in answer("Refunds take 30 days.")
     assert "5 business days" in answer("Refunds take 5 business days.")
+
+
+REVIEWS = (("Review: The pasta arrived hot and tasted great.", "positive"),
+           ("Review: Two hours late, and the box was crushed.", "negative"),
+           ("Review: It works. Nothing special.", "neutral"))
+
+
+def test_few_shot_goes_on_after_a_real_reply_with_its_thinking_block_is_sent_back(api):
+    turns = _few_shot(*REVIEWS, question="Review: The screen cracked within a week.")
+    first = api.create(**params(*turns, max_tokens=300))
+    assert first.content[0].type == "thinking"  # the premise: the reply sent back opens with a thinking block
+    assert text_of(first) in {label for _, label in REVIEWS}
+    history = turns + [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+                       user("Review: The soup arrived hot and tasted great too.")]
+    second = api.create(**params(*history, max_tokens=300))
+    assert text_of(second) == "positive" and second.stop_reason == "end_turn"
+
+
+def test_few_shot_passes_over_the_kits_own_reply_and_a_tool_exchange(api):
+    turns = _few_shot(*REVIEWS, question="Tell me about your day.")
+    tool_use = {"type": "tool_use", "id": "toolu_01kit", "name": "lookup", "input": {"q": "x"}}
+    history = turns + [assistant("[offline] I received 7 messages. Your last one: \"Tell me about your day.\" (the "
+                                 "kit's deterministic text, not Claude's)."),
+                       {"role": "user", "content": "Check the order."},
+                       {"role": "assistant", "content": [tool_use]},
+                       {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01kit",
+                                                     "content": "order 7: delivered"}]},
+                       assistant("[offline] The order was delivered, the kit's own words say."),
+                       user("Review: Two hours late, and the bag was crushed.")]
+    tools = [{"name": "lookup", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}]
+    reply = api.create(**params(*history, max_tokens=300, tools=tools, **NO_THINKING))
+    assert text_of(reply) == "negative"

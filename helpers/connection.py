@@ -16,6 +16,7 @@ import anthropic
 import httpx2
 from dotenv import find_dotenv, load_dotenv
 
+from . import error_display
 from .budget import BudgetGuard
 from .offline.transport import OfflineTransport
 from .usage import RecordingTransport
@@ -126,6 +127,7 @@ def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options
         client = anthropic.Anthropic(**_with_guard(_live_options(client_options, anthropic.DefaultHttpxClient)))
     if not quiet:
         print(_banner(chosen, source, str(client.base_url)))
+    error_display.install()
     return client
 
 
@@ -138,4 +140,5 @@ def aconnect(mode: Optional[str] = None, *, quiet: bool = False, **client_option
         client = anthropic.AsyncAnthropic(**_with_guard(_live_options(client_options, anthropic.DefaultAsyncHttpxClient)))
     if not quiet:
         print(_banner(chosen, source, str(client.base_url)))
+    error_display.install()
     return client

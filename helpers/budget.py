@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from anthropic import Middleware
 
@@ -54,6 +54,7 @@ class Budget:
 
 
 _current = Budget()
+_watchers: list[Callable[[Budget], None]] = []
 
 
 def budget(max_usd: Optional[float] = None, *, max_tokens: Optional[int] = None) -> Budget:
@@ -62,7 +63,19 @@ def budget(max_usd: Optional[float] = None, *, max_tokens: Optional[int] = None)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
             raise ValueError(f"{name} must be a non-negative number, or None for no limit; got {value!r}")
     _current.max_usd, _current.max_tokens = max_usd, max_tokens
+    for watcher in list(_watchers):
+        try:
+            watcher(_current)
+        except Exception:  # noqa: BLE001 - a display that fails must not undo the new limit
+            pass
     return _current
+
+
+def watch(watcher: Callable[[Budget], None]) -> Callable[[], None]:
+    """Call ``watcher(limit)`` whenever the limit changes (a viewer redraws its budget line); returns the
+    function that stops it."""
+    _watchers.append(watcher)
+    return lambda: _watchers.remove(watcher) if watcher in _watchers else None
 
 
 def current() -> Budget:

@@ -18,12 +18,14 @@ import ipywidgets as w
 from . import catalog
 from .budget import budget as set_budget
 from .budget import current as current_budget
+from .budget import watch as watch_budget
 from .usage import Record, UsageLog, usage_log
 
 ROWS = 10  # calls on one page; the totals always count every call
 BAR_WIDTH_PX = 72
 NARROW_PX = 720  # the width of the viewer below which each call takes two lines
 INPUT_COLOR, OUTPUT_COLOR = "#5c6bc0", "#ef6c00"
+CACHE_READ_COLOR, CACHE_WRITE_COLOR = "#26a69a", "#ab47bc"
 PLACEHOLDER = ("UsageViewer: a live table of the API calls this kernel makes. "
                "Run this cell to show it (it needs a running kernel and widget support).")
 
@@ -43,7 +45,7 @@ STYLE = f"""<style>
 .kit-usage-row .kit-failed {{color: var(--jp-error-color1, #d32f2f);}}
 .kit-usage-muted {{color: var(--jp-ui-font-color2, #616161);}}
 .kit-bars {{display: inline-block; width: {BAR_WIDTH_PX}px; vertical-align: middle;}}
-.kit-bars > div {{height: 5px;}}
+.kit-bars > div, .kit-bars i {{height: 5px;}}
 @container (max-width: {NARROW_PX}px) {{
   .kit-usage-table, .kit-usage-table tbody {{display: block;}}
   .kit-usage-table thead {{display: none;}}
@@ -69,13 +71,24 @@ def _escape(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _all_input(record: Record) -> int:
+    """Every input token of a call: the uncached ones and those the prompt cache read or wrote."""
+    return record.input_tokens + record.cache_read_input_tokens + record.cache_creation_input_tokens
+
+
 def _bars(record: Record, biggest: int) -> str:
-    """Input and output tokens of one call as two bars, on the scale of the largest call shown."""
-    width_in = round(BAR_WIDTH_PX * record.input_tokens / biggest)
-    width_out = round(BAR_WIDTH_PX * record.output_tokens / biggest)
-    return (f'<div class="kit-bars" title="{record.input_tokens} in / {record.output_tokens} out">'
-            f'<div style="background:{INPUT_COLOR};width:{width_in}px"></div>'
-            f'<div style="background:{OUTPUT_COLOR};width:{width_out}px;margin-top:1px"></div></div>')
+    """A call's input (uncached, cache read, cache write, side by side) and output as two bars, on the scale of the
+    largest call shown."""
+    width = lambda tokens: round(BAR_WIDTH_PX * tokens / biggest)  # noqa: E731
+    parts = ((INPUT_COLOR, record.input_tokens), (CACHE_READ_COLOR, record.cache_read_input_tokens),
+             (CACHE_WRITE_COLOR, record.cache_creation_input_tokens))
+    segments = "".join(f'<i style="background:{color};width:{width(tokens)}px"></i>' for color, tokens in parts if tokens)
+    title = (f"{record.input_tokens} uncached input, {record.cache_read_input_tokens} cache read, "
+             f"{record.cache_creation_input_tokens} cache write / {record.output_tokens} out"
+             if record.cache_read_input_tokens or record.cache_creation_input_tokens
+             else f"{record.input_tokens} in / {record.output_tokens} out")
+    return (f'<div class="kit-bars" title="{title}"><div style="display:flex">{segments}</div>'
+            f'<div style="background:{OUTPUT_COLOR};width:{width(record.output_tokens)}px;margin-top:1px"></div></div>')
 
 
 def _model(record: Record) -> str:
@@ -150,17 +163,30 @@ class UsageViewer(w.VBox):
                    layout=w.Layout(**wrapping)),
         ])
         self.add_class("kit-usage-viewer")
+        self._cache_read = self._cache_write = 0  # the log keeps the other totals
+        for record in list(log.records):
+            self._count_cache(record)
         self._unsubscribe = log.subscribe(self._on_record)
+        self._unwatch = watch_budget(lambda _: self.update())  # a new limit shows at once, not at the next call
         self.update()
+
+    def _count_cache(self, record: Record) -> None:
+        if record.kind != "count_tokens":
+            self._cache_read += record.cache_read_input_tokens
+            self._cache_write += record.cache_creation_input_tokens
 
     def _on_record(self, record: Optional[Record]) -> None:
         if record is None:
             self._first = None  # the log was cleared
+            self._cache_read = self._cache_write = 0
+        else:
+            self._count_cache(record)
         self.update()
 
     def close(self) -> None:
         if hasattr(self, "_unsubscribe"):
             self._unsubscribe()
+            self._unwatch()
         super().close()
 
     # ---- what is shown -------------------------------------------------------------------------
@@ -195,8 +221,12 @@ class UsageViewer(w.VBox):
 
     def _totals_html(self, count: int, shown: list[Record]) -> str:
         limit = current_budget()
-        parts = [f"<b>{count}</b> calls", f"<b>{self.usage.total_input_tokens:,}</b> input tokens",
-                 f"<b>{self.usage.total_output_tokens:,}</b> output tokens", f"<b>${self.usage.total_cost_usd:.6f}</b>"]
+        uncached = self.usage.total_input_tokens
+        parts = [f"<b>{count}</b> calls", f"<b>{uncached + self._cache_read + self._cache_write:,}</b> input tokens"]
+        if self._cache_read or self._cache_write:
+            parts.append(f'<span class="kit-usage-muted">({uncached:,} uncached, {self._cache_read:,} cache read, '
+                         f"{self._cache_write:,} cache write)</span>")
+        parts += [f"<b>{self.usage.total_output_tokens:,}</b> output tokens", f"<b>${self.usage.total_cost_usd:.6f}</b>"]
         if limit.max_usd is not None:
             parts.append(f"budget ${limit.max_usd:g} ({self.usage.total_cost_usd / limit.max_usd:.0%} used)"
                          if limit.max_usd else "budget $0")
@@ -229,7 +259,7 @@ class UsageViewer(w.VBox):
         if not records:
             return (f'{STYLE}<div class="kit-usage kit-usage-muted">No calls yet: calls made with a client from '
                     "connect() appear here.</div>")
-        biggest = max((max(r.input_tokens, r.output_tokens) for r in records), default=0) or 1
+        biggest = max((max(_all_input(r), r.output_tokens) for r in records), default=0) or 1
         head = "".join(f'<th class="kit-col-{name}">{title}</th>' for name, title in COLUMNS if name != "break")
         rows = []
         for number, r in enumerate(records, start=first_number):
@@ -239,7 +269,7 @@ class UsageViewer(w.VBox):
                 "call": f'<span class="kit-usage-muted">{_escape(r.kind)}</span>',
                 "result": _result(r),
                 "break": "",
-                "input": f'{r.input_tokens:,}<span class="kit-unit"> in</span>',
+                "input": f'{_all_input(r):,}<span class="kit-unit"> in</span>',
                 "output": f'{r.output_tokens:,}<span class="kit-unit"> out</span>',
                 "bars": _bars(r, biggest),
                 "cache": _cache_cell(r),
@@ -248,8 +278,12 @@ class UsageViewer(w.VBox):
             }
             html_cells = "".join(f'<td class="kit-col-{name}">{cells[name]}</td>' for name, _ in COLUMNS)
             rows.append(f'<tr class="kit-usage-row">{html_cells}</tr>')
-        legend = (f'<div class="kit-usage-muted" style="font-size:90%"><span style="color:{INPUT_COLOR}">&#9632;</span> '
-                  f'input tokens &nbsp; <span style="color:{OUTPUT_COLOR}">&#9632;</span> output tokens, per call</div>')
+        swatch = lambda color, label: f'<span><span style="color:{color}">&#9632;</span> {label}</span>'  # noqa: E731
+        keys = [swatch(INPUT_COLOR, "uncached input")]
+        if any(r.cache_read_input_tokens or r.cache_creation_input_tokens for r in records):
+            keys += [swatch(CACHE_READ_COLOR, "cache read"), swatch(CACHE_WRITE_COLOR, "cache write")]
+        keys.append(swatch(OUTPUT_COLOR, "output tokens, per call"))
+        legend = f'<div class="kit-usage-totals kit-usage-muted" style="font-size:90%">{"".join(keys)}</div>'
         return (f'{STYLE}<div class="kit-usage"><table class="kit-usage-table"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table>{legend}</div>')
 

@@ -131,3 +131,36 @@ def test_where_the_widget_cannot_show_it_says_how_to_see_it():
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == viewer.model_id
     assert repr(viewer).startswith("UsageViewer(2 calls")
     viewer.close()
+
+
+def test_totals_and_bars_count_what_the_cache_read_and_wrote():
+    log = UsageLog()
+    log.add(_record(1, input_tokens=40, cache_creation_input_tokens=2000, output_tokens=5))
+    log.add(_record(2, input_tokens=40, cache_read_input_tokens=2000, output_tokens=5))
+    log.add(_record(3, path="/v1/messages/count_tokens", input_tokens=2040, output_tokens=0, stop_reason=None))
+    viewer = UsageViewer(log)
+    # Billed input is 4,080 tokens, not the 80 uncached ones; a token count is no input.
+    assert "<b>4,080</b> input tokens" in viewer.totals.value
+    assert "(80 uncached, 2,000 cache read, 2,000 cache write)" in viewer.totals.value
+    assert '<td class="kit-col-input">2,040<span class="kit-unit"> in</span>' in viewer.table.value
+    assert "40 uncached input, 2000 cache read, 0 cache write / 5 out" in viewer.table.value
+    assert "cache read" in viewer.table.value and "cache write" in viewer.table.value  # the legend names them
+    # A viewer made later counts what was already in the log, and a new call adds to it.
+    log.add(_record(4, input_tokens=10, cache_read_input_tokens=500, output_tokens=1))
+    assert "<b>4,590</b> input tokens" in viewer.totals.value and "<b>4,590</b>" in UsageViewer(log).totals.value
+    log.clear()
+    assert "<b>0</b> input tokens" in viewer.totals.value
+    viewer.close()
+
+
+def test_the_budget_line_redraws_when_the_limit_changes_without_a_call():
+    log = _log(3)
+    viewer = UsageViewer(log, budget_usd=0.002)
+    assert "budget $0.002 (150% used)" in viewer.totals.value
+    budget(None)
+    assert "budget" not in viewer.totals.value
+    budget(0.01)
+    assert "budget $0.01 (30% used)" in viewer.totals.value
+    viewer.close()
+    budget(0.02)  # a closed viewer no longer listens
+    assert "budget $0.01" in viewer.totals.value

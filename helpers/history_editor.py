@@ -98,8 +98,15 @@ def _thinking_note(content: Any) -> str:
         shown.append("redacted: encrypted by the API" if block.get("type") == "redacted_thinking"
                      else (f"“{text[:117]}…”" if len(text) > 120 else f"“{text}”") if text else "its text is not shown by the API")
     them = "them" if len(blocks) > 1 else "it"
-    return (f"🔒 {len(blocks)} thinking block{'s' if len(blocks) > 1 else ''} from the API ({'; '.join(shown)}). "
+    # Words, not an emoji: a padlock shows as an empty box where no emoji font is installed.
+    return (f"Locked: {len(blocks)} thinking block{'s' if len(blocks) > 1 else ''} from the API ({'; '.join(shown)}). "
             f"Sent back unchanged, not editable; editing an earlier turn or the system prompt removes {them}.")
+
+
+def _note_html(note: str) -> str:
+    """The note as escaped text that wraps in its column (a Label would cut it to one line)."""
+    return (f'<div class="kit-thinking-note" style="white-space: normal; overflow-wrap: anywhere; line-height: 1.35; '
+            f'font-size: 90%; opacity: 0.8">{html.escape(note, quote=True)}</div>')
 
 
 def _normalized(messages: list) -> list:
@@ -124,7 +131,8 @@ class _TurnRow(w.HBox):
         self.number = w.Label(layout=w.Layout(width="2.5em"))
         self.role = w.Dropdown(options=ROLES, layout=w.Layout(width="7.5em"), description_allow_html=False)
         self.content = w.Textarea(layout=w.Layout(width="100%", min_height="3em"), continuous_update=True)
-        self.thinking_note = w.Label(layout=w.Layout(display="none"))  # plain text: never rendered as markup
+        self.thinking_note = w.HTML(layout=w.Layout(display="none"))  # escaped text: never rendered as markup
+        self.thinking_note_text = ""
         self.up = w.Button(icon="arrow-up", tooltip="Move up", layout=w.Layout(width="2.5em"))
         self.down = w.Button(icon="arrow-down", tooltip="Move down", layout=w.Layout(width="2.5em"))
         self.switch = w.Button(icon="exchange", tooltip="Switch role", layout=w.Layout(width="2.5em"))
@@ -149,7 +157,8 @@ class _TurnRow(w.HBox):
         self.role.value = message["role"] if message["role"] in ROLES else ROLES[0]
         self.content.value = draft if draft is not None else _content_text(message["content"])
         note = _thinking_note(message["content"])
-        self.thinking_note.value = note
+        self.thinking_note_text = note
+        self.thinking_note.value = _note_html(note) if note else ""
         self.thinking_note.layout.display = "flex" if note else "none"
         self.up.disabled = index == 0
         self.down.disabled = index == total - 1

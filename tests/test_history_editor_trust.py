@@ -68,7 +68,7 @@ def test_markup_from_files_learners_and_the_api_is_never_rendered(client, tmp_pa
     assert_no_markup(editor)
     assert "no tool_result" in editor.problems_box.value  # the tool's name is in that problem
     assert_no_markup(editor)
-    assert editor.system == MARK and MARK in editor.rows_box.children[1].thinking_note.value  # shown as text
+    assert editor.system == MARK and MARK in editor.rows_box.children[1].thinking_note_text  # shown as text
 
     editor = HistoryEditor([{"role": "user", "content": [{"type": MARK, "text": "x"}]}], client=client)
     editor.send_button.click()  # the API's error repeats the block type it did not expect
@@ -118,9 +118,11 @@ def test_thinking_blocks_are_shown_read_only_and_sent_back_unchanged(client):
                {"role": "user", "content": "And now?"}]
     editor = HistoryEditor(history, client=client)
     row = editor.rows_box.children[1]
-    assert row.content.value == "Hi!" and isinstance(row.thinking_note, w.Label)
-    assert row.thinking_note.value.startswith("🔒 1 thinking block from the API")
-    assert "editing an earlier turn or the system prompt removes it." in row.thinking_note.value
+    assert row.content.value == "Hi!" and row.thinking_note_text.startswith("Locked: 1 thinking block from the API")
+    assert "editing an earlier turn or the system prompt removes it." in row.thinking_note_text
+    # Shown whole, wrapping in its column, as escaped text (a Label cut it to one line).
+    assert html.escape(row.thinking_note_text, quote=True) in row.thinking_note.value
+    assert "white-space: normal" in row.thinking_note.value
     assert editor.rows_box.children[0].thinking_note.layout.display == "none"
     reply = editor.send()
     assert reply is not None, editor.status.value
@@ -129,7 +131,7 @@ def test_thinking_blocks_are_shown_read_only_and_sent_back_unchanged(client):
     assert editor.messages[1]["content"] == [*thinking, {"type": "text", "text": "Hi there!"}]
     two = HistoryEditor([{"role": "user", "content": "Hello"},
                          {"role": "assistant", "content": [THINKING, REDACTED, {"type": "text", "text": "Hi!"}]}])
-    assert two.rows_box.children[1].thinking_note.value.startswith("🔒 2 thinking blocks from the API")
+    assert two.rows_box.children[1].thinking_note_text.startswith("Locked: 2 thinking blocks from the API")
 
 
 def _with_thinking():

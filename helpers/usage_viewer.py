@@ -23,7 +23,7 @@ from .usage import Record, UsageLog, usage_log
 
 ROWS = 10  # calls on one page; the totals always count every call
 BAR_WIDTH_PX = 72
-NARROW_PX = 720  # the width of the viewer below which each call takes two lines
+NARROW_PX = 940  # the width below which each call takes two lines (the wide table, cache column and all, needs ~920)
 INPUT_COLOR, OUTPUT_COLOR = "#5c6bc0", "#ef6c00"
 CACHE_READ_COLOR, CACHE_WRITE_COLOR = "#26a69a", "#ab47bc"
 PLACEHOLDER = ("UsageViewer: a live table of the API calls this kernel makes. "

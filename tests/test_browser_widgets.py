@@ -87,6 +87,16 @@ def _show(page, locator) -> None:
             return
 
 
+def _set_left_sidebar(page, *, shown: bool) -> None:
+    """Open or close JupyterLab's left sidebar (the file browser), as its View menu does."""
+    visible = page.locator("#jp-left-stack").is_visible()
+    if visible != shown:
+        page.evaluate("() => window.jupyterapp?.commands.execute('application:toggle-left-area')")
+        if page.locator("#jp-left-stack").is_visible() != shown:
+            page.keyboard.press("Control+b")
+        page.wait_for_timeout(300)
+
+
 def _misfits(page, locator) -> list[str]:
     _show(page, locator)
     return locator.evaluate(MISFITS)
@@ -110,8 +120,10 @@ def test_widgets_and_grader_results_fit_the_notebook_column(lab, name):
             _assert_no_news_toast(page, url)
             viewer = page.locator(".kit-usage-viewer").first
             assert viewer.locator(".kit-usage-row").count() <= ROWS
-            for width in WIDTHS:
+            for width, sidebar in [(w, s) for w in WIDTHS for s in ("sidebar", "no-sidebar")]:
                 page.set_viewport_size({"width": width, "height": 1000})
+                if sidebar == "no-sidebar":  # the file browser closed: a wider output area, as many learners use it
+                    _set_left_sidebar(page, shown=False)
                 page.wait_for_timeout(500)
                 problems = []
                 widgets = page.locator(WIDGETS)
@@ -121,8 +133,9 @@ def test_widgets_and_grader_results_fit_the_notebook_column(lab, name):
                     shown = page.locator(selector)
                     if shown.count():
                         _show(page, shown.last if selector == ".kit-grader-result" else shown.first)
-                        page.screenshot(path=str(ARTIFACTS / f"{lesson}-{width}px-{selector[5:]}.png"))
-                assert not problems, f"at {width} px:\n" + "\n".join(problems)
+                        page.screenshot(path=str(ARTIFACTS / f"{lesson}-{width}px-{sidebar}-{selector[5:]}.png"))
+                _set_left_sidebar(page, shown=True)
+                assert not problems, f"at {width} px ({sidebar}):\n" + "\n".join(problems)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"{lesson}-failure.png"))
             raise

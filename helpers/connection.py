@@ -46,6 +46,27 @@ def _load_dotenv() -> Optional[Path]:
     return Path(found)
 
 
+def _key_from_colab_secrets() -> Optional[str]:
+    """The key from Google Colab's Secrets panel (``google.colab.userdata``), which is not in ``os.environ``;
+    None outside Colab, or when no such secret exists or the notebook was not given access to it."""
+    import importlib.util  # noqa: PLC0415 - only this look-up needs it
+
+    try:
+        if importlib.util.find_spec("google.colab") is None:
+            return None
+        from google.colab import userdata  # noqa: PLC0415 - exists on Colab only
+    except (ImportError, ValueError):
+        return None
+    for name in KEY_VARIABLES:
+        try:
+            value = (userdata.get(name) or "").strip()
+        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError: no key from there
+            continue
+        if value:
+            return value
+    return None
+
+
 def _dotenv_words(path: Path) -> str:
     here = Path.cwd()
     if path.parent.resolve() == here.resolve():
@@ -65,10 +86,18 @@ def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False) -> t
             origin = "connect(mode=...)" if mode is not None else "KIT_MODE"
             raise SetupError(f"{origin} is {chosen!r}; valid modes are: {', '.join(MODES)} (or leave it unset to choose automatically).")
     has_key = explicit_key or _key_in_environment()
+    from_colab = False
+    if not has_key:
+        secret = _key_from_colab_secrets()
+        if secret:  # the SDK reads the environment; the kernel's own, never printed or saved
+            os.environ[KEY_VARIABLES[0]] = secret
+            has_key = from_colab = True
     if explicit_key:
         source = "the API key passed to connect()"
     elif key_was_set:
         source = "the API key from the environment"
+    elif from_colab:
+        source = "the API key from Colab's Secrets (ANTHROPIC_API_KEY)"
     else:
         source = _dotenv_words(dotenv_path) if has_key and dotenv_path else ""
     mode_from_dotenv = mode is None and not mode_was_set and bool(os.environ.get("KIT_MODE")) and dotenv_path

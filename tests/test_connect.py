@@ -174,3 +174,44 @@ def test_live_asked_by_a_dotenv_without_a_key_says_where(clean_env):
     dotenv.write_text("KIT_MODE=live\n")
     with pytest.raises(SetupError, match=rf"none is set \(KIT_MODE=live is set in {dotenv}\).*set_api_key\(\)"):
         connect()
+
+
+def _fake_colab(monkeypatch, tmp_path, secrets: dict, *, access: bool = True):
+    """A ``google.colab.userdata`` as Colab has it: ``get`` raises for a missing secret, or without access."""
+    package = tmp_path / "fake_colab" / "google" / "colab"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "userdata.py").write_text(
+        "class SecretNotFoundError(Exception): pass\n"
+        "class NotebookAccessError(Exception): pass\n"
+        f"_SECRETS = {secrets!r}\n_ACCESS = {access!r}\n"
+        "def get(key):\n"
+        "    if not _ACCESS: raise NotebookAccessError(key)\n"
+        "    if key not in _SECRETS: raise SecretNotFoundError(key)\n"
+        "    return _SECRETS[key]\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "fake_colab"))
+    for name in [n for n in list(__import__("sys").modules) if n == "google" or n.startswith("google.")]:
+        monkeypatch.delitem(__import__("sys").modules, name)
+
+
+def test_a_key_in_colab_secrets_means_live_and_is_never_printed(monkeypatch, tmp_path, capsys):
+    _fake_colab(monkeypatch, tmp_path, {"ANTHROPIC_API_KEY": SENTINEL_KEY})
+    client = connect()
+    assert client.api_key == SENTINEL_KEY and not isinstance(_transport(client), OfflineTransport)
+    out = capsys.readouterr().out
+    assert out.startswith("Live mode") and "Colab's Secrets" in out and SENTINEL_KEY not in out
+
+
+@pytest.mark.parametrize("secrets,access", [({}, True), ({"ANTHROPIC_API_KEY": SENTINEL_KEY}, False)])
+def test_without_a_colab_secret_or_access_to_it_the_kit_stays_offline(monkeypatch, tmp_path, capsys, secrets, access):
+    _fake_colab(monkeypatch, tmp_path, secrets, access=access)
+    client = connect()
+    assert isinstance(_transport(client), OfflineTransport)
+    assert capsys.readouterr().out.startswith("Offline mode")
+
+
+def test_the_environment_and_dotenv_come_before_colab_secrets(monkeypatch, tmp_path, capsys, clean_env):
+    _fake_colab(monkeypatch, tmp_path, {"ANTHROPIC_API_KEY": "kit-colab-key-not-this-one"})
+    (clean_env.parent / ".env").write_text(f"ANTHROPIC_API_KEY={SENTINEL_KEY}\n")
+    assert connect().api_key == SENTINEL_KEY and ".env" in capsys.readouterr().out

@@ -126,3 +126,23 @@ def test_an_unknown_batch_is_a_404(api):
         with pytest.raises(anthropic.NotFoundError) as raised:
             api.call(method, "msgbatch_01nosuchbatch")
         check_error(raised.value, 404, "not_found_error", say("batch_not_found", batch_id="msgbatch_01nosuchbatch"))
+
+
+def test_every_batch_answer_passes_the_sdks_strict_response_validation(loopback_url):
+    """The SDK's own API tests run with ``_strict_response_validation=True``: every field of every answer must fit
+    its types. Here with real ids (the SDK's own tests use the placeholder ``message_batch_id``, which the real API
+    answers with a 404 too)."""
+    for strict in (
+        anthropic.Anthropic(api_key="kit-loopback-test-key", base_url=loopback_url, _strict_response_validation=True,
+                            max_retries=0),
+        __import__("helpers").connect("offline", quiet=True, _strict_response_validation=True, max_retries=0),
+    ):
+        made = strict.messages.batches.create(requests=[_request("a"), _request("b", model="no-such-model")])
+        assert strict.messages.batches.retrieve(made.id).id == made.id
+        assert [b.id for b in strict.messages.batches.list(limit=5)] == [made.id]
+        batches.advance(batches.PROCESSING_S)
+        assert {r.result.type for r in strict.messages.batches.results(made.id)} == {"succeeded", "errored"}
+        other = strict.messages.batches.create(requests=[_request("c")])
+        assert strict.messages.batches.cancel(other.id).processing_status == "canceling"
+        assert strict.messages.batches.delete(made.id).type == "message_batch_deleted"
+        batches.forget()

@@ -23,7 +23,7 @@ INFERENCE_GEO = "not_available"  # what every recorded response of the API says 
 
 
 def usage(input_tokens: int | prompt_cache.Accounting, output_tokens: int, *, web_searches: int = 0,
-          thinking_tokens: Optional[int] = None) -> dict:
+          thinking_tokens: Optional[int] = None, speed: Optional[str] = None) -> dict:
     """The usage object; ``input_tokens`` is the whole input, or its split between the cache and fresh tokens."""
     split = input_tokens if isinstance(input_tokens, prompt_cache.Accounting) else prompt_cache.Accounting(input_tokens)
     return {
@@ -36,7 +36,9 @@ def usage(input_tokens: int | prompt_cache.Accounting, output_tokens: int, *, we
         "server_tool_use": {"web_search_requests": web_searches, "web_fetch_requests": 0} if web_searches else None,
         "service_tier": SERVICE_TIER,
         "inference_geo": INFERENCE_GEO,
-        "speed": None,
+        # "The inference speed mode used for this request" (SDK types/usage.py): the mode asked for, since
+        # validation refused a fast request the model cannot serve. UNCONFIRMED: null when the request names none.
+        "speed": speed,
         "output_tokens_details": {"thinking_tokens": thinking_tokens} if thinking_tokens is not None else None,
     }
 
@@ -130,5 +132,6 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         "usage": usage(
             cached, used, web_searches=searches,
             thinking_tokens=thinking_tokens if request.thinking.active else None,
+            speed=request.body.get("speed"),
         ),
     }

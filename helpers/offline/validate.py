@@ -286,7 +286,16 @@ def _check_tools(body: dict) -> tuple[list[dict], dict, int]:
     return tools, choice, breakpoints
 
 
-def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
+def _check_fast_mode(model: catalog.ModelEntry, betas: frozenset[str]) -> None:
+    """``speed: "fast"`` is served only on the models the catalog says, some of them only with a beta header."""
+    fast = model.fast_mode
+    if fast is None:
+        raise invalid(say("fast_mode_unsupported", model=model.resolved_id))
+    if fast.beta is not None and fast.beta not in betas:
+        raise invalid(say("fast_mode_beta_required", model=model.resolved_id, beta=fast.beta))
+
+
+def _check_options(body: dict, model: catalog.ModelEntry, betas: frozenset[str] = frozenset()) -> Optional[dict]:
     """Optional parameters; returns the structured-output JSON schema, if any."""
     if "metadata" in body:
         _expect(body["metadata"], dict, "dictionary", "metadata")
@@ -298,6 +307,8 @@ def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
         _literal(body["service_tier"], SERVICE_TIERS, "service_tier")
     if "speed" in body:
         _literal(body["speed"], SPEEDS, "speed")
+        if body["speed"] == "fast":
+            _check_fast_mode(model, betas)
     schema = None
     if "output_config" in body:
         config = body["output_config"]
@@ -409,7 +420,7 @@ def _common(body: dict, version: str) -> _Checked:
         raise invalid(say("cache_control_limit", found=breakpoints))
     if breakpoints > 1:
         blocks.check_ttl_order(body)
-    schema = _check_options(body, model)
+    schema = _check_options(body, model, getattr(version, "betas", frozenset()))
     _check_sampling(body, version, model)
     chosen = thinking.settings(body, model)
     thinking.check_forced_tool(choice, model, chosen)

@@ -88,8 +88,18 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         if cut_in_thinking:
             stop_reason = limit_reason
     thinking_tokens = used
+    # max_tokens applies to each model call, not to the whole turn: a server tool's result ends one call and
+    # the model is called again, with the same max_tokens, so a searched turn can report more output tokens
+    # than max_tokens (SDK 2.17 message_create_params.py, max_tokens).
+    call_used = used
     for block in plan.blocks if not cut_in_thinking else ():
-        left = limit - used
+        left = limit - call_used
+        before = used
+        if block["type"] == "web_search_tool_result":
+            used += tokens.count_block(block, tokenizer)  # counted as before; the next model call starts after it
+            content.append(block)
+            call_used = 0
+            continue
         if block["type"] == "text":
             text = block["text"]
             stop = _first_stop(text, request.stop_sequences)
@@ -108,11 +118,12 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         else:
             cost = tokens.count_block(block, tokenizer)
             if cost > left:
-                used = limit
+                used += left
                 stop_reason = limit_reason
             else:
                 used += cost
                 content.append(block)
+        call_used += used - before
         if stop_reason in ("stop_sequence", limit_reason) and stop_reason != plan.stop_reason:
             break
     if used == 0 and request.max_tokens > 0:

@@ -114,3 +114,19 @@ def test_all_of_members_that_agree_are_accepted(api):
     tool = {"name": "lookup_catalogue", "description": "Searches the catalogue.",
             "input_schema": _all_of_schema("The book's author.", "The book's author.")}
     assert api.create(**params(user("Tell me a short story."), tools=[tool])).stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("inner", [
+    {"type": "tool_use", "id": "toolu_01", "name": "lookup_catalogue", "input": {}},
+    {"type": "thinking", "thinking": "", "signature": "abc"},
+], ids=["tool_use", "thinking"])
+def test_other_blocks_inside_a_tool_result_are_refused(api, inner):
+    question = user("Which books by Tolkien does the library hold?")
+    first = api.create(**params(question, tools=[LOOKUP], **NO_THINKING))
+    (call,) = [b for b in first.content if b.type == "tool_use"]
+    result = user([{"type": "tool_result", "tool_use_id": call.id, "content": [inner]}])
+    with pytest.raises(anthropic.BadRequestError) as info:
+        api.create(**params(question, first.to_param(), result, tools=[LOOKUP]))
+    check_error(info.value, 400, "invalid_request_error",
+                say("bad_block_type", field="messages.2.content.0.tool_result.content.0", tag=inner["type"],
+                    options="'text', 'image', 'search_result', 'document'"))

@@ -96,9 +96,13 @@ upgrade: $(UV)
 # A look at the moving world: the newest SDK in a scratch environment, compared with the catalog.
 check-upstream: $(UV)
 	@rm -rf $(CACHE)/upstream
-	@UV_PYTHON_DOWNLOADS=never $(UV) venv --quiet --python python3 $(CACHE)/upstream
+	@UV_PYTHON_DOWNLOADS=never $(UV) venv --quiet --seed --python python3 $(CACHE)/upstream
 	@UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(CACHE)/upstream/bin/python --upgrade anthropic
-	@$(CACHE)/upstream/bin/python tools/check_upstream.py --catalog helpers/models.json --env-file .env
+	@# The wheel ships no CHANGELOG.md; the sdist of the same version does.
+	@$(CACHE)/upstream/bin/python -m pip download --quiet --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		-d $(CACHE)/upstream/sdist "anthropic==$$($(CACHE)/upstream/bin/python -c 'import anthropic; print(anthropic.__version__)')"
+	@$(CACHE)/upstream/bin/python tools/check_upstream.py --catalog helpers/models.json --env-file .env \
+		--lock uv.lock --sdist "$$(ls $(CACHE)/upstream/sdist/anthropic-*.tar.gz)"
 
 clean:
 	rm -rf $(VENV) .cache tests/artifacts *.egg-info

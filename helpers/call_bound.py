@@ -3,7 +3,10 @@
 The spending limit reserves this much for every call in flight, so that calls made at
 the same time cannot together pass the limit (see ``helpers/budget.py``).
 
-- Output: at most ``max_tokens``, thinking included (the API stops there).
+- Output: at most ``max_tokens``, thinking included (the API stops there), for each model call: a server
+  tool's use (web search) ends one call and the model is called again with the same ``max_tokens``, so
+  with tools that allow ``max_uses`` uses the call can output up to ``(1 + max_uses) * max_tokens``
+  (SDK 2.17 ``message_create_params.py``: ``usage.output_tokens`` can exceed ``max_tokens``).
 - Input: at most one token per byte of the request body, plus a margin for the prompt the
   API adds when tools are defined (token text is cut from the request's UTF-8 bytes, so a
   token never stands for less than one byte). Content the body only points to (an image or
@@ -70,23 +73,25 @@ def _anthropic_tools(body: dict) -> list[str]:
             if isinstance(t, dict) and "input_schema" not in t and t.get("type") not in (None, "custom")]
 
 
-def _tool_fees(body: dict) -> tuple[float, str, str]:
-    """The most the Anthropic-defined tools can add in per-use fees, or why that has no bound and the fix."""
-    fees = 0.0
+def _tool_fees(body: dict) -> tuple[float, int, str, str]:
+    """The most the Anthropic-defined tools can add in per-use fees and how many uses they allow in all,
+    or why that has no bound and the fix."""
+    fees, all_uses = 0.0, 0
     tools = body.get("tools") if isinstance(body.get("tools"), list) else []
     for kind in _anthropic_tools(body):
         price = catalog.server_tool_price(kind)
         if price is None:
-            return 0.0, (f"the Anthropic-defined tool {kind!r} may add per-use fees that the kit's catalog does not "
-                         "list (it prices tokens only)"), ""
+            return 0.0, 0, (f"the Anthropic-defined tool {kind!r} may add per-use fees that the kit's catalog does "
+                            "not list (it prices tokens only)"), ""
         definition = next(t for t in tools if isinstance(t, dict) and str(t.get("type")) == kind)
         uses = _count(definition.get(price.limit_field))
         if not uses:
-            return 0.0, (f"the {price.name} tool sets no \"{price.limit_field}\", so its uses (${price.usd_per_use:g} "
-                         "each) have no upper bound"), (f"Add \"{price.limit_field}\": 3 (or another cap) to the "
-                                                       f"{price.name} tool's definition.")
+            return 0.0, 0, (f"the {price.name} tool sets no \"{price.limit_field}\", so its uses "
+                            f"(${price.usd_per_use:g} each) have no upper bound"), (
+                f"Add \"{price.limit_field}\": 3 (or another cap) to the {price.name} tool's definition.")
         fees += uses * price.usd_per_use
-    return fees, "", ""
+        all_uses += uses
+    return fees, all_uses, "", ""
 
 
 def _unpriced_model(body: dict, entry: Optional[catalog.ModelEntry]) -> str:
@@ -113,8 +118,9 @@ def bound(body: Any) -> CallBound:
     model_reason = _unpriced_model(body, entry)
     if model_reason:
         return CallBound(input_tokens + output, None, model_reason)
-    fees, reason, fix = _tool_fees(body)
+    fees, uses, reason, fix = _tool_fees(body)
     if reason:
         return CallBound(input_tokens + output, None, reason, fix)
+    output *= 1 + uses  # each use can end a model call; the next has its own max_tokens
     priced_input = input_tokens * (cache_prices().write_1h if any("cache_control" in d for d in _walk(body)) else 1)
     return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output) + fees)

@@ -152,6 +152,13 @@ class Effort:
 
 
 @dataclass(frozen=True)
+class FastMode:
+    """How a model serves ``speed: "fast"``."""
+
+    beta: Optional[str] = None  # the anthropic-beta value it needs for that (None: it needs none)
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     id: str
     display_name: str
@@ -173,6 +180,7 @@ class ModelEntry:
     min_cacheable_tokens: Optional[int] = None
     image_max_edge: int = 1568  # pixels on the long edge the model reads natively; larger images are scaled down
     image_max_pixels: int = 1_150_000  # and the most pixels in all
+    fast_mode: Optional[FastMode] = None  # None: speed "fast" is refused
     features: Mapping[str, bool] = field(default_factory=dict, hash=False)  # Models API capability flags
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # fact -> keys of sources()
     legacy: bool = False
@@ -249,6 +257,7 @@ def _entry(raw: dict, feature_defaults: Mapping[str, bool]) -> ModelEntry:
         min_cacheable_tokens=raw["min_cacheable_tokens"],
         image_max_edge=raw.get("image_max_edge", 1568),
         image_max_pixels=raw.get("image_max_pixels", 1_150_000),
+        fast_mode=FastMode(beta=raw["fast_mode"].get("beta")) if "fast_mode" in raw else None,
         features=MappingProxyType({**feature_defaults, **raw.get("features", {})}),
         sources=MappingProxyType({fact: tuple(keys) for fact, keys in raw.get("sources", {}).items()}),
         legacy=raw.get("legacy", False),

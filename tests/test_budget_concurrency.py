@@ -274,7 +274,11 @@ def test_a_web_search_is_bounded_by_its_max_uses_and_its_fee_is_logged():
     assert len(usage_log) == 0
     body = {**REQUEST, "max_tokens": 200, "messages": asked, "tools": [{**search, "max_uses": 2}]}
     one_more = bound({**body, "tools": [{**search, "max_uses": 3}]}).usd - bound(body).usd
-    assert one_more == pytest.approx(0.01)
+    # One more search: its fee, and one more model call of up to max_tokens (output beyond max_tokens is
+    # possible in a server-tool turn), priced at the long-context rate that the whole-window input bound implies.
+    price = catalog.get(DEFAULT_MODEL).price
+    assert one_more == pytest.approx(0.01 + 200 * price.long_context_output / 1e6)
+    assert bound(body).tokens - bound({**body, "tools": [{**search, "max_uses": 1}]}).tokens == 200
     message = client.messages.create(**body)
     (record,) = usage_log.records
     searches = message.usage.server_tool_use.web_search_requests

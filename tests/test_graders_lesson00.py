@@ -128,7 +128,7 @@ def test_prefill_models_right_answers_pass(learner, body):
 
 
 @pytest.mark.parametrize("lazy, words", [
-    ('return ["claude-opus-4-5", "claude-haiku-4-5", "claude-sonnet-4-5"]', "not in the list"),  # typed in
+    ('return ["claude-opus-4-5", "claude-haiku-4-5"]', "not in the list"),  # typed in
     ("return [m.id for m in catalog.available() if m.supports_prefill]", "not in the list"),  # ignores `models`
     ("return [m.id for m in models if m.supports_prefill]", "retired"),
 ])

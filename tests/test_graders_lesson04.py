@@ -143,8 +143,7 @@ def test_technique_right_answers_pass(learner, body):
 
 @pytest.mark.parametrize("lazy", [
     # an id list typed in from section 4's printout, snapshots included
-    """ids = {"claude-opus-4-5", "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5-20251101",
-       "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"}
+    """ids = {"claude-opus-4-5", "claude-haiku-4-5", "claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"}
 return "prefill" if model_id in ids else "structured_outputs\"""",
     # the same list computed once, when the cell ran, instead of asking the catalog each time
     """return "prefill" if model_id in PREFILL_IDS else "structured_outputs\"""",

@@ -4,9 +4,12 @@
 environment and runs this file with it. It prints, in plain words, every
 difference between ``helpers/models.json`` and what that SDK knows (its
 ``Model`` literals and ``DEPRECATED_MODELS``), plus retirement dates that have
-passed. It changes nothing: a maintainer reads it and updates the catalog, with
-a source for each fact. It needs only the standard library and ``anthropic``,
-and is never part of ``make test`` (the tests feed it a made-up SDK view).
+passed, and quotes the lines of the SDK's CHANGELOG since the locked version that
+name a catalog model (the wheel ships no CHANGELOG: ``make check-upstream``
+downloads the sdist, which does). It changes nothing: a maintainer reads it and
+updates the catalog, with a source for each fact. It needs only the standard
+library and ``anthropic``, and is never part of ``make test`` (the tests feed it
+a fixed, written SDK view).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import re
 import sys
+import tarfile
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +38,8 @@ class SdkView:
     model_ids: frozenset[str]
     deprecated: dict[str, Optional[date]]  # id -> end of life
     unparsed_dates: dict[str, str] = field(default_factory=dict)
+    # CHANGELOG entries newer than the locked version, oldest first: (version, first line of an entry).
+    changelog: tuple[tuple[str, str], ...] = ()
 
 
 def parse_sdk_date(text: str) -> Optional[date]:
@@ -44,25 +50,70 @@ def parse_sdk_date(text: str) -> Optional[date]:
     return date(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
 
 
-def sdk_view(version: str, model_type, deprecated_models: dict[str, str]) -> SdkView:
-    """An SDK's view from its ``Model`` type (a Union of str and a Literal) and its ``DEPRECATED_MODELS``."""
+def model_literals(model_type) -> frozenset[str]:
+    """The ids of an SDK's ``Model`` type (a Union of str and a Literal)."""
     literals: set[str] = set()
     for arg in typing.get_args(model_type):
         literals.update(a for a in typing.get_args(arg) if isinstance(a, str))
+    return frozenset(literals)
+
+
+def sdk_view(version: str, model_ids: Iterable[str], deprecated_models: dict[str, str],
+             changelog: Iterable[tuple[str, str]] = ()) -> SdkView:
+    """An SDK's view from its model ids, its ``DEPRECATED_MODELS`` (dates as the SDK writes them) and CHANGELOG lines."""
     deprecated, unparsed = {}, {}
     for model_id, when in deprecated_models.items():
         deprecated[model_id] = parse_sdk_date(when)
         if deprecated[model_id] is None:
             unparsed[model_id] = when
-    return SdkView(version, frozenset(literals), deprecated, unparsed)
+    return SdkView(version, frozenset(model_ids), deprecated, unparsed, tuple(changelog))
 
 
-def installed_sdk_view() -> SdkView:
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def changelog_since(text: str, locked: str) -> list[tuple[str, str]]:
+    """(version, entry) for each top-level entry of a CHANGELOG.md newer than ``locked``, oldest release first.
+
+    The SDK's CHANGELOG has a ``## [2.15.0](...) (date)`` heading per release and one
+    ``* **scope:** text`` bullet per entry; only a bullet's first line is kept.
+    """
+    releases: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        heading = re.match(r"##\s+\[?(\d+\.\d+\.\d+)\]?", line)
+        if heading:
+            releases.append((heading.group(1), []))
+        elif releases and line.startswith("* "):
+            releases[-1][1].append(re.sub(r"\*\*([^*]+):\*\*\s*", r"\1: ", line[2:]).strip())
+    newer = [(v, entries) for v, entries in releases if _version_key(v) > _version_key(locked)]
+    return [(v, entry) for v, entries in sorted(newer, key=lambda r: _version_key(r[0])) for entry in entries]
+
+
+def changelog_from_sdist(sdist: Path) -> str:
+    """The CHANGELOG.md inside an sdist (``anthropic-X.Y.Z.tar.gz``)."""
+    with tarfile.open(sdist) as archive:
+        for member in archive.getmembers():
+            if member.name.count("/") == 1 and member.name.endswith("/CHANGELOG.md"):
+                return archive.extractfile(member).read().decode("utf-8")
+    raise FileNotFoundError(f"no CHANGELOG.md in {sdist}")
+
+
+def locked_version(lock: Path, package: str = "anthropic") -> str:
+    """The version of ``package`` in uv.lock."""
+    text = lock.read_text(encoding="utf-8")
+    m = re.search(r'\[\[package\]\]\nname = "' + re.escape(package) + r'"\nversion = "([^"]+)"', text)
+    if not m:
+        raise ValueError(f"{package} is not in {lock}")
+    return m.group(1)
+
+
+def installed_sdk_view(changelog: Iterable[tuple[str, str]] = ()) -> SdkView:
     import anthropic
     from anthropic.resources.messages.messages import DEPRECATED_MODELS
     from anthropic.types import Model
 
-    return sdk_view(anthropic.__version__, Model, DEPRECATED_MODELS)
+    return sdk_view(anthropic.__version__, model_literals(Model), DEPRECATED_MODELS, changelog)
 
 
 @dataclass(frozen=True)
@@ -71,6 +122,9 @@ class CatalogModel:
     all_ids: tuple[str, ...]
     lifecycle: str
     retires_at: Optional[date]
+    display_name: str = ""
+    # Retired in the catalog, on a source, although the SDK's deprecation table still names it (reviewed).
+    sdk_still_lists_deprecated: bool = False
 
 
 def read_catalog(path: Path) -> list[CatalogModel]:
@@ -79,7 +133,8 @@ def read_catalog(path: Path) -> list[CatalogModel]:
     for r in raw:
         ids = (r["id"], *([r["snapshot"]] if r.get("snapshot") else []), *r.get("aliases", []))
         retires = date.fromisoformat(r["retires_at"]) if r.get("retires_at") else None
-        out.append(CatalogModel(r["id"], ids, r["lifecycle"], retires))
+        out.append(CatalogModel(r["id"], ids, r["lifecycle"], retires, r.get("display_name", ""),
+                                bool(r.get("sdk_still_lists_deprecated"))))
     return out
 
 
@@ -98,14 +153,33 @@ def report(catalog: list[CatalogModel], sdk: SdkView, today: date,
             continue
         if entry.lifecycle == "active":
             lines.append(f"NEW DEPRECATION: {model_id} reaches end of life {shown}; the catalog calls {entry.id} active.")
+        elif entry.lifecycle == "retired":
+            if not entry.sdk_still_lists_deprecated:
+                lines.append(f"SDK SAYS DEPRECATED: anthropic {sdk.version} lists {model_id} as deprecated "
+                             f"(end of life {shown}); the catalog calls {entry.id} retired. Check the model deprecations "
+                             "page, then either mark it deprecated or set sdk_still_lists_deprecated with a source.")
         elif eol and entry.retires_at != eol:
             lines.append(f"DATE CHANGED: {model_id} reaches end of life {eol.isoformat()} per the SDK; "
                          f"the catalog says {entry.retires_at}.")
     deprecated_ids = set(sdk.deprecated)
     for entry in catalog:
         if entry.lifecycle == "deprecated" and not deprecated_ids & set(entry.all_ids):
-            lines.append(f"NO LONGER LISTED: {entry.id} is deprecated in the catalog but anthropic {sdk.version} "
-                         "no longer lists it as deprecated (retired, or un-deprecated? check the models overview page).")
+            said = mentions(sdk.changelog, entry)
+            if said:
+                quoted = "; ".join(f"{v}: \"{text}\"" for v, text in said)
+                lines.append(f"NO LONGER LISTED: {entry.id} is deprecated in the catalog but anthropic {sdk.version} "
+                             f"no longer lists it as deprecated; its CHANGELOG says {quoted}.")
+            else:
+                lines.append(f"NO LONGER LISTED: {entry.id} is deprecated in the catalog but anthropic {sdk.version} "
+                             "no longer lists it as deprecated, and its CHANGELOG since the locked version does not "
+                             "say why (retired, or un-deprecated? check the model deprecations page).")
+    quoted_already = {line for entry in catalog if entry.lifecycle == "deprecated"
+                      and not deprecated_ids & set(entry.all_ids) for line in mentions(sdk.changelog, entry)}
+    for entry in catalog:
+        for version, text in mentions(sdk.changelog, entry):
+            if (version, text) not in quoted_already:
+                lines.append(f"CHANGELOG: anthropic {version} says \"{text}\" ({entry.id} in the catalog).")
+                quoted_already.add((version, text))
     for entry in catalog:
         if entry.lifecycle != "retired" and entry.retires_at and entry.retires_at <= today:
             lines.append(f"RETIREMENT DATE PASSED: {entry.id} was due to retire on {entry.retires_at.isoformat()} "
@@ -124,6 +198,15 @@ def report(catalog: list[CatalogModel], sdk: SdkView, today: date,
                     lines.append(f"LIFECYCLE DIFFERS: GET /v1/models says {model_id} is {api_lifecycle}; "
                                  f"the catalog says {entry.lifecycle}.")
     return lines
+
+
+def mentions(changelog: Iterable[tuple[str, str]], entry: CatalogModel) -> list[tuple[str, str]]:
+    """The CHANGELOG entries that name a catalog model by id or display name ("Claude Sonnet 4.5")."""
+    names = [re.escape(i) for i in entry.all_ids]
+    if entry.display_name:
+        names.append(re.escape(entry.display_name))
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(names) + r")(?![\w.-]|\.\d)", re.IGNORECASE)
+    return [(v, text) for v, text in changelog if pattern.search(text)]
 
 
 def _key_from(env_file: Optional[Path]) -> Optional[str]:
@@ -148,9 +231,16 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path, required=True)
     parser.add_argument("--env-file", type=Path, default=None)
+    parser.add_argument("--lock", type=Path, default=None, help="uv.lock, for the locked anthropic version")
+    parser.add_argument("--sdist", type=Path, default=None, help="the newest anthropic sdist, for its CHANGELOG.md")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
-    sdk = installed_sdk_view()
+    changelog: list[tuple[str, str]] = []
+    if args.lock and args.sdist:
+        locked = locked_version(args.lock)
+        changelog = changelog_since(changelog_from_sdist(args.sdist), locked)
+        print(f"anthropic {locked} is locked; the CHANGELOG has {len(changelog)} entries since.")
+    sdk = installed_sdk_view(changelog)
     today = datetime.now().date()
     key = _key_from(args.env_file)
     api_models = None

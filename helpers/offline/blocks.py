@@ -37,6 +37,9 @@ BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
     "container_upload": ("type", "file_id", "cache_control"),
 }
 BLOCK_TYPES = tuple(BLOCK_FIELDS)
+TOOL_RESULT_CONTENT_TYPES = ("text", "image", "search_result", "document")
+"""The blocks a ``tool_result`` may hold (SDK 2.17 ``types/tool_result_block_param.py``, the kit's known types;
+the handle-tool-calls page: a string, or text, image and document blocks)."""
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 IMAGE_SOURCE_FIELDS = {"base64": ("type", "media_type", "data"), "url": ("type", "url"), "file": ("type", "file_id")}
@@ -172,6 +175,11 @@ def check(block: Any, where: str) -> int:
         expect(content, (str, list), "string or list", f"{where}.content")
         if isinstance(content, list):
             for j, inner in enumerate(content):
+                kind_inside = inner.get("type") if isinstance(inner, dict) else None
+                known = isinstance(kind_inside, str) and kind_inside in BLOCK_FIELDS
+                if known and kind_inside not in TOOL_RESULT_CONTENT_TYPES:
+                    raise invalid(say("bad_block_type", field=f"{tagged}.content.{j}", tag=kind_inside,
+                                      options=", ".join(f"'{t}'" for t in TOOL_RESULT_CONTENT_TYPES)))
                 breakpoints += check(inner, f"{tagged}.content.{j}")
     elif kind == "image":
         if "source" not in block:

@@ -23,7 +23,7 @@ INFERENCE_GEO = "not_available"  # what every recorded response of the API says 
 
 
 def usage(input_tokens: int | prompt_cache.Accounting, output_tokens: int, *, web_searches: int = 0,
-          thinking_tokens: Optional[int] = None) -> dict:
+          thinking_tokens: Optional[int] = None, speed: Optional[str] = None) -> dict:
     """The usage object; ``input_tokens`` is the whole input, or its split between the cache and fresh tokens."""
     split = input_tokens if isinstance(input_tokens, prompt_cache.Accounting) else prompt_cache.Accounting(input_tokens)
     return {
@@ -36,7 +36,9 @@ def usage(input_tokens: int | prompt_cache.Accounting, output_tokens: int, *, we
         "server_tool_use": {"web_search_requests": web_searches, "web_fetch_requests": 0} if web_searches else None,
         "service_tier": SERVICE_TIER,
         "inference_geo": INFERENCE_GEO,
-        "speed": None,
+        # "The inference speed mode used for this request" (SDK types/usage.py): the mode asked for, since
+        # validation refused a fast request the model cannot serve. UNCONFIRMED: null when the request names none.
+        "speed": speed,
         "output_tokens_details": {"thinking_tokens": thinking_tokens} if thinking_tokens is not None else None,
     }
 
@@ -86,8 +88,18 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         if cut_in_thinking:
             stop_reason = limit_reason
     thinking_tokens = used
+    # max_tokens applies to each model call, not to the whole turn: a server tool's result ends one call and
+    # the model is called again, with the same max_tokens, so a searched turn can report more output tokens
+    # than max_tokens (SDK 2.17 message_create_params.py, max_tokens).
+    call_used = used
     for block in plan.blocks if not cut_in_thinking else ():
-        left = limit - used
+        left = limit - call_used
+        before = used
+        if block["type"] == "web_search_tool_result":
+            used += tokens.count_block(block, tokenizer)  # counted as before; the next model call starts after it
+            content.append(block)
+            call_used = 0
+            continue
         if block["type"] == "text":
             text = block["text"]
             stop = _first_stop(text, request.stop_sequences)
@@ -106,11 +118,12 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         else:
             cost = tokens.count_block(block, tokenizer)
             if cost > left:
-                used = limit
+                used += left
                 stop_reason = limit_reason
             else:
                 used += cost
                 content.append(block)
+        call_used += used - before
         if stop_reason in ("stop_sequence", limit_reason) and stop_reason != plan.stop_reason:
             break
     if used == 0 and request.max_tokens > 0:
@@ -130,5 +143,6 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
         "usage": usage(
             cached, used, web_searches=searches,
             thinking_tokens=thinking_tokens if request.thinking.active else None,
+            speed=request.body.get("speed"),
         ),
     }

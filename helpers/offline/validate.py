@@ -39,7 +39,7 @@ BETA_FIELDS = {
 }
 """Fields only the beta Messages API takes, each with the ``anthropic-beta`` values that turn it on (the SDK's
 ``client.beta.messages`` sends them); without one, the API does not know the field."""
-TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")  # the define-tools page: "Must match the regex ^[a-zA-Z0-9_-]{1,128}$"
 TOOL_CHOICE_FIELDS = {
     "auto": ("type", "disable_parallel_tool_use"),
     "any": ("type", "disable_parallel_tool_use"),
@@ -249,6 +249,34 @@ def _system_text(system: Any) -> tuple[str, int]:
     return "\n".join(b["text"] for b in system), breakpoints
 
 
+def _check_all_of(schema: dict, field: str) -> None:
+    """Refuse ``allOf`` members that give one property the same ``$ref`` with different descriptions.
+
+    The API rejects such a schema (TypeScript SDK 1.17 and Python SDK 2.17 CHANGELOGs, which now send the
+    description beside a ``$ref``); the schema is walked without recursion, whatever its depth.
+    """
+    stack = [(schema, field)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, where) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        members = node.get("allOf")
+        if isinstance(members, list):
+            seen: dict[tuple[str, str], object] = {}
+            for member in members:
+                properties = member.get("properties") if isinstance(member, dict) else None
+                for key, prop in (properties.items() if isinstance(properties, dict) else ()):
+                    if not isinstance(prop, dict) or not isinstance(prop.get("$ref"), str) or "description" not in prop:
+                        continue
+                    earlier = seen.setdefault((key, prop["$ref"]), prop["description"])
+                    if earlier != prop["description"]:
+                        raise invalid(say("all_of_ref_descriptions", field=f"{where}.allOf", name=key))
+        stack.extend((value, where) for value in node.values() if isinstance(value, (dict, list)))
+
+
 def _check_tools(body: dict) -> tuple[list[dict], dict, int]:
     """The tools and tool_choice, checked; and how many cache breakpoints the tools set."""
     tools = body.get("tools", [])
@@ -271,6 +299,7 @@ def _check_tools(body: dict) -> tuple[list[dict], dict, int]:
             if "type" not in schema:
                 raise invalid(say("field_required", field=f"tools.{j}.input_schema.type"))
             _literal(schema["type"], ("object",), f"tools.{j}.input_schema.type")
+            _check_all_of(schema, f"tools.{j}.custom.input_schema")
     choice = body.get("tool_choice", {"type": "auto"})
     _expect(choice, dict, "dictionary", "tool_choice")
     if "type" not in choice:
@@ -286,7 +315,16 @@ def _check_tools(body: dict) -> tuple[list[dict], dict, int]:
     return tools, choice, breakpoints
 
 
-def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
+def _check_fast_mode(model: catalog.ModelEntry, betas: frozenset[str]) -> None:
+    """``speed: "fast"`` is served only on the models the catalog says, some of them only with a beta header."""
+    fast = model.fast_mode
+    if fast is None:
+        raise invalid(say("fast_mode_unsupported", model=model.resolved_id))
+    if fast.beta is not None and fast.beta not in betas:
+        raise invalid(say("fast_mode_beta_required", model=model.resolved_id, beta=fast.beta))
+
+
+def _check_options(body: dict, model: catalog.ModelEntry, betas: frozenset[str] = frozenset()) -> Optional[dict]:
     """Optional parameters; returns the structured-output JSON schema, if any."""
     if "metadata" in body:
         _expect(body["metadata"], dict, "dictionary", "metadata")
@@ -298,6 +336,8 @@ def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
         _literal(body["service_tier"], SERVICE_TIERS, "service_tier")
     if "speed" in body:
         _literal(body["speed"], SPEEDS, "speed")
+        if body["speed"] == "fast":
+            _check_fast_mode(model, betas)
     schema = None
     if "output_config" in body:
         config = body["output_config"]
@@ -315,6 +355,7 @@ def _check_options(body: dict, model: catalog.ModelEntry) -> Optional[dict]:
                 raise invalid(say("field_required", field="output_config.format.schema"))
             _expect(fmt["schema"], dict, "dictionary", "output_config.format.schema")
             schema = fmt["schema"]
+            _check_all_of(schema, "output_config.format.schema")
     thinking.check_config(body, model)
     return schema
 
@@ -409,7 +450,7 @@ def _common(body: dict, version: str) -> _Checked:
         raise invalid(say("cache_control_limit", found=breakpoints))
     if breakpoints > 1:
         blocks.check_ttl_order(body)
-    schema = _check_options(body, model)
+    schema = _check_options(body, model, getattr(version, "betas", frozenset()))
     _check_sampling(body, version, model)
     chosen = thinking.settings(body, model)
     thinking.check_forced_tool(choice, model, chosen)

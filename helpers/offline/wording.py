@@ -117,6 +117,17 @@ WORDING = {
     ),
     "effort_unsupported": "output_config.effort: effort is not supported for this model",
     "effort_level_unsupported": "output_config.effort: '{effort}' is not supported for this model. Use {allowed}.",
+    # UNCONFIRMED: the fast mode pages say which models serve speed "fast" and which need the beta header,
+    # but quote no refusal (code.claude.com/docs/en/fast-mode: "the API rejects your requests")
+    "fast_mode_unsupported": 'speed: "fast" is not supported for {model}. Use "standard", or a model that supports fast mode.',
+    "fast_mode_beta_required": (
+        'speed: "fast" on {model} requires the `{beta}` value in the `anthropic-beta` header.'
+    ),
+    # UNCONFIRMED: the SDK CHANGELOGs (TypeScript 1.17, Python 2.17) say the API rejects this schema, not how
+    "all_of_ref_descriptions": (
+        "{field}: members give property '{name}' the same $ref with different descriptions. "
+        "Use the same description in each member."
+    ),
     "too_many_images": "Too many images in this request: {found} > {limit}.",
     "cache_ttl_order": (
         "cache_control: a breakpoint with ttl '1h' must not come after one with ttl '5m' "

@@ -124,3 +124,20 @@ def test_the_listing_reports_each_model_its_own_thinking_types(api):
     for entry in catalog.available():
         assert listed[entry.resolved_id] == set(entry.thinking.types), entry.id
     assert len({frozenset(types) for types in listed.values()}) >= 4  # the lineup differs: the data is per model
+
+
+# SDK 2.15.0 CHANGELOG: "remove retired Claude Sonnet 4.5 models"; model_list_params.py: retired models
+# appear only when `retired` is asked for.
+SONNET_4_5 = ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929")
+
+
+def test_sonnet_4_5_is_retired_listed_only_when_asked_for_and_404_when_called(api):
+    assert {catalog.lookup(model_id).lifecycle for model_id in SONNET_4_5} == {"retired"}
+    assert not set(SONNET_4_5) & {m.id for m in api.list_models()}
+    listed = {m.id: m for m in api.list_models(lifecycle=["retired"])}
+    assert listed["claude-sonnet-4-5-20250929"].lifecycle == "retired"
+    assert listed["claude-sonnet-4-5-20250929"].retires_at.date().isoformat() == "2026-11-30"
+    for model_id in SONNET_4_5:
+        with pytest.raises(anthropic.NotFoundError) as info:
+            api.create(model=model_id, max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+        check_error(info.value, 404, "not_found_error", say("model_not_found", model=model_id))

@@ -22,6 +22,7 @@ import httpx2
 
 from .. import catalog
 from ..offline import batches as offline_batches
+from ..offline import paging
 from ..offline.errors import ApiError
 from ..offline.wording import say
 from . import pricing
@@ -200,17 +201,10 @@ class BatchDesk:
             return _error(400, "invalid_request_error", say("too_large" if limit > MAX_LIST else "too_small",
                                                             field="limit", limit=MAX_LIST if limit > MAX_LIST else 1))
         ids = self.room.store.learner_batches(learner_id)
-        after, before = query.get("after_id", [None])[-1], query.get("before_id", [None])[-1]
-        if after is not None:
-            start = ids.index(after) + 1 if after in ids else len(ids)
-            page, more = ids[start:start + limit], start + limit < len(ids)
-        elif before is not None:
-            end = ids.index(before) if before in ids else 0
-            page, more = ids[max(0, end - limit):end], end - limit > 0
-        else:
-            page, more = ids[:limit], limit < len(ids)
+        start, end, more = paging.page(ids, query.get("after_id", [None])[-1], query.get("before_id", [None])[-1],
+                                       limit)
         data = []
-        for batch_id in page:
+        for batch_id in ids[start:end]:
             response = await self.room.upstream.send("GET", f"/v1/messages/batches/{batch_id}", headers, b"")
             found = _json(await response.aread())
             await response.aclose()

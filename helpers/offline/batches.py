@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
-from . import respond, validate
+from . import paging, respond, validate
 from .errors import ApiError, error_body, invalid
 from .ids import new_id
 from .wording import say
@@ -210,17 +210,9 @@ def _listing(query: dict, base_url: str) -> dict:
     limit = _limit(query)
     with _lock:
         newest_first = list(reversed(_batches.values()))
-    ids = [b.id for b in newest_first]
-    after, before = _one(query, "after_id"), _one(query, "before_id")
-    if after is not None:
-        start = ids.index(after) + 1 if after in ids else len(ids)
-        page, has_more = newest_first[start:start + limit], start + limit < len(ids)
-    elif before is not None:
-        end = ids.index(before) if before in ids else 0
-        page, has_more = newest_first[max(0, end - limit):end], end - limit > 0
-    else:
-        page, has_more = newest_first[:limit], limit < len(ids)
-    data = [_view(b, base_url) for b in page]
+    start, end, has_more = paging.page([b.id for b in newest_first], _one(query, "after_id"),
+                                       _one(query, "before_id"), limit)
+    data = [_view(b, base_url) for b in newest_first[start:end]]
     return {"data": data, "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None,
             "has_more": has_more}
 

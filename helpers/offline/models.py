@@ -12,6 +12,7 @@ from datetime import date
 from typing import Optional
 
 from .. import catalog
+from . import paging
 from .errors import ApiError, invalid
 from .wording import say
 
@@ -98,19 +99,9 @@ def listing(query: dict) -> dict:
             raise invalid(say("bad_literal", field="lifecycle", options="'active', 'deprecated' or 'retired'"))
     entries = [info(m) for m in catalog.models() if m.lifecycle in lifecycles]
     limit = _limit(query)
-    ids = [e["id"] for e in entries]
-    after, before = _one(query, "after_id"), _one(query, "before_id")
-    if after is not None:
-        start = ids.index(after) + 1 if after in ids else len(ids)
-        page = entries[start: start + limit]
-        has_more = start + limit < len(entries)
-    elif before is not None:
-        end = ids.index(before) if before in ids else 0
-        page = entries[max(0, end - limit): end]
-        has_more = end - limit > 0
-    else:
-        page = entries[:limit]
-        has_more = limit < len(entries)
+    start, end, has_more = paging.page([e["id"] for e in entries], _one(query, "after_id"), _one(query, "before_id"),
+                                       limit)
+    page = entries[start:end]
     return {
         "data": page,
         "first_id": page[0]["id"] if page else None,

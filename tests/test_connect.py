@@ -176,6 +176,17 @@ def test_live_asked_by_a_dotenv_without_a_key_says_where(clean_env):
         connect()
 
 
+@pytest.fixture(autouse=True)
+def no_colab_left_behind():
+    """A fake ``google.colab`` imported by a test must not stay in ``sys.modules`` for the tests after it."""
+    import sys
+
+    before = {n for n in sys.modules if n == "google" or n.startswith("google.")}
+    yield
+    for name in [n for n in sys.modules if (n == "google" or n.startswith("google.")) and n not in before]:
+        del sys.modules[name]
+
+
 def _fake_colab(monkeypatch, tmp_path, secrets: dict, *, access: bool = True):
     """A ``google.colab.userdata`` as Colab has it: ``get`` raises for a missing secret, or without access."""
     package = tmp_path / "fake_colab" / "google" / "colab"

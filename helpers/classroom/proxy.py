@@ -208,7 +208,7 @@ class Classroom:
         except Exception as error:  # noqa: BLE001 - every fault is answered in the API's shape
             if isinstance(error, RecursionError):
                 answer = _error(400, "invalid_request_error", say("invalid_json"))
-            elif isinstance(error, (sqlite3.Error, OSError)):
+            elif isinstance(error, sqlite3.Error) or (isinstance(error, OSError) and not isinstance(error, ConnectionError)):
                 self._trouble("classroom database trouble", error)
                 answer = storage_fault(error)
             else:

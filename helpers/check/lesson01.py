@@ -220,3 +220,8 @@ def text_of(function: Any, *, seed: Optional[int] = None) -> Any:
     return correct(f"your function returned the right text for {len(cases)} shapes of content, with texts made up "
                    "for this run: one text block, no text, a thinking block first, several text blocks, and no "
                    "blocks at all.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -104,3 +104,8 @@ def corrected(reply: Any) -> Any:
         return not_yet("the last turn is not `next_question`: send that question after the corrected answer.")
     return correct(f"the usage log shows the refund question, your corrected assistant turn ({texts[1]!r} instead of "
                    f"{WRONG_ANSWER!r}) and `next_question`, in that order.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

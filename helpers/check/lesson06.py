@@ -297,3 +297,8 @@ def retry_wait(function: Any, *, seed: Optional[int] = None) -> Any:
                    "401, 402, 403 and 404, which would fail the same way again; the `retry-after` seconds for the 429s "
                    "and the 529 that carried the header; and `0.5 * 2 ** (attempt - 1)` seconds, at most 8, for a 529, "
                    "a 500 and a 504 without it, a timeout and a dropped connection, on attempt numbers drawn from 1 to 6.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -228,3 +228,8 @@ def summary_history(function: Any, *, seed: Optional[int] = None) -> Any:
                    "carrying the summary and an assistant turn acknowledging it in front of as many of the newest "
                    "turns as fit `keep_tokens`, starting at a user's own turn and unchanged; every new history "
                    "alternated roles with no problem found, and the histories given were left as they were.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -18,10 +18,10 @@ import jsonschema
 from ..catalog import DEFAULT_MODEL
 from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
-from ..usage import Record, RecordingTransport, UsageLog, usage_log
+from ..usage import Record, RecordingTransport, UsageLog
 from . import (
-    block_dicts, correct, draw, grader, kit_function, last_tool_use_turn, logged, made_during_attempt, not_yet,
-    same_text, text_of_content,
+    block_dicts, correct, draw, grader, kit_function, kit_records, last_tool_use_turn, logged, made_during_attempt,
+    not_yet, same_text, text_of_content,
 )
 
 TEMPERATURE_TOOL = "celsius_to_fahrenheit"
@@ -422,7 +422,7 @@ def trip_question(seed: Optional[int] = None) -> str:
 
 
 def _record_with_tool_use(tool_use_id: Any) -> Optional[Record]:
-    for record in reversed(usage_log.records):
+    for record in kit_records():
         if any(b.get("id") == tool_use_id for b in block_dicts((record.response or {}).get("content"))):
             return record
     return None
@@ -492,3 +492,7 @@ def parallel_calls(final: Any, functions: Any = None) -> Any:
                    f"({names}); the next user turn answered every one of them with its id and exactly what its "
                    "function returns for its input; the final reply ended with end_turn.")
 
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -19,7 +19,10 @@ from .. import catalog, sample_media
 from ..catalog import DEFAULT_MODEL
 from ..offline import media
 from ..usage import Record, usage_log
-from . import correct, draw, grader, grader_client, kit_function, logged, made_during_attempt, not_yet, reply_text
+from . import (
+    correct, draw, grader, grader_client, kit_function, kit_records, logged, made_during_attempt, not_yet,
+    reply_text,
+)
 
 COLOURS = ("#dc143c", "#008080", "#ffd700", "#4b0082", "#808000", "#ff7f50", "#000080", "#da70d6", "#2e8b57",
            "#8b4513")
@@ -332,7 +335,7 @@ def _without_documents(messages: Any) -> str:
 
 
 def _counts_in_attempt() -> list[Record]:
-    return [r for r in usage_log.records
+    return [r for r in reversed(list(kit_records()))
             if r.kind == "count_tokens" and r.status == 200 and made_during_attempt(r) and r.request]
 
 
@@ -384,3 +387,8 @@ def pdf_turn(reply: Any, document_tokens: Any = None) -> Any:
     return correct("the usage log shows one user turn with a base64 PDF of the page count drawn for this run, then a "
                    "question; the reply ended with end_turn; `document_tokens` is the difference between your two "
                    "count_tokens calls, with and without the document.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

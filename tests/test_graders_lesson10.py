@@ -98,6 +98,7 @@ def test_forced_call_without_tool_choice_is_refused(learner):
     result = learner.answer(FORCED, forced().replace(
         ' tool_choice={"type": "tool", "name": "celsius_to_fahrenheit"},', ""))
     assert not result.passed and "`tool_choice` was 'auto'" in result.message
+    assert "Section 2" in result.message and '"type": "tool"' not in result.message  # the code stays in the hints
 
 
 def test_forced_call_with_another_question_is_refused(learner):
@@ -122,6 +123,42 @@ def test_forced_call_needs_a_description_that_says_when(learner):
                             'Celsius."', '"Converts."')
     result = learner.answer(FORCED, code)
     assert not result.passed and "when to use it" in result.message
+
+
+@pytest.mark.parametrize("description, words", [
+    ("tool tool tool tool", "too little"),  # the instructor's review: filler passed
+    ("celsius fahrenheit celsius fahrenheit celsius fahrenheit celsius fahrenheit", "too little"),
+    ("Use this one when you need it, it is very useful for questions.", "does not say what the tool converts"),
+    ("Converts a temperature from degrees Celsius to degrees Fahrenheit.", "not when to use it"),
+])
+def test_forced_call_filler_descriptions_are_refused(learner, description, words):
+    code = forced().replace('"Convert a temperature from Celsius to Fahrenheit. Use it whenever the user gives degrees '
+                            'Celsius."', repr(description))
+    result = learner.answer(FORCED, code)
+    assert not result.passed and words in result.message and "section 1" in result.message, result
+
+
+@pytest.mark.parametrize("description", [
+    "Gives the Fahrenheit equivalent of a Celsius reading. Reach for it if a question needs Fahrenheit.",
+    "Celsius in, Fahrenheit out: call this whenever someone states a temperature in °C and asks for °F.",
+])
+def test_forced_call_descriptions_in_other_words_pass(learner, description):
+    code = forced().replace('"Convert a temperature from Celsius to Fahrenheit. Use it whenever the user gives degrees '
+                            'Celsius."', repr(description))
+    result = learner.answer(FORCED, code)
+    assert result.passed, result
+
+
+def test_forced_call_pasting_the_last_hint_is_refused(learner):
+    """The last hint shows the mechanics on another tool: pasted as it is, it does not do this exercise."""
+    hint = check.hint("10.1", 2).text
+    pasted = hint[hint.index("`distance_tool = ") + 1:hint.index("}}`") + 2]
+    result = learner.answer(FORCED, pasted + """
+forced_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[distance_tool],
+                                      tool_choice={"type": "tool", "name": "km_to_miles"},
+                                      messages=[{"role": "user", "content": temperature_question}])""")
+    assert not result.passed and "none is named `celsius_to_fahrenheit`" in result.message, result
+    assert "celsius_to_fahrenheit" not in "".join(check.hint("10.1", n).text for n in (1, 2))
 
 
 def test_forced_call_on_a_model_that_refuses_forcing_is_explained(learner):

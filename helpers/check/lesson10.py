@@ -8,6 +8,7 @@ block, all in the next user message).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -26,7 +27,12 @@ from . import (
 
 TEMPERATURE_TOOL = "celsius_to_fahrenheit"
 TEMPERATURE_FIELD = "celsius"
-MIN_DESCRIPTION_WORDS = 4
+MIN_DESCRIPTION_WORDS = 8
+MIN_DISTINCT_WORDS = 6
+WHAT_WORDS = ("celsius", "fahrenheit", "temperature", "temperatures", "degree", "degrees")
+"""A description that says what the tool does names what it converts."""
+WHEN_WORDS = ("when", "whenever", "if", "use", "used", "call", "asks", "asked", "needs", "wants", "whether")
+"""A description that says when to use the tool has one of these (section 1: what it does, and when)."""
 TRIP_CITIES = ("Lisbon", "Oslo", "Lima", "Tokyo", "Nairobi", "Montreal", "Cairo", "Hanoi")
 """The cities of exercise 10.3's question: all in the lesson's sample weather table."""
 TRIP_CURRENCIES = ("Dollar", "Pound", "Yen", "Krone")
@@ -43,13 +49,14 @@ RUNAWAY_REQUESTS = 12
 
 HINTS = {
     "10.1": (
-        "A tool is a dict with `name`, `description` and `input_schema` (a JSON schema of type object). "
-        "`tool_choice` decides whether the model must call it: `auto` lets it choose, `tool` forces one.",
-        "`temperature_tool = {\"name\": \"celsius_to_fahrenheit\", \"description\": \"Convert a temperature from "
-        "Celsius to Fahrenheit. Use it whenever the user gives a temperature in Celsius.\", \"input_schema\": "
-        "{\"type\": \"object\", \"properties\": {\"celsius\": {\"type\": \"number\"}}, \"required\": [\"celsius\"]}}`, "
-        "then `client.messages.create(..., tools=[temperature_tool], tool_choice={\"type\": \"tool\", \"name\": "
-        "\"celsius_to_fahrenheit\"})`.",
+        "A tool is a dict with `name`, `description` and `input_schema` (a JSON schema of type object), as in "
+        "section 1. `tool_choice` decides whether the model must call it (section 2): `auto` lets it choose; one of "
+        "the other types forces a call of the one tool it names.",
+        "The same mechanics for another tool (write yours for the exercise's name, field and question): "
+        "`distance_tool = {\"name\": \"km_to_miles\", \"description\": \"Convert a distance from kilometres to "
+        "miles. Use it whenever the user gives a distance in kilometres and wants miles.\", \"input_schema\": "
+        "{\"type\": \"object\", \"properties\": {\"km\": {\"type\": \"number\"}}, \"required\": [\"km\"]}}`, sent "
+        "with `tools=[distance_tool]` and `tool_choice={\"type\": \"tool\", \"name\": \"km_to_miles\"}`.",
     ),
     "10.2": (
         "Start from the lesson's `run_loop`: it stops when a reply is not a tool call, or after `max_turns` "
@@ -131,6 +138,23 @@ def _schema_problem(schema: Any) -> Optional[str]:
     return None
 
 
+def description_problem(description: Any) -> Optional[str]:
+    """Why ``description`` does not say what the tool does and when to use it, or None. Judged by its words (how
+    many, how varied, whether it names what is converted and gives a when), so filler fails and any wording passes."""
+    if not isinstance(description, str) or not description.strip():
+        return "is missing"
+    words = re.findall(r"[^\W\d_]+", description.lower())
+    shown = repr(description.strip()[:60])
+    if len(words) < MIN_DESCRIPTION_WORDS or len(set(words)) < MIN_DISTINCT_WORDS:
+        return (f"{shown} has {len(words)} words, {len(set(words))} of them different: that is too little to say "
+                f"what the tool does and when (write at least {MIN_DESCRIPTION_WORDS} words)")
+    if not set(words) & set(WHAT_WORDS):
+        return f"{shown} does not say what the tool converts (a temperature, from Celsius to Fahrenheit)"
+    if not set(words) & set(WHEN_WORDS):
+        return f"{shown} says what the tool does but not when to use it (\"Use it when ...\")"
+    return None
+
+
 @grader("10.1 a forced call of your own tool", explain=_explain_forced)
 def forced_call(reply: Any) -> Any:
     record, problem = logged(reply, "forced_reply", "Send `temperature_question` with your tool, forcing it")
@@ -144,9 +168,11 @@ def forced_call(reply: Any) -> Any:
         return not_yet(f"the request's tools are {names}: none is named `{TEMPERATURE_TOOL}`. Send "
                        "`tools=[temperature_tool]`, with the name the exercise gives.")
     description = tool.get("description")
-    if not isinstance(description, str) or len(description.split()) < MIN_DESCRIPTION_WORDS:
-        return not_yet(f"your tool's description is {description!r}. Write a sentence or two that says what the "
-                       "tool does and when to use it: the model decides from the description.")
+    unclear = description_problem(description)
+    if unclear:
+        return not_yet(f"your tool's description {unclear}. The model decides from the description alone whether "
+                       "and how to call the tool: write a sentence or two that says what it does and when to use it "
+                       "(section 1).")
     problem_text = _schema_problem(tool.get("input_schema"))
     if problem_text:
         return not_yet(f"your tool is sent, but {problem_text}")
@@ -155,8 +181,9 @@ def forced_call(reply: Any) -> Any:
     choice = request.get("tool_choice") if isinstance(request.get("tool_choice"), dict) else {"type": "auto"}
     kind = choice.get("type")
     if kind in ("auto", "none"):
-        return not_yet(f"`tool_choice` was {kind!r}: the model chooses (or may not call at all). Force the call with "
-                       f"`tool_choice={{\"type\": \"tool\", \"name\": \"{TEMPERATURE_TOOL}\"}}`.")
+        return not_yet(f"`tool_choice` was {kind!r}: the model chooses (or may not call at all), and this exercise "
+                       "asks for a call it must make. Section 2 of the lesson shows the `tool_choice` that forces a "
+                       "call of one named tool.")
     if kind == "tool" and choice.get("name") != TEMPERATURE_TOOL:
         return not_yet(f"`tool_choice` forces {choice.get('name')!r}, not `{TEMPERATURE_TOOL}`.")
     calls = [b for b in reply.content if b.type == "tool_use"]

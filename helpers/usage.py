@@ -88,6 +88,7 @@ class Record:
     message_id: Optional[str] = None
     sent_at: float = field(default=0.0, repr=False)  # perf_counter() when the request left: the log's order
     complete: bool = True  # False for a stream closed (or dropped) before the API reported its final usage
+    text_deltas: tuple[int, ...] = field(default=(), repr=False)  # a stream's text pieces, by length, as they came
     seal: str = field(default="", repr=False, compare=False)  # set by the kit's transport: see sealed_by_kit()
 
     @property
@@ -290,7 +291,8 @@ def _cache_split(usage: dict) -> dict:
 
 
 def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
-            started: float, offline: bool, streamed: bool, complete: bool = True) -> Record:
+            started: float, offline: bool, streamed: bool, complete: bool = True,
+            text_deltas: tuple[int, ...] = ()) -> Record:
     body = response if isinstance(response, dict) else {}
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     model = body.get("model") if isinstance(body.get("model"), str) else None
@@ -318,6 +320,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         message_id=body.get("id") if body.get("type") == "message" and isinstance(body.get("id"), str) else None,
         sent_at=started,
         complete=complete,
+        text_deltas=text_deltas,
     )
 
 
@@ -333,6 +336,7 @@ class _StreamedMessage:
         self._buffer = b""
         self.message: dict = {}
         self.ended = False  # message_stop seen: the usage in ``message`` is the API's final count
+        self.text_deltas: list[int] = []  # the length of each text_delta, in order: the pieces text_stream yields
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk
@@ -354,6 +358,9 @@ class _StreamedMessage:
             extra = data.get("usage") if isinstance(data.get("usage"), dict) else {}
             usage.update({k: v for k, v in extra.items() if v is not None})
             self.message["usage"] = usage
+        elif data.get("type") == "content_block_delta" and isinstance(data.get("delta"), dict):
+            if data["delta"].get("type") == "text_delta" and isinstance(data["delta"].get("text"), str):
+                self.text_deltas.append(len(data["delta"]["text"]))
         elif data.get("type") == "message_stop":
             self.ended = True
 
@@ -483,7 +490,7 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
 
             def done(parser: _StreamedMessage) -> None:
                 self._add(lambda: _record(path, sent, status, parser.message, headers, started, self.offline, True,
-                                          complete=parser.ended),
+                                          complete=parser.ended, text_deltas=tuple(parser.text_deltas)),
                           watcher, parser.ended)
             response.stream = _Tap(response.stream, _StreamRecording(done))
             return response

@@ -35,7 +35,17 @@ WHEN_WORDS = ("when", "whenever", "if", "use", "used", "call", "asks", "asked", 
 """A description that says when to use the tool has one of these (section 1: what it does, and when)."""
 TRIP_CITIES = ("Lisbon", "Oslo", "Lima", "Tokyo", "Nairobi", "Montreal", "Cairo", "Hanoi")
 """The cities of exercise 10.3's question: all in the lesson's sample weather table."""
-TRIP_CURRENCIES = ("Dollar", "Pound", "Yen", "Krone")
+TRIP_CURRENCIES = ("Franc", "Rand", "Peso", "Rupee")
+"""Currencies of exercise 10.3's question, none of them in the lesson's sample rates: the conversion always fails,
+so the round trip answers a failure (section 3's `is_error`) next to the calls that work, which section 4's demo
+does not."""
+LESSON_WEATHER = {
+    "Lisbon": "19 °C, sunny, light wind", "Oslo": "2 °C, snow showers", "Lima": "17 °C, overcast",
+    "Tokyo": "12 °C, clear", "Nairobi": "24 °C, scattered clouds", "Montreal": "-3 °C, light snow",
+    "Cairo": "27 °C, sunny", "Hanoi": "22 °C, drizzle",
+}
+LESSON_RATES = {"Euro": 1.0, "Dollar": 1.08, "Pound": 0.85, "Yen": 162.0, "Krone": 11.5}
+"""The lesson's sample weather and rates (sections 1 and 3): 10.3 is graded against the lesson's own functions."""
 TRIP_AMOUNTS = (50, 80, 120, 250, 300, 500)
 """Euro amounts of exercise 10.3's question; never the 200 of the lesson's own parallel-call demo."""
 TEMPERATURE_RANGE = (-30, 45)
@@ -68,11 +78,10 @@ HINTS = {
     ),
     "10.3": (
         "The reply holds several `tool_use` blocks. Run each one, and send all the `tool_result` blocks together, "
-        "in the one user turn that follows the reply.",
-        "`results = [{\"type\": \"tool_result\", \"tool_use_id\": block.id, \"content\": "
-        "str(local_functions[block.name](**block.input))} for block in first.content if block.type == "
-        "\"tool_use\"]`, then `messages + [{\"role\": \"assistant\", \"content\": first.content}, {\"role\": \"user\", "
-        "\"content\": results}]`, sent with the same `tools`.",
+        "in the one user turn that follows the reply. One call fails: its result says so (section 3).",
+        "For each tool_use block, `try` its function and make a tool_result with its `tool_use_id`; `except` the "
+        "error and make one with `is_error: True` and `str(error)` instead. Append the reply's `content` as the "
+        "assistant turn, then one user turn with all the results, and send again with the same `tools`.",
     ),
 }
 
@@ -448,6 +457,27 @@ def trip_question(seed: Optional[int] = None) -> str:
     return question
 
 
+def _lesson_weather(city: str) -> str:
+    return f"{city}: {LESSON_WEATHER[city]}" if city in LESSON_WEATHER else f"no sample data for {city}"
+
+
+def _lesson_conversion(amount: float, source: str, target: str) -> str:
+    for currency in (source, target):
+        if currency not in LESSON_RATES:
+            raise ValueError(f"no sample rate for {currency}; the known currencies are {', '.join(LESSON_RATES)}")
+    return f"{amount:g} {source} = {amount / LESSON_RATES[source] * LESSON_RATES[target]:.2f} {target} (sample rate)"
+
+
+LESSON_FUNCTIONS = {"get_weather": _lesson_weather, "convert_currency": _lesson_conversion}
+
+
+def _outcome(function: Callable, arguments: dict) -> tuple[str, str]:
+    try:
+        return "returned", str(function(**arguments))
+    except Exception as error:  # noqa: BLE001 - a tool function's failure is an outcome to compare
+        return "raised", str(error)
+
+
 def _record_with_tool_use(tool_use_id: Any) -> Optional[Record]:
     for record in kit_records():
         if any(b.get("id") == tool_use_id for b in block_dicts((record.response or {}).get("content"))):
@@ -464,6 +494,9 @@ def _explain_parallel(error: BaseException) -> Optional[str]:
         return "The second request must carry the same `tools` as the first."
     if isinstance(error, KeyError):
         return "Look the function up by the block's `name` in `local_functions`: `local_functions[block.name]`."
+    if isinstance(error, ValueError) and "no sample rate" in str(error):
+        return ("One of the calls fails, as calls do: answer it with a tool_result that says `is_error: True` and "
+                "carries the error's message (section 3, \"When the function fails\"), next to the other results.")
     return None
 
 
@@ -509,15 +542,25 @@ def parallel_calls(final: Any, functions: Any = None) -> Any:
     if unknown:
         return not_yet(f"`functions` has no function for {unknown}: pass the dict that maps every tool name to its "
                        "function.")
-    problem_text = _answer_problem(uses, messages[i + 1:], lambda use: functions[use.get("name")])
+    for use in uses:  # the results are graded against the lesson's functions, whatever dict was passed
+        arguments = use.get("input") if isinstance(use.get("input"), dict) else {}
+        lesson = LESSON_FUNCTIONS.get(use.get("name"))
+        if lesson is not None and _outcome(functions[use.get("name")], arguments) != _outcome(lesson, arguments):
+            return not_yet(f"the `{use.get('name')}` you passed does not do what the lesson's does on the input "
+                           f"{arguments}: run the calls with the lesson's `local_functions`, and pass that dict.")
+    problem_text = _answer_problem(uses, messages[i + 1:],
+                                   lambda use: LESSON_FUNCTIONS.get(use.get("name")) or functions[use.get("name")])
     if problem_text:
         return not_yet(problem_text)
     if final.stop_reason != "end_turn":
         return not_yet(f"the final reply stopped with {final.stop_reason!r}, not 'end_turn'.")
     names = ", ".join(sorted({u["name"] for u in uses}))
+    failed = sum(_outcome(LESSON_FUNCTIONS.get(u.get("name"), lambda **_: ""), u.get("input") or {})[0] == "raised"
+                 for u in uses)
     return correct(f"the usage log shows `trip_question` answered with {len(uses)} tool_use blocks in one reply "
-                   f"({names}); the next user turn answered every one of them with its id and exactly what its "
-                   "function returns for its input; the final reply ended with end_turn.")
+                   f"({names}); the next user turn answered every one of them with its id: what the lesson's "
+                   f"function returns for its input, and for the {failed} that raised, `is_error: True` with the "
+                   "error's message; the final reply ended with end_turn.")
 
 
 from . import keep_own_names  # noqa: E402 - last: the module's names are all defined

@@ -28,8 +28,9 @@ HINTS = {
     "03.2": (
         "Edit the assistant turn itself, in a copy: the history you send still has the refund question first and "
         "the assistant's answer second, but with your text.",
-        "`fixed = copy.deepcopy(refund_history)`, `fixed[1][\"content\"] = \"Refunds take 5 business days.\"`, "
-        "then send `fixed + [{\"role\": \"user\", \"content\": next_question}]`.",
+        "Work on a copy (`copy.deepcopy(...)`), set the `content` of its assistant turn (index 1) to the true "
+        "answer in your own words, with the policy the exercise gives, then send the copy with `next_question` "
+        "appended as a user turn.",
     ),
 }
 

@@ -557,10 +557,11 @@ def parallel_calls(final: Any, functions: Any = None) -> Any:
     names = ", ".join(sorted({u["name"] for u in uses}))
     failed = sum(_outcome(LESSON_FUNCTIONS.get(u.get("name"), lambda **_: ""), u.get("input") or {})[0] == "raised"
                  for u in uses)
+    failures = (f", and for the {failed} that raised, `is_error: True` with the error's message" if failed else
+                " (the model made no call that fails, so no error result was needed)")
     return correct(f"the usage log shows `trip_question` answered with {len(uses)} tool_use blocks in one reply "
                    f"({names}); the next user turn answered every one of them with its id: what the lesson's "
-                   f"function returns for its input, and for the {failed} that raised, `is_error: True` with the "
-                   "error's message; the final reply ended with end_turn.")
+                   f"function returns for its input{failures}; the final reply ended with end_turn.")
 
 
 from . import keep_own_names  # noqa: E402 - last: the module's names are all defined

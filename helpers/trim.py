@@ -18,6 +18,9 @@ from .offline import tokens
 
 Counter = Callable[[dict], int]
 CACHE_LIMIT = 200_000
+_runs = [0]
+"""How many times ``trim_to_budget`` ran: lesson 08's exercises ask for trimming of one's own, and their graders
+tell it from this function by the count."""
 
 
 class TrimError(ValueError):
@@ -82,6 +85,7 @@ def trim_to_budget(
     prompt's count when ``system`` is given. ``count`` defaults to the offline estimate; counts are cached
     per message content, so trimming again after one more turn only counts the new turn.
     """
+    _runs[0] += 1
     count = count or estimate
     if not messages:
         return []

@@ -6,6 +6,12 @@ logged with its tokens, stop reason, latency and cost, with no change to lesson
 code. Streamed replies are recorded when their stream ends (or is closed, or dropped
 unread: then the record says the stream was not complete).
 
+The log is evidence for the graders, so only the kit writes it: a record is frozen and
+sealed when the kit's transport makes it (an HMAC under a key made for this process and
+held by the transport), the log takes only sealed records, and a learner reads it
+through a read-only view. ``sealed_by_kit(record)`` tells whether a record is still
+exactly what the transport saw: one changed in place no longer matches its seal.
+
 Recording never changes a call: a listener that raises, or a response the log cannot
 read, is reported as a warning, and the SDK never sees an error from here (an error
 raised inside the transport would look like a network failure, and the SDK would send
@@ -16,7 +22,12 @@ from __future__ import annotations
 
 import bisect
 import collections
+import copy
+import dataclasses
+import hashlib
+import hmac
 import json
+import secrets
 import threading
 import time
 import warnings
@@ -24,6 +35,7 @@ import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any, Callable, Iterator, Optional
 
 import httpx2
@@ -54,7 +66,7 @@ watching: ContextVar[Optional[CallWatcher]] = ContextVar("kit_call_watcher", def
 below it: both run in the caller's thread or task, so the context carries it."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Record:
     time: datetime
     path: str
@@ -76,14 +88,17 @@ class Record:
     message_id: Optional[str] = None
     sent_at: float = field(default=0.0, repr=False)  # perf_counter() when the request left: the log's order
     complete: bool = True  # False for a stream closed (or dropped) before the API reported its final usage
+    text_deltas: tuple[int, ...] = field(default=(), repr=False)  # a stream's text pieces, by length, as they came
+    seal: str = field(default="", repr=False, compare=False)  # set by the kit's transport: see sealed_by_kit()
 
     @property
     def request(self) -> Optional[dict]:
-        """The JSON body that was sent (parsed when first asked for: most records are never read)."""
-        if not hasattr(self, "_request"):
+        """The JSON body that was sent, as a fresh copy each time (parsed when first asked for: most records are
+        never read), so that editing what is returned never changes the record."""
+        if "_request" not in self.__dict__:
             parsed = _json(self.request_body)
-            self._request = parsed if isinstance(parsed, dict) else None
-        return self._request
+            object.__setattr__(self, "_request", parsed if isinstance(parsed, dict) else None)
+        return copy.deepcopy(self.__dict__["_request"])
 
     @property
     def cache_saved_usd(self) -> float:
@@ -102,34 +117,116 @@ class Record:
         return "count_tokens" if self.path.endswith("count_tokens") else ("stream" if self.streamed else "create")
 
 
+def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool]]:
+    """The pair (seal, sealed_by_kit) around a key made for this process; the key lives only in their closure."""
+    key = secrets.token_bytes(32)
+
+    def digest(record: Record) -> str:
+        fields = [(f.name, getattr(record, f.name)) for f in dataclasses.fields(record)
+                  if f.name not in ("seal", "request_body", "response")]
+        mac = hmac.new(key, repr(fields).encode(), hashlib.sha256)
+        mac.update(b"\0" + record.request_body + b"\0")
+        mac.update(json.dumps(record.response, sort_keys=True, default=repr).encode())
+        return mac.hexdigest()
+
+    def seal(record: Record) -> Record:
+        return dataclasses.replace(record, seal=digest(record))
+
+    def sealed_by_kit(record: Any) -> bool:
+        """Whether ``record`` was made by the kit's transport and is unchanged since (fields and response alike)."""
+        try:
+            return type(record) is Record and hmac.compare_digest(record.seal, digest(record))
+        except Exception:  # noqa: BLE001 - anything that cannot be digested is not the transport's record
+            return False
+
+    return seal, sealed_by_kit
+
+
+_seal, sealed_by_kit = _make_sealer()
+
+
+class RecordsView(Sequence):
+    """The log's records, read-only: index, slice, iterate and count them; records enter only from the transport."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self._records = records
+
+    def __getitem__(self, index: Any) -> Any:
+        found = self._records[index]
+        return tuple(found) if isinstance(index, slice) else found
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(list(self._records))  # a snapshot: a call that ends meanwhile does not upset the loop
+
+    def __reversed__(self) -> Iterator[Record]:
+        return reversed(list(self._records))
+
+    def __repr__(self) -> str:
+        return f"<{len(self._records)} usage records, read-only>"
+
+
 class UsageLog:
-    """Process-wide list of ``Record``; listeners are called with each new record."""
+    """Process-wide list of ``Record``, read-only for its readers; listeners are called with each new record."""
 
     def __init__(self) -> None:
-        self.records: list[Record] = []
+        self._records: list[Record] = []
         # Running totals: reading them stays cheap however long the session.
-        self.total_cost_usd = 0.0
-        self.total_input_tokens = 0
-        self.total_output_tokens = 0
+        self._totals = [0.0, 0, 0]  # cost, input tokens, output tokens
         self._listeners: list[Callable[[Record], None]] = []
         self._lock = threading.Lock()
 
-    def add(self, record: Record) -> None:
+    @property
+    def records(self) -> RecordsView:
+        return RecordsView(self._records)
+
+    @property
+    def total_cost_usd(self) -> float:
+        return self._totals[0]
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self._totals[1]
+
+    @property
+    def total_output_tokens(self) -> int:
+        return self._totals[2]
+
+    def add(self, record: Any) -> None:
+        raise PermissionError("the usage log is written only by the kit's own transport, one record per call a "
+                              "client from connect() makes: make the call to have it logged.")
+
+    def _add(self, record: Record) -> None:
+        """The transport's way in: only a record it sealed is taken."""
+        if not sealed_by_kit(record):
+            raise PermissionError("this record was not made by the kit's transport (or was changed since)")
         with self._lock:
             # Calls are listed in the order they were made: a stream is recorded when it ends,
             # possibly after a call that started later.
-            bisect.insort(self.records, record, key=lambda r: r.sent_at)
-            self.total_cost_usd += record.cost_usd
+            bisect.insort(self._records, record, key=lambda r: r.sent_at)
+            self._totals[0] += record.cost_usd
             if record.kind != "count_tokens":  # a count uses no tokens: it only reports how many a request would
-                self.total_input_tokens += record.input_tokens
-                self.total_output_tokens += record.output_tokens
+                self._totals[1] += record.input_tokens
+                self._totals[2] += record.output_tokens
             listeners = list(self._listeners)
         _notify(listeners, record)
 
+    def _restore(self, records: Sequence[Record]) -> None:
+        """Put back records this log (or another) held before, as a test does between learners: sealed ones only."""
+        if not all(sealed_by_kit(r) for r in records):
+            raise PermissionError("only records made by the kit's transport can be put back")
+        with self._lock:
+            self._records[:] = sorted(records, key=lambda r: r.sent_at)
+            counted = [r for r in self._records if r.kind != "count_tokens"]
+            self._totals = [sum(r.cost_usd for r in self._records), sum(r.input_tokens for r in counted),
+                            sum(r.output_tokens for r in counted)]
+
     def clear(self) -> None:
         with self._lock:
-            self.records.clear()
-            self.total_cost_usd, self.total_input_tokens, self.total_output_tokens = 0.0, 0, 0
+            self._records.clear()
+            self._totals = [0.0, 0, 0]
             listeners = list(self._listeners)
         _notify(listeners, None)
 
@@ -141,16 +238,16 @@ class UsageLog:
 
     def find(self, message_id: str) -> Optional[Record]:
         """The record of the call that produced the message with this id."""
-        for record in reversed(self.records):
+        for record in reversed(self._records):
             if record.message_id == message_id:
                 return record
         return None
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self._records)
 
     def __repr__(self) -> str:
-        return f"UsageLog({len(self.records)} calls, {self.total_input_tokens} input / {self.total_output_tokens} output tokens, ${self.total_cost_usd:.6f})"
+        return f"UsageLog({len(self._records)} calls, {self.total_input_tokens} input / {self.total_output_tokens} output tokens, ${self.total_cost_usd:.6f})"
 
 
 usage_log = UsageLog()
@@ -194,7 +291,8 @@ def _cache_split(usage: dict) -> dict:
 
 
 def _record(path: str, request_body: bytes, status: int, response: Optional[dict], headers: httpx2.Headers,
-            started: float, offline: bool, streamed: bool, complete: bool = True) -> Record:
+            started: float, offline: bool, streamed: bool, complete: bool = True,
+            text_deltas: tuple[int, ...] = ()) -> Record:
     body = response if isinstance(response, dict) else {}
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     model = body.get("model") if isinstance(body.get("model"), str) else None
@@ -222,6 +320,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         message_id=body.get("id") if body.get("type") == "message" and isinstance(body.get("id"), str) else None,
         sent_at=started,
         complete=complete,
+        text_deltas=text_deltas,
     )
 
 
@@ -237,6 +336,7 @@ class _StreamedMessage:
         self._buffer = b""
         self.message: dict = {}
         self.ended = False  # message_stop seen: the usage in ``message`` is the API's final count
+        self.text_deltas: list[int] = []  # the length of each text_delta, in order: the pieces text_stream yields
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk
@@ -258,6 +358,9 @@ class _StreamedMessage:
             extra = data.get("usage") if isinstance(data.get("usage"), dict) else {}
             usage.update({k: v for k, v in extra.items() if v is not None})
             self.message["usage"] = usage
+        elif data.get("type") == "content_block_delta" and isinstance(data.get("delta"), dict):
+            if data["delta"].get("type") == "text_delta" and isinstance(data["delta"].get("text"), str):
+                self.text_deltas.append(len(data["delta"]["text"]))
         elif data.get("type") == "message_stop":
             self.ended = True
 
@@ -343,6 +446,13 @@ def _no_response(watcher: Optional[CallWatcher], error: BaseException) -> None:
         watcher.finished(None, isinstance(error, NEVER_SENT))
 
 
+def _kit_transports() -> tuple[type, ...]:
+    """The transports whose calls the log records: the offline backend's and the SDK's own (live)."""
+    from .offline.transport import OfflineTransport  # here: the offline backend imports more than the log needs
+
+    return OfflineTransport, httpx2.HTTPTransport, httpx2.AsyncHTTPTransport
+
+
 class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     """Wraps a real transport and logs each Messages API call in ``log``."""
 
@@ -350,6 +460,8 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         self.inner = inner
         self.offline = offline
         self.log = log
+        # Only what the kit's own transports carried is evidence: a made-up transport's replies are not sealed.
+        self._seals = type(inner) in _kit_transports()
 
     def _recorded(self, request: httpx2.Request) -> bool:
         return request.method == "POST" and request.url.path.rstrip("/") in RECORDED_PATHS
@@ -359,7 +471,9 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         record = None
         try:
             record = make()
-            self.log.add(record)
+            if self._seals:
+                record = _seal(record)
+            self.log._add(record)
         except Exception as error:  # noqa: BLE001 - see the module docstring
             warnings.warn(f"The usage log could not record a call ({type(error).__name__}: {error}); "
                           "the call itself was not affected.", RecordingWarning, stacklevel=2)
@@ -376,7 +490,7 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
 
             def done(parser: _StreamedMessage) -> None:
                 self._add(lambda: _record(path, sent, status, parser.message, headers, started, self.offline, True,
-                                          complete=parser.ended),
+                                          complete=parser.ended, text_deltas=tuple(parser.text_deltas)),
                           watcher, parser.ended)
             response.stream = _Tap(response.stream, _StreamRecording(done))
             return response

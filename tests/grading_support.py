@@ -55,8 +55,7 @@ class LessonRun:
         self.records = list(usage_log.records)
 
     def learner(self) -> "Learner":
-        with usage_log._lock:
-            usage_log.records[:] = list(self.records)
+        usage_log._restore(self.records)
         fault_injection.clear()
         _attempts.clear()
         return Learner(self, dict(self.namespace))

@@ -251,11 +251,12 @@ def test_a_patched_grader_cannot_turn_a_blank_exercise_into_a_verified_pass(room
 
     token = add_learners(room, ["ann"])["ann"]
     _learner_client(monkeypatch, room, token)
-    monkeypatch.setattr(check, "not_yet", check.correct)
-    monkeypatch.setattr(lesson01, "not_yet", check.correct)
+    check.not_yet = check.correct  # as a notebook would patch it
+    vars(lesson01)["not_yet"] = check.correct  # past the module's attribute guard
     with check.attempt("01.1"):
         reply = None  # the blank exercise
-    assert lesson01.system_prompt(reply).passed  # the patch works in the kernel...
+    result = lesson01.system_prompt(reply)
+    assert not result.passed and "graders were patched" in result.message  # the kernel's grade is the kit's...
+    assert vars(lesson01)["not_yet"] is vars(check)["not_yet"] is not check.correct  # ...put back, not kept
     _wait_for_reports()
-    exercise = _room_lessons(room)["01"]["exercises"]["01.1"]
-    assert exercise["passed"] is False and exercise["self_reported"] is True  # ...but not on the dashboard
+    assert _room_lessons(room)["01"]["exercises"]["01.1"]["passed"] is False  # and the dashboard shows no pass

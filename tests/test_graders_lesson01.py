@@ -21,11 +21,26 @@ SYSTEM, ANATOMY, TEXT_OF = "cell-41", "cell-45", "cell-47"
     system=[{"type": "text", "text": "You are a patient tutor."}],
     messages=[{"role": "user", "content": exercise_question}],
 )""",
+    """prompt = "Reply like a friendly teacher, in plain words and at most two sentences."
+reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=120, system=prompt,
+                               messages=[{"role": "user", "content": exercise_question}])""",
 ])
 def test_system_prompt_right_answers_pass(learner, body):
     result = learner.answer(SYSTEM, body)
     assert result.passed, result
     assert "`exercise_question`" in result.message and "top-level `system`" in result.message
+
+
+@pytest.mark.parametrize("system, words", [
+    ("x", "different word"),  # the instructor's review: any string passed
+    ("tool tool tool tool", "1 different word"),
+    ("Be brief.", "2 different word"),
+    ("What does max_tokens limit in a request?", "only repeats the question"),
+])
+def test_system_prompt_filler_is_refused(learner, system, words):
+    result = learner.answer(SYSTEM, f"""reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=100, system={system!r},
+                               messages=[{{"role": "user", "content": exercise_question}}])""")
+    assert not result.passed and words in result.message and "instruction" in result.message, result
 
 
 def test_system_prompt_lesson_demo_is_refused(learner):

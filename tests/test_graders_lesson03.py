@@ -36,6 +36,35 @@ def test_few_shot_right_answers_pass(learner, body):
     assert "example pairs you wrote" in result.message
 
 
+@pytest.mark.parametrize("body, words", [
+    # the instructor's review: two identical made-up examples
+    ("""answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[
+    {"role": "user", "content": "Ticket: x"}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": "Ticket: x"}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": question}])""", "there twice"),
+    ("""answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[
+    {"role": "user", "content": "Ticket: Crash on start."}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": "ticket:  crash on start. "}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": question}])""", "there twice"),
+    ("""answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[
+    {"role": "user", "content": "Ticket: Crash on start."}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": "Ticket: The page is blank."}, {"role": "assistant", "content": "bug"},
+    {"role": "user", "content": question}])""", "at least two of the labels"),
+])
+def test_few_shot_copies_and_one_label_examples_are_refused(learner, body, words):
+    result = learner.answer(FEW_SHOT, body)
+    assert not result.passed and words in result.message, result
+
+
+def test_few_shot_two_labels_in_other_words_pass(learner):
+    result = learner.answer(FEW_SHOT, """pairs = {"Ticket: Where is your head office?": "Other",
+         "Ticket: Export to CSV drops the last row.": "bug."}
+turns = [turn for ticket, label in pairs.items()
+         for turn in ({"role": "user", "content": ticket}, {"role": "assistant", "content": label})]
+answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=[*turns, {"role": "user", "content": question}])""")
+    assert result.passed and "labelled bug, other" in result.message, result
+
+
 def test_few_shot_in_the_history_editor_passes(learner):
     learner.run("""question = "Ticket: I was charged twice for my May invoice."
 ticket_editor = HistoryEditor(client=client, max_tokens=20)
@@ -93,10 +122,23 @@ corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
     """fixed = [refund_history[0], {"role": "assistant", "content": [{"type": "text", "text": "About a week: 5 business days."}]},
          {"role": "user", "content": next_question}]
 corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, messages=fixed)""",
+    """fixed = [dict(turn) for turn in refund_history]
+fixed[1]["content"] = "Sorry, I had that wrong: a refund arrives within five working days, not 30."
+corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=[*fixed, {"role": "user", "content": next_question}])""",
 ])
 def test_corrected_right_answers_pass(learner, body):
     result = learner.answer(CORRECTED, body)
     assert result.passed, result
+
+
+@pytest.mark.parametrize("wrong", ["Refunds take 31 days.", ".", "Refunds take 5 days.", "It depends."])
+def test_corrected_still_wrong_corrections_are_refused(learner, wrong):
+    result = learner.answer(CORRECTED, f"""fixed = copy.deepcopy(refund_history)
+fixed[1]["content"] = {wrong!r}
+corrected_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
+                                         messages=fixed + [{{"role": "user", "content": next_question}}])""")
+    assert not result.passed and "does not state the policy, 5 business days" in result.message, result
 
 
 def test_corrected_lesson_demo_is_refused(learner):

@@ -134,6 +134,21 @@ return min(0.5 * 2 ** (attempt - 1), 8.0)""", "as a number"),              # the
     ("""if isinstance(err, anthropic.APIStatusError) and err.status_code != 404:
     return None
 return 1.0""", ("seed", "the SDK retries")),                                 # retries only 404s and no-answer errors
+    # the instructor's review: 408 and 409 taken for errors that fail the same way again (never drawn before)
+    ("""if isinstance(err, anthropic.APIStatusError):
+    if err.status_code < 500 and err.status_code != 429:
+        return None
+    if "retry-after" in err.response.headers:
+        return float(err.response.headers["retry-after"])
+return min(0.5 * 2 ** (attempt - 1), 8.0)""", "returned None, but the SDK retries it"),
+    ("""if isinstance(err, anthropic.APIStatusError):
+    if err.status_code in (408, 409):
+        return float(err.response.headers["retry-after"])
+    if err.status_code < 500 and err.status_code != 429:
+        return None
+    if "retry-after" in err.response.headers:
+        return float(err.response.headers["retry-after"])
+return min(0.5 * 2 ** (attempt - 1), 8.0)""", "KeyError"),
 ])
 def test_retry_wait_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     result = learner.answer(WAIT, lazy)
@@ -158,8 +173,10 @@ def test_retry_wait_meets_every_kind_of_error_on_every_run():
     for seed in (1, 2, 3):
         cases = lesson06._cases(random.Random(seed))
         kinds = sorted(str(getattr(error, "status_code", type(error).__name__)) for _, error, _ in cases)
-        assert kinds == sorted(["400", "401", "402", "403", "404", "429", "429", "529", "529", "500", "504",
-                                "APITimeoutError", "APIConnectionError"])
+        assert kinds == sorted(["400", "401", "402", "403", "404", "408", "409", "429", "429", "529", "529", "500",
+                                "504", "APITimeoutError", "APIConnectionError"])
         backing_off = [attempt for _, error, attempt in cases if not isinstance(error, anthropic.APIStatusError)
                        or (error.status_code >= 500 and "retry-after" not in error.response.headers)]
         assert len(backing_off) == 5 and 6 in backing_off and len(set(backing_off)) == 5
+        conflicts = [error for _, error, _ in cases if getattr(error, "status_code", None) in (408, 409)]
+        assert conflicts and all("retry-after" not in error.response.headers for error in conflicts)

@@ -26,10 +26,37 @@ for turn in reversed(rest):
 return [first] + best"""
 
 
-@pytest.mark.parametrize("body", ["return trim_to_budget(messages, budget, keep_first=True)", TRIM_BY_HAND])
+TRIM_BY_INDEX = """def users_own(turn):
+    return turn["role"] == "user" and not any(
+        isinstance(block, dict) and block.get("type") == "tool_result" for block in turn["content"]
+        if not isinstance(turn["content"], str))
+
+left = budget - estimate(messages[0])
+start = len(messages)
+for i in range(len(messages) - 1, 0, -1):
+    left -= estimate(messages[i])
+    if left < 0:
+        break
+    if users_own(messages[i]):
+        start = i
+return [messages[0], *messages[start:]]"""
+
+
+@pytest.mark.parametrize("body", [TRIM_BY_HAND, TRIM_BY_INDEX])
 def test_budget_trim_right_answers_pass(learner, body):
     result = learner.answer(TRIM, body)
     assert result.passed, result
+
+
+@pytest.mark.parametrize("body", [
+    "return trim_to_budget(messages, budget, keep_first=True)",  # the instructor's review: one call is the answer
+    """import helpers.trim as kit_trim
+
+return [messages[0], *kit_trim.trim_to_budget(messages[1:], budget - estimate(messages[0]))]""",
+])
+def test_budget_trim_by_the_kits_trim_to_budget_is_refused(learner, body):
+    result = learner.answer(TRIM, body)
+    assert not result.passed and "all of this exercise" in result.message, result
 
 
 @pytest.mark.parametrize("lazy, words", [
@@ -45,7 +72,7 @@ def test_budget_trim_lazy_answers_are_refused(learner, lazy, words):
 
 def test_budget_trim_kit_function_alone_is_refused(learner):
     result = learner.run("check.lesson08.budget_trim(trim_to_budget)")
-    assert not result.passed and "keeps it" in result.message
+    assert not result.passed and "kit's own functions" in result.message
 
 
 def test_budget_trim_mistakes_name_the_mechanic():
@@ -88,11 +115,30 @@ opening = {"role": "user", "content": [{"type": "text", "text": "What we said so
 return [opening, {"role": "assistant", "content": [{"type": "text", "text": "Noted."}]}] + best"""
 
 
-@pytest.mark.parametrize("body", [SUMMARY_WITH_TRIM, SUMMARY_BY_HAND])
+SUMMARY_BY_INDEX = """start = len(messages)
+used = 0
+for i in range(len(messages) - 1, -1, -1):
+    used += estimate(messages[i])
+    if used > keep_tokens:
+        break
+    content = messages[i]["content"]
+    if messages[i]["role"] == "user" and (isinstance(content, str) or
+                                          not any(b.get("type") == "tool_result" for b in content)):
+        start = i
+return [{"role": "user", "content": "Here is where we got to: " + summary},
+        {"role": "assistant", "content": "Got it, carrying on from that summary."}, *messages[start:]]"""
+
+
+@pytest.mark.parametrize("body", [SUMMARY_BY_HAND, SUMMARY_BY_INDEX])
 def test_summary_history_right_answers_pass(learner, body):
     result = learner.answer(SUMMARY, body)
     assert result.passed, result
     assert "carrying the summary" in result.message
+
+
+def test_summary_history_by_the_kits_trim_to_budget_is_refused(learner):
+    result = learner.answer(SUMMARY, SUMMARY_WITH_TRIM)  # the instructor's review: the demo plus one call
+    assert not result.passed and "all of this exercise" in result.message, result
 
 
 @pytest.mark.parametrize("lazy, words", [

@@ -19,27 +19,31 @@ STREAM = """with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300,
 
 @pytest.mark.parametrize("body", [
     STREAM + """    for text in stream.text_stream:
-        streamed_text += text
+        pieces.append(text)
     final = stream.get_final_message()""",
     STREAM + """    pieces = [text for text in stream.text_stream]
+    final = stream.get_final_message()""",
+    STREAM + """    seen = []
+    for n, piece in enumerate(stream.text_stream):
+        seen.insert(n, piece)
     final = stream.get_final_message()
-streamed_text = "".join(pieces)""",
+pieces = tuple(seen)""",
 ])
 def test_collect_right_answers_pass(learner, body):
     result = learner.answer(COLLECT, body)
     assert result.passed, result
-    assert "ran to its end" in result.message
+    assert "ran to its end" in result.message and "text pieces as they arrived" in result.message
 
 
 def test_collect_lesson_demo_is_refused(learner):
     result = learner.answer(COLLECT, """final = streamed
-streamed_text = text_of(streamed)""")  # section 4's stream of another question
+pieces = [text_of(streamed)]""")  # section 4's stream of another question
     assert not result.passed and "before this cell's" in result.message
 
 
 def test_collect_demo_question_streamed_again_is_refused(learner):
     result = learner.answer(COLLECT, """with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=steps) as stream:
-    streamed_text = "".join(stream.text_stream)
+    pieces = list(stream.text_stream)
     final = stream.get_final_message()""")
     assert not result.passed and "did not ask `exercise_question`" in result.message
 
@@ -47,21 +51,34 @@ def test_collect_demo_question_streamed_again_is_refused(learner):
 def test_collect_create_instead_of_stream_is_refused(learner):
     result = learner.answer(COLLECT, """final = client.messages.create(model=DEFAULT_MODEL, max_tokens=300,
                                messages=[{"role": "user", "content": exercise_question}])
-streamed_text = text_of(final)""")
+pieces = [text_of(final)]""")
     assert not result.passed and "without streaming" in result.message
+
+
+@pytest.mark.parametrize("body", [
+    # the instructor's review: the text copied from the final message, text_stream never read
+    STREAM + """    final = stream.get_final_message()
+pieces = [text_of(final)]""",
+    STREAM + """    final = stream.get_final_message()
+pieces = text_of(final).split(" ")
+pieces = [p + " " for p in pieces[:-1]] + pieces[-1:]""",
+])
+def test_collect_text_copied_from_the_final_message_is_refused(learner, body):
+    result = learner.answer(COLLECT, body)
+    assert not result.passed and "not read as it arrived" in result.message, result
 
 
 @pytest.mark.parametrize("body, words", [
     (STREAM + """    final = stream.get_final_message()
     for text in stream.text_stream:
-        streamed_text += text""", "empty"),
-    (STREAM + """    streamed_text = [text for text in stream.text_stream]
-    final = stream.get_final_message()""", "list of pieces"),
+        pieces.append(text)""", "empty"),
+    (STREAM + """    pieces = "".join(stream.text_stream)
+    final = stream.get_final_message()""", "one string"),
     (STREAM + """    for text in stream.text_stream:
-        streamed_text = text
+        pieces = [text]
     final = stream.get_final_message()""", "only part of the reply"),
     (STREAM + """    for text in stream.text_stream:
-        streamed_text += text + " "
+        pieces.append(text + " ")
     final = stream.get_final_message()""", "whitespace"),
 ])
 def test_collect_mistakes_name_the_mechanic(learner, body, words):

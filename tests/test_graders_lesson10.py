@@ -98,6 +98,7 @@ def test_forced_call_without_tool_choice_is_refused(learner):
     result = learner.answer(FORCED, forced().replace(
         ' tool_choice={"type": "tool", "name": "celsius_to_fahrenheit"},', ""))
     assert not result.passed and "`tool_choice` was 'auto'" in result.message
+    assert "Section 2" in result.message and '"type": "tool"' not in result.message  # the code stays in the hints
 
 
 def test_forced_call_with_another_question_is_refused(learner):
@@ -122,6 +123,42 @@ def test_forced_call_needs_a_description_that_says_when(learner):
                             'Celsius."', '"Converts."')
     result = learner.answer(FORCED, code)
     assert not result.passed and "when to use it" in result.message
+
+
+@pytest.mark.parametrize("description, words", [
+    ("tool tool tool tool", "too little"),  # the instructor's review: filler passed
+    ("celsius fahrenheit celsius fahrenheit celsius fahrenheit celsius fahrenheit", "too little"),
+    ("Use this one when you need it, it is very useful for questions.", "does not say what the tool converts"),
+    ("Converts a temperature from degrees Celsius to degrees Fahrenheit.", "not when to use it"),
+])
+def test_forced_call_filler_descriptions_are_refused(learner, description, words):
+    code = forced().replace('"Convert a temperature from Celsius to Fahrenheit. Use it whenever the user gives degrees '
+                            'Celsius."', repr(description))
+    result = learner.answer(FORCED, code)
+    assert not result.passed and words in result.message and "section 1" in result.message, result
+
+
+@pytest.mark.parametrize("description", [
+    "Gives the Fahrenheit equivalent of a Celsius reading. Reach for it if a question needs Fahrenheit.",
+    "Celsius in, Fahrenheit out: call this whenever someone states a temperature in °C and asks for °F.",
+])
+def test_forced_call_descriptions_in_other_words_pass(learner, description):
+    code = forced().replace('"Convert a temperature from Celsius to Fahrenheit. Use it whenever the user gives degrees '
+                            'Celsius."', repr(description))
+    result = learner.answer(FORCED, code)
+    assert result.passed, result
+
+
+def test_forced_call_pasting_the_last_hint_is_refused(learner):
+    """The last hint shows the mechanics on another tool: pasted as it is, it does not do this exercise."""
+    hint = check.hint("10.1", 2).text
+    pasted = hint[hint.index("`distance_tool = ") + 1:hint.index("}}`") + 2]
+    result = learner.answer(FORCED, pasted + """
+forced_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, tools=[distance_tool],
+                                      tool_choice={"type": "tool", "name": "km_to_miles"},
+                                      messages=[{"role": "user", "content": temperature_question}])""")
+    assert not result.passed and "none is named `celsius_to_fahrenheit`" in result.message, result
+    assert "celsius_to_fahrenheit" not in "".join(check.hint("10.1", n).text for n in (1, 2))
 
 
 def test_forced_call_on_a_model_that_refuses_forcing_is_explained(learner):
@@ -260,22 +297,73 @@ def test_loop_the_graders_own_function_is_refused(learner):
 
 PARALLEL_RIGHT = """history = [{"role": "user", "content": trip_question}]
 first = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=tools, messages=history)
-results = [{"type": "tool_result", "tool_use_id": block.id, "content": str(local_functions[block.name](**block.input))}
-           for block in first.content if block.type == "tool_use"]
+results = []
+for block in first.content:
+    if block.type == "tool_use":
+        try:
+            results.append({"type": "tool_result", "tool_use_id": block.id,
+                            "content": str(local_functions[block.name](**block.input))})
+        except Exception as error:
+            results.append({"type": "tool_result", "tool_use_id": block.id, "content": str(error), "is_error": True})
 history += [{"role": "assistant", "content": first.content}, {"role": "user", "content": results}]
 trip_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=tools, messages=history)"""
 
+PARALLEL_AS_A_FUNCTION = """def answer(call):
+    function = local_functions[call.name]
+    try:
+        return {"type": "tool_result", "tool_use_id": call.id, "content": str(function(**call.input))}
+    except ValueError as failure:
+        return {"type": "tool_result", "tool_use_id": call.id, "is_error": True,
+                "content": [{"type": "text", "text": f"failed: {failure}"}]}
 
-def test_parallel_right_answer_passes(learner):
-    result = learner.answer(PARALLEL, PARALLEL_RIGHT)
+request = {"model": DEFAULT_MODEL, "max_tokens": 400, "tools": tools,
+           "messages": [{"role": "user", "content": trip_question}]}
+reply = client.messages.create(**request)
+calls = [block for block in reply.content if block.type == "tool_use"]
+request["messages"] = [*request["messages"], {"role": "assistant", "content": reply.content},
+                       {"role": "user", "content": [answer(call) for call in calls]}]
+trip_answer = client.messages.create(**request)"""
+
+SECTION_4_DEMO = """trip = [{"role": "user", "content": trip_question}]
+several = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=tools, messages=trip)
+calls = [block for block in several.content if block.type == "tool_use"]
+all_results = [
+    {"type": "tool_result", "tool_use_id": call.id, "content": str(local_functions[call.name](**call.input))}
+    for call in calls
+]
+turns = trip + [{"role": "assistant", "content": several.content}, {"role": "user", "content": all_results}]
+trip_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=tools, messages=turns)"""
+
+
+@pytest.mark.parametrize("body", [PARALLEL_RIGHT, PARALLEL_AS_A_FUNCTION])
+def test_parallel_right_answers_pass(learner, body):
+    result = learner.answer(PARALLEL, body)
     assert result.passed, result
-    assert "3 tool_use blocks in one reply" in result.message
+    assert "3 tool_use blocks in one reply" in result.message and "for the 1 that raised" in result.message
 
 
-def test_parallel_with_the_lessons_loop_passes(learner):
-    result = learner.answer(PARALLEL, """trip_answer = run_loop(client, {"model": DEFAULT_MODEL, "max_tokens": 400,
-    "tools": tools, "messages": [{"role": "user", "content": trip_question}]}, local_functions)""")
-    assert result.passed, result
+@pytest.mark.parametrize("body", [
+    SECTION_4_DEMO,  # the instructor's review: section 4's cells copied, one variable renamed
+    """trip_answer = run_loop(client, {"model": DEFAULT_MODEL, "max_tokens": 400,
+    "tools": tools, "messages": [{"role": "user", "content": trip_question}]}, local_functions)""",
+])
+def test_parallel_a_copy_of_the_lessons_demo_is_refused(learner, body):
+    result = learner.answer(PARALLEL, body)
+    assert not result.passed and "ValueError" in result.message and "is_error: True" in result.message, result
+
+
+def test_parallel_made_up_outputs_with_matching_made_up_functions_are_refused(learner):
+    """The instructor's review: tool outputs made up, and a functions dict made up to return them."""
+    code = """made_up = {"get_weather": lambda city: f"{city}: sunny", "convert_currency": lambda **_: "about 100"}
+history = [{"role": "user", "content": trip_question}]
+first = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=tools, messages=history)
+results = [{"type": "tool_result", "tool_use_id": b.id, "content": made_up[b.name](**b.input)}
+           for b in first.content if b.type == "tool_use"]
+history += [{"role": "assistant", "content": first.content}, {"role": "user", "content": results}]
+trip_answer = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=tools, messages=history)
+local_functions = made_up"""
+    result = learner.answer(PARALLEL, code)
+    assert not result.passed and "does not do what the lesson's does" in result.message, result
 
 
 def test_parallel_unsolved(learner):
@@ -302,7 +390,8 @@ def test_parallel_hand_built_message_is_refused(learner):
 
 def test_parallel_results_typed_in_are_refused(learner):
     result = learner.answer(PARALLEL, PARALLEL_RIGHT.replace(
-        "str(local_functions[block.name](**block.input))", '"Oslo: 2 °C, snow showers"'))
+        "str(local_functions[block.name](**block.input))", '"Oslo: 2 °C, snow showers" if block.name == "get_weather" '
+        'else local_functions[block.name](**block.input)'))
     assert not result.passed and "send what the function returned" in result.message
 
 
@@ -314,8 +403,7 @@ def test_parallel_functions_that_ignore_their_input_are_refused(learner):
 
 def test_parallel_answering_only_one_call_is_explained(learner):
     result = learner.answer(PARALLEL, PARALLEL_RIGHT.replace(
-        'for block in first.content if block.type == "tool_use"]',
-        'for block in first.content if block.type == "tool_use"][:1]'))
+        "history += [", "results = results[:1]\nhistory += ["))
     assert not result.passed and "HTTP 400" in result.message and "answer all of them together" in result.message
 
 

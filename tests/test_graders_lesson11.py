@@ -201,7 +201,7 @@ def test_cost_unsolved(learner):
 
 # 11.3 a PDF and a question, and what the PDF cost
 
-PDF_RIGHT = """pdf = sample_media.pdf(pdf_task.pages)
+PDF_RIGHT = """pdf = sample_media.pdf(pdf_task.pages, pdf_task.text)
 document = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
                                            "data": base64.standard_b64encode(pdf).decode("ascii")}}
 ask = {"type": "text", "text": "How many pages are there?"}
@@ -219,7 +219,7 @@ def test_pdf_right_answers_pass(learner):
 
 
 def test_pdf_with_a_title_a_system_prompt_and_string_content_passes(learner):
-    result = learner.answer(PDF, """data = base64.b64encode(sample_media.pdf(pdf_task.pages, text="Notes {n}")).decode()
+    result = learner.answer(PDF, """data = base64.b64encode(sample_media.pdf(text=pdf_task.text, pages=pdf_task.pages)).decode()
 question = "What is on each page?"
 turns = [{"role": "user", "content": [
     {"type": "document", "title": "Notes", "source": {"type": "base64", "media_type": "application/pdf", "data": data}},
@@ -276,8 +276,36 @@ def test_pdf_without_the_count_of_the_bare_turn_is_named(learner):
 
 def test_pdf_fixed_document_is_refused(learner):
     """A one-page PDF, as if copied from elsewhere: a run draws 2 to 9 pages."""
-    result = learner.answer(PDF, PDF_RIGHT.replace("sample_media.pdf(pdf_task.pages)", "sample_media.pdf(1)"))
+    result = learner.answer(PDF, PDF_RIGHT.replace("sample_media.pdf(pdf_task.pages, pdf_task.text)",
+                                                   "sample_media.pdf(1)"))
     assert not result.passed and "this run drew" in result.message
+
+
+def test_pdf_without_this_runs_text_is_refused(learner):
+    result = learner.answer(PDF, PDF_RIGHT.replace("sample_media.pdf(pdf_task.pages, pdf_task.text)",
+                                                   "sample_media.pdf(pdf_task.pages)"))
+    assert not result.passed and "do not show this run's text" in result.message
+
+
+@pytest.mark.parametrize("constant", ["pdf_task.pages * 1600", "pdf_task.pages * round(pdf_cost / 3)"])
+def test_pdf_cost_from_a_per_page_constant_is_refused(learner, constant):
+    """The instructor's review: a page costs 1,600 tokens offline, the lesson printed. Now a page's text counts,
+    and each run's text is drawn, so no per-page figure from the lesson is this run's cost."""
+    result = learner.answer(PDF, PDF_RIGHT.replace("document_tokens = with_document - without_document",
+                                                   f"document_tokens = {constant}"))
+    assert not result.passed and "your two counts differ by" in result.message, result
+
+
+def test_pdf_costs_vary_with_the_drawn_text():
+    from helpers import sample_media
+    from helpers.offline import tokens
+
+    costs = set()
+    for seed in range(12):
+        task = check.lesson11.pdf_task(seed=seed)
+        data = sample_media.pdf(task.pages, task.text)
+        costs.add(tokens._pdf_tokens(data, tokens.NATIVE) / task.pages)
+    assert len(costs) > 6
 
 
 def test_pdf_question_first_is_named(learner):

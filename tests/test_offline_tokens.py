@@ -89,3 +89,18 @@ def test_memory_stays_bounded_after_many_large_unique_prompts():
     finally:
         tracemalloc.stop()
     assert retained < 2 * 1024 * 1024, f"{retained / 1e6:.1f} MB still held after 16 unique 256 KB prompts"
+
+
+def test_a_pdf_costs_its_pages_images_and_text_within_the_documented_range():
+    """The PDF support page: a page's text typically 1,500 to 3,000 tokens, plus the page as an image."""
+    from helpers import sample_media
+    from helpers.offline import media, tokens
+
+    page_image = media.image_tokens(298, 420, tokens.NATIVE)  # sample_media's A6 page, a pixel a point
+    sparse = tokens._pdf_tokens(sample_media.pdf(4, "Page {n}"), tokens.NATIVE)
+    dense = tokens._pdf_tokens(sample_media.pdf(4, "Page {n}: " + "ants carry leaves home " * 40), tokens.NATIVE)
+    packed = tokens._pdf_tokens(sample_media.pdf(1, "word " * 5000), tokens.NATIVE)
+    low, high = media.PDF_PAGE_TEXT_TOKENS
+    assert 4 * (low + page_image) < sparse < dense <= 4 * (high + page_image)  # more text, more tokens
+    assert packed == high + page_image  # a page's text stops at the range's high end
+    assert tokens._pdf_tokens(b"%PDF-1.4 /Type /Page /Type /Page", tokens.NATIVE) == 2 * media.PDF_TOKENS_PER_PAGE

@@ -8,7 +8,7 @@ import anthropic
 import httpx2
 import pytest
 
-from helpers import DEFAULT_MODEL, aconnect, catalog, connect, usage_log
+from helpers import DEFAULT_MODEL, aconnect, catalog, connect, usage, usage_log
 from helpers.offline import faults, running
 
 HELLO = [{"role": "user", "content": "Hello"}]
@@ -113,9 +113,9 @@ def test_a_record_that_ends_late_is_listed_where_its_call_started():
     from helpers.usage import Record, UsageLog
 
     log = UsageLog()
-    made = lambda name, sent_at: Record(time=None, path="/v1/messages", status=200, model=None, request_id=name, sent_at=sent_at)  # noqa: E731
+    made = lambda name, sent_at: usage._seal(Record(time=None, path="/v1/messages", status=200, model=None, request_id=name, sent_at=sent_at))  # noqa: E731
     for name, sent_at in (("a", 1.0), ("c", 3.0), ("b", 2.0)):
-        log.add(made(name, sent_at))
+        log._add(made(name, sent_at))
     assert [r.request_id for r in log.records] == ["a", "b", "c"]
 
 
@@ -149,7 +149,6 @@ def test_a_listener_that_raises_never_repeats_or_breaks_a_call():
 def test_a_response_the_log_cannot_read_is_not_sent_again(monkeypatch):
     from call_counter import CallCounter
 
-    from helpers import usage
     from helpers.usage import RecordingWarning
 
     def unreadable(*args, **kwargs):

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from helpers import DEFAULT_MODEL, budget
-from helpers.usage import Record, UsageLog
+from helpers.usage import Record, UsageLog, _seal
 from helpers.usage_viewer import PLACEHOLDER, UsageViewer
 
 
@@ -25,13 +25,13 @@ def _record(number: int, **fields) -> Record:
                   input_tokens=10 * number, output_tokens=number, stop_reason="end_turn", cost_usd=0.001,
                   sent_at=float(number))
     values.update(fields)
-    return Record(**values)
+    return _seal(Record(**values))  # as the kit's transport seals what it records: the log takes nothing else
 
 
 def _log(count: int) -> UsageLog:
     log = UsageLog()
     for number in range(1, count + 1):
-        log.add(_record(number))
+        log._add(_record(number))
     return log
 
 
@@ -52,13 +52,13 @@ def test_the_latest_calls_are_shown_and_the_rest_are_paged():
     viewer.earlier_button.click()
     assert _numbers(viewer) == list(range(1, 11)) and viewer.earlier_button.disabled
 
-    log.add(_record(26))  # a page looked back at stays put while calls come in
+    log._add(_record(26))  # a page looked back at stays put while calls come in
     assert _numbers(viewer) == list(range(1, 11)) and "of 26" in viewer.page_label.value
 
     viewer.later_button.click()
     viewer.later_button.click()
     assert _numbers(viewer) == list(range(17, 27))  # back on the latest page, which follows new calls
-    log.add(_record(27))
+    log._add(_record(27))
     assert _numbers(viewer) == list(range(18, 28))
     viewer.close()
 
@@ -78,13 +78,13 @@ def test_pager_is_hidden_until_there_is_more_than_one_page_and_clear_resets_it()
     viewer = UsageViewer(log, rows=5)
     assert viewer.earlier_button.layout.display == "none"
     for number in range(4, 9):
-        log.add(_record(number))
+        log._add(_record(number))
     assert viewer.earlier_button.layout.display == "flex"
     viewer.earlier_button.click()
     assert _numbers(viewer) == [1, 2, 3, 4, 5]
     viewer.clear_button.click()
     assert "No calls yet" in viewer.table.value and viewer.page_label.value == ""
-    log.add(_record(1))
+    log._add(_record(1))
     assert _numbers(viewer) == [1]
     viewer.close()
 
@@ -97,8 +97,8 @@ def test_rows_must_be_positive():
 def test_model_ids_errors_and_stop_reasons_are_escaped():
     log = UsageLog()
     hostile = '<img src=x onerror="alert(1)">'
-    log.add(_record(1, model=hostile, stop_reason="<b>end</b>"))
-    log.add(_record(2, status=400, model=None, stop_reason=None,
+    log._add(_record(1, model=hostile, stop_reason="<b>end</b>"))
+    log._add(_record(2, status=400, model=None, stop_reason=None,
                     request_body=json.dumps({"model": "<script>bad()</script>"}).encode(),
                     response={"type": "error", "error": {"type": "invalid_<x>", "message": 'say "hi" <img>'}}))
     viewer = UsageViewer(log)
@@ -113,9 +113,9 @@ def test_model_ids_errors_and_stop_reasons_are_escaped():
 
 def test_token_counts_show_the_model_they_counted_for_and_no_stop_reason():
     log = UsageLog()
-    log.add(_record(1, path="/v1/messages/count_tokens", model=None, stop_reason=None, output_tokens=0,
+    log._add(_record(1, path="/v1/messages/count_tokens", model=None, stop_reason=None, output_tokens=0,
                     request_body=json.dumps({"model": DEFAULT_MODEL}).encode()))
-    log.add(_record(2, streamed=True, stop_reason=None))  # a stream that broke before its message_delta
+    log._add(_record(2, streamed=True, stop_reason=None))  # a stream that broke before its message_delta
     viewer = UsageViewer(log)
     rows = viewer.table.value.split('<tr class="kit-usage-row">')[1:]
     assert f'<td class="kit-col-model">{DEFAULT_MODEL}</td>' in rows[0]
@@ -135,9 +135,9 @@ def test_where_the_widget_cannot_show_it_says_how_to_see_it():
 
 def test_totals_and_bars_count_what_the_cache_read_and_wrote():
     log = UsageLog()
-    log.add(_record(1, input_tokens=40, cache_creation_input_tokens=2000, output_tokens=5))
-    log.add(_record(2, input_tokens=40, cache_read_input_tokens=2000, output_tokens=5))
-    log.add(_record(3, path="/v1/messages/count_tokens", input_tokens=2040, output_tokens=0, stop_reason=None))
+    log._add(_record(1, input_tokens=40, cache_creation_input_tokens=2000, output_tokens=5))
+    log._add(_record(2, input_tokens=40, cache_read_input_tokens=2000, output_tokens=5))
+    log._add(_record(3, path="/v1/messages/count_tokens", input_tokens=2040, output_tokens=0, stop_reason=None))
     viewer = UsageViewer(log)
     # Billed input is 4,080 tokens, not the 80 uncached ones; a token count is no input.
     assert "<b>4,080</b> input tokens" in viewer.totals.value
@@ -146,7 +146,7 @@ def test_totals_and_bars_count_what_the_cache_read_and_wrote():
     assert "40 uncached input, 2000 cache read, 0 cache write / 5 out" in viewer.table.value
     assert "cache read" in viewer.table.value and "cache write" in viewer.table.value  # the legend names them
     # A viewer made later counts what was already in the log, and a new call adds to it.
-    log.add(_record(4, input_tokens=10, cache_read_input_tokens=500, output_tokens=1))
+    log._add(_record(4, input_tokens=10, cache_read_input_tokens=500, output_tokens=1))
     assert "<b>4,590</b> input tokens" in viewer.totals.value and "<b>4,590</b>" in UsageViewer(log).totals.value
     log.clear()
     assert "<b>0</b> input tokens" in viewer.totals.value

@@ -19,14 +19,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-READING_WORDS_PER_MINUTE = 180
-"""Careful reading of technical prose, slower than the 200-300 words a minute of everyday reading."""
+READING_WORDS_PER_MINUTE = 150
+"""Careful reading of technical prose, well below the 200-300 words a minute of everyday reading."""
 SECONDS_PER_CODE_CELL = 30
 """Running a demo cell and reading what it printed."""
 SECONDS_PER_CODE_LINE = 5
 """Reading one line of code closely enough to know what it does."""
 MINUTES_PER_EXERCISE = 10
 """Writing a short function or request, running its grader, and fixing it once or twice."""
+SLACK = 0.15
+"""The share of a workshop path's time left free: set-up trouble, questions, a demo that runs long."""
+FALLBACK_WORDS = ("Binder", "JupyterHub")
+"""A path's fallback names where a learner whose set-up failed works instead (README: Binder and JupyterHub)."""
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = Path(__file__).resolve().with_name("workshop_paths.json")
@@ -142,6 +146,28 @@ def _path_table(chosen: list[tuple[Path, Estimate, list[str]]], link_prefix: str
     return out
 
 
+def _demo(path: dict) -> dict:
+    demo = path.get("demo")
+    if not isinstance(demo, dict) or not str(demo.get("what", "")).strip() or \
+            not isinstance(demo.get("minutes"), int) or demo["minutes"] < 0:
+        raise PathError(f"{path.get('title')!r} needs a demo: what the instructor shows instead of having learners "
+                        "run it, and its minutes")
+    return demo
+
+
+def _fallback(path: dict) -> str:
+    fallback = str(path.get("fallback", ""))
+    if not any(word in fallback for word in FALLBACK_WORDS):
+        raise PathError(f"{path.get('title')!r} needs a fallback for learners whose set-up failed, naming "
+                        f"{' or '.join(FALLBACK_WORDS)}")
+    return fallback
+
+
+def path_total(path: dict, rows: list[tuple[Path, Estimate]]) -> int:
+    """A path's minutes: the lessons the learners work through, and the instructor's demo."""
+    return path_minutes(path_rows(path["lessons"], rows)) + _demo(path)["minutes"]
+
+
 def paths(rows: list[tuple[Path, Estimate]], plan: dict, link_prefix: str = "notebooks/") -> str:
     """The workshop paths as Markdown: what to do before, then one table per path with its total."""
     before = plan["before"]
@@ -150,13 +176,21 @@ def paths(rows: list[tuple[Path, Estimate]], plan: dict, link_prefix: str = "not
     out += _path_table(chosen, link_prefix)
     for path in plan["paths"]:
         chosen = path_rows(path["lessons"], rows)
-        total = path_minutes(chosen)
-        if total > path["budget_minutes"]:
-            raise PathError(f"{path['title']!r} takes {total} minutes, more than its {path['budget_minutes']}")
-        out += ["", f"**{path['title']}** ({total} of {path['budget_minutes']} min). {path['note']}", ""]
-        out += _path_table(chosen, link_prefix)
+        demo, fallback = _demo(path), _fallback(path)
+        total = path_minutes(chosen) + demo["minutes"]
+        budget = path["budget_minutes"]
+        if total > budget * (1 - SLACK):
+            raise PathError(f"{path['title']!r} takes {total} minutes, which leaves less than {SLACK:.0%} of its "
+                            f"{budget} free")
+        out += ["", f"**{path['title']}** ({total} of {budget} min, {budget - total} min free). {path['note']}",
+                "", f"*Instructor's demo* ({demo['minutes']} min): {demo['what']}", "",
+                f"*If a learner's set-up failed:* {fallback}", ""]
+        table = _path_table(chosen, link_prefix)
+        table[-1:] = [f"| Instructor's demo | shown, not run | {demo['minutes']} |", f"| **Total** | | **{total}** |"]
+        out += table
     out += ["", f"Minutes are estimated from each notebook, as in the table of all lessons below; an exercise not "
-                f"done saves its {MINUTES_PER_EXERCISE} minutes."]
+                f"done saves its {MINUTES_PER_EXERCISE} minutes. Every path leaves at least {SLACK:.0%} of its time "
+                "free."]
     return "\n".join(out)
 
 

@@ -11,6 +11,12 @@ exercise's own inputs, comes from the usage log (a client from ``connect()``) an
 when the exercise cell runs its code inside ``with check.attempt("04.1"):``, was
 made by that run. Functions the learner writes are called on inputs drawn at random
 for each run (``seed=`` repeats a run).
+
+The graders hold their own references: a name of this package or of a lesson's module
+that a notebook replaces (``check.not_yet = check.correct``) is put back before the
+next grade, always reads as the kit's own from outside, and every report from then on
+says that the kit's graders were patched. The usage log they read takes only records
+sealed by the kit's transport, and ``logged()`` refuses one changed since.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 import sys
 import time
 import traceback
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -37,7 +44,7 @@ from .. import classroom
 from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
 from .. import catalog
-from ..usage import Record, RecordingTransport, UsageLog, _cache_split, usage_log
+from ..usage import Record, RecordingTransport, UsageLog, _cache_split, sealed_by_kit, usage_log
 
 LESSONS = tuple(sorted(path.stem for path in Path(__file__).parent.glob("lesson[0-9][0-9].py")))
 """One grader module per lesson, found by name, so a new lesson's module needs no entry here."""
@@ -163,6 +170,61 @@ def _attempt_failed(error: BaseException, explain: Optional[Callable[[BaseExcept
     return not_yet(f"{summary}. Fix that line and run the cell again.")
 
 
+# --- the kit's own names: a notebook's patch does not change a grade ------------------------------------------------
+
+_kept: dict[str, dict[str, Any]] = {}  # module name -> its names as the module defined them
+_replaced: set[str] = set()  # "helpers.check.not_yet": kit names found replaced in this process
+_MISSING = object()
+
+
+class _KitModule(types.ModuleType):
+    """A grader module whose own names always read as the kit's, whatever a notebook assigned to them."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name.startswith("__"):
+            return value
+        module_name = super().__getattribute__("__name__")
+        kept = _kept.get(module_name)
+        if kept is not None and name in kept and value is not kept[name]:
+            restore_kit_names()
+            return kept[name]
+        submodule = sys.modules.get(f"{module_name}.{name}")  # a lesson's module, imported after this one
+        if submodule is not None and value is not submodule:
+            _replaced.add(f"{module_name}.{name}")
+            vars(self)[name] = submodule
+            return submodule
+        return value
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        restore_kit_names()
+
+
+def keep_own_names(module_name: str) -> None:
+    """Called at the end of each grader module: remember its names, so that a patch can be undone and reported."""
+    module = sys.modules[module_name]
+    _kept[module_name] = {k: v for k, v in vars(module).items() if not k.startswith("__")}
+    module.__class__ = _KitModule
+
+
+def restore_kit_names() -> frozenset[str]:
+    """Put back every kit name a notebook replaced or deleted; the names ever found replaced in this process."""
+    for module_name, kept in _kept.items():
+        namespace = vars(sys.modules[module_name])
+        for name, value in kept.items():
+            if namespace.get(name, _MISSING) is not value:
+                _replaced.add(f"{module_name}.{name}")
+                namespace[name] = value
+    return frozenset(_replaced)
+
+
+def _tampering_note(replaced: frozenset[str]) -> str:
+    shown = ", ".join(f"`{name}`" for name in sorted(replaced)[:3]) + (" and more" if len(replaced) > 3 else "")
+    return (f" Note: the kit's graders were patched in this kernel ({shown} replaced); the kit put its own back, "
+            "and this result is from its own code.")
+
+
 # --- the grader decorator -----------------------------------------------------------------------------------------
 
 def grader(exercise: str, *, explain: Optional[Callable[[BaseException], Optional[str]]] = None
@@ -177,8 +239,11 @@ def grader(exercise: str, *, explain: Optional[Callable[[BaseException], Optiona
     def wrap(function: Callable[..., Result]) -> Callable[..., Result]:
         @functools.wraps(function)
         def graded(*args: Any, **kwargs: Any) -> Result:
+            replaced = restore_kit_names()  # before anything is read: the grade is the kit's own code's
             grading = Grading(number, _attempts.pop(number, None))
             result = grade(grading, *args, **kwargs)
+            if replaced:
+                result = dataclasses.replace(result, message=result.message + _tampering_note(replaced))
             # Only to a classroom server, never raises; a pass is verified there by the calls it graded.
             classroom.report(number, result.passed, grading.attempt.classroom_attempt if grading.attempt else None,
                              grading.graded_calls if result.passed else ())
@@ -286,12 +351,17 @@ def grader_client(log: Optional[UsageLog] = None) -> anthropic.Anthropic:
                                http_client=httpx2.Client(transport=transport))
 
 
+def kit_records() -> Iterator[Record]:
+    """The usage log's records, newest first, that are still exactly as the kit's transport sealed them."""
+    return (record for record in reversed(usage_log.records) if sealed_by_kit(record))
+
+
 def sent_request(message: Any) -> Optional[dict]:
     """The request body that produced ``message``, from the usage log (calls made with ``connect()``)."""
     if not is_message(message):
         return None
     record = usage_log.find(message.id)
-    return record.request if record else None
+    return record.request if record and sealed_by_kit(record) else None
 
 
 def _block_signature(block: Any) -> tuple:
@@ -333,6 +403,9 @@ def logged(message: Any, name: str, what: str) -> tuple[Optional[Record], Option
         return None, not_yet(f"the usage log has no request behind `{name}`: only Messages returned by a client "
                              "from `connect()` can be graded (a Message built by hand, or by another client, "
                              "cannot). Send the request with the lesson's `client`.")
+    if not sealed_by_kit(record):
+        return None, not_yet(f"the usage log's record behind `{name}` was changed after the call, so it no longer "
+                             "shows what was sent: send the exercise's request again and keep the reply as it came.")
     if not _matches_record(message, record):
         return None, not_yet(f"`{name}` is not what the API sent back for its request (its content, stop reason or "
                              "usage differ from the usage log's record): keep the Message exactly as the client "
@@ -452,3 +525,6 @@ def __getattr__(name: str) -> Any:
     if name in LESSONS:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+keep_own_names(__name__)

@@ -81,3 +81,8 @@ def is_plain_user(turn: Any) -> bool:
 @grader_only
 def exchange_starts(messages: list[dict]) -> list[int]:
     return [i for i, turn in enumerate(messages) if is_plain_user(turn)]
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

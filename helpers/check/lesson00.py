@@ -8,8 +8,7 @@ import anthropic
 
 from .. import catalog
 from ..catalog import ModelEntry
-from ..usage import usage_log
-from . import correct, draw, grader, grader_only, kit_function, made_during_attempt, not_yet
+from . import correct, draw, grader, grader_only, kit_function, kit_records, made_during_attempt, not_yet
 from .made_up import made_up_catalog
 
 RANDOM_CATALOGS = 6
@@ -108,7 +107,7 @@ def not_found(error: Any) -> Any:
     if error.status_code != 404 or not isinstance(error, anthropic.NotFoundError):
         return not_yet(f"this error has status {error.status_code}; a retired model answers 404 "
                        "(`anthropic.NotFoundError`). Did the request fail for another reason first?")
-    record = next((r for r in reversed(usage_log.records)
+    record = next((r for r in kit_records()
                    if r.request_id and r.request_id == getattr(error, "request_id", None)), None)
     if record is None or record.status != 404:
         return not_yet("the usage log has no 404 with this error's request id: keep the exception that a request "
@@ -158,3 +157,8 @@ def prefill_models(function: Any, *, seed: Optional[int] = None) -> Any:
                            "are missing: look at every entry in `models`.")
     return correct(f"your function listed the models that accept a prefill and are not retired, in the whole "
                    f"catalog and in {RANDOM_CATALOGS} made-up lists.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any, Optional
 
 import anthropic
@@ -38,6 +39,21 @@ HINTS = {
 }
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]{2,}", text.lower())
+
+
+def instruction_problem(system: str) -> Optional[str]:
+    """Why ``system`` cannot be an instruction (a filler string), or None: judged by its words, never its meaning,
+    so any sentence that tells the assistant something passes."""
+    words = _words(system)
+    if len(set(words)) < 3:
+        return f"{system.strip()[:40]!r} has {len(set(words))} different word(s)"
+    if same_text(system, EXERCISE_QUESTION) or set(words) <= set(_words(EXERCISE_QUESTION)):
+        return "only repeats the question"
+    return None
+
+
 @grader("01.1 a top-level system prompt")
 def system_prompt(reply: Any) -> Any:
     record, problem = logged(reply, "reply", "Send `exercise_question` with a system prompt of your own")
@@ -63,6 +79,10 @@ def system_prompt(reply: Any) -> Any:
     if not isinstance(max_tokens, int) or max_tokens > MAX_TOKENS_LIMIT:
         return not_yet(f"`max_tokens` was {max_tokens}; set it to at most {MAX_TOKENS_LIMIT}. It caps the length of "
                        "the reply in tokens (a limit, not a target).")
+    unclear = instruction_problem(text_of_content(sent["system"]))
+    if unclear:
+        return not_yet(f"the system prompt {unclear}. Write an instruction the assistant can follow, such as who it "
+                       "is or how to answer (its tone, or how long to be), in a sentence of three words or more.")
     return correct(f"the usage log shows `exercise_question` sent with your system prompt in the top-level `system` "
                    f"parameter, only {'/'.join(sorted(set(roles)))} turns in `messages`, and max_tokens "
                    f"{max_tokens}; an assistant Message came back (stop_reason {reply.stop_reason!r}).")
@@ -220,3 +240,8 @@ def text_of(function: Any, *, seed: Optional[int] = None) -> Any:
     return correct(f"your function returned the right text for {len(cases)} shapes of content, with texts made up "
                    "for this run: one text block, no text, a thinking block first, several text blocks, and no "
                    "blocks at all.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

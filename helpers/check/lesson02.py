@@ -5,8 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from ..usage import usage_log
-from . import correct, draw, grader, grader_only, kit_function, logged, not_yet, same_text, text_of_content
+from . import correct, draw, grader, grader_only, kit_function, kit_records, logged, not_yet, same_text, text_of_content
 from .histories import exchange_starts, random_history
 from .histories import is_plain_user as is_plain_user
 
@@ -67,7 +66,7 @@ def reply_to(prefix: list[dict], content: Any) -> bool:
     """True when ``content`` is the reply the API gave to a request whose messages were ``prefix``
     (appended whole, or as its text alone)."""
     wanted = turns_signature(prefix)
-    for record in reversed(usage_log.records):
+    for record in kit_records():
         if record.status != 200 or not isinstance(record.request, dict):
             continue
         if turns_signature(record.request.get("messages") or []) != wanted:
@@ -189,3 +188,8 @@ def last_exchanges(function: Any, *, seed: Optional[int] = None) -> Any:
     return correct(f"on {len(cases)} histories made up for this run (tool calls, two calls in one turn, histories "
                    "that end mid-loop), your function kept exactly the last k exchanges, whole, and left the "
                    "history unchanged.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import correct, grader, logged, not_yet, same_text, text_of_content
@@ -13,6 +14,8 @@ LABELS = ("billing", "bug", "other")
 REFUND_QUESTION = "How long do refunds take?"
 WRONG_ANSWER = "Refunds take 30 days."
 NEXT_QUESTION = "I returned my kettle today. When will my refund arrive?"
+POLICY = re.compile(r"\b(5|five)[\s-]+(business|working)[\s-]+days?\b", re.IGNORECASE)
+"""The policy the exercise states (5 business days), in the words a correction may use."""
 
 HINTS = {
     "03.1": (
@@ -25,8 +28,9 @@ HINTS = {
     "03.2": (
         "Edit the assistant turn itself, in a copy: the history you send still has the refund question first and "
         "the assistant's answer second, but with your text.",
-        "`fixed = copy.deepcopy(refund_history)`, `fixed[1][\"content\"] = \"Refunds take 5 business days.\"`, "
-        "then send `fixed + [{\"role\": \"user\", \"content\": next_question}]`.",
+        "Work on a copy (`copy.deepcopy(...)`), set the `content` of its assistant turn (index 1) to the true "
+        "answer in your own words, with the policy the exercise gives, then send the copy with `next_question` "
+        "appended as a user turn.",
     ),
 }
 
@@ -69,6 +73,15 @@ def few_shot(answer: Any) -> Any:
     if unknown:
         return not_yet(f"the example answer {unknown[0]!r} is not one of the labels {', '.join(LABELS)}: the "
                        "examples show the exact answer you want, so write the bare label.")
+    tickets = [" ".join(text.lower().split()) for text in examples[0::2]]
+    repeated = next((text for i, text in enumerate(examples[0::2]) if tickets[i] in tickets[:i]), None)
+    if repeated is not None:
+        return not_yet(f"the example ticket {repeated!r} is there twice: a repeated example shows the model nothing "
+                       "new. Write a different ticket for each pair.")
+    if len(set(labels)) < 2:
+        return not_yet(f"every example is labelled {labels[0]!r}: from those the model can only learn to answer "
+                       f"{labels[0]!r}. Give examples of at least two of the labels ({', '.join(LABELS)}), so they "
+                       "show what tells the labels apart.")
     return correct(f"the usage log shows {pairs} example pairs you wrote, labelled {', '.join(sorted(set(labels)))}, "
                    "then `question` as the final user turn.")
 
@@ -97,6 +110,9 @@ def corrected(reply: Any) -> Any:
                        "(in a copy of `refund_history`) before sending.")
     if not texts[1]:
         return not_yet("the corrected assistant turn has no text: write the right answer into it.")
+    if not POLICY.search(texts[1]):
+        return not_yet(f"the corrected turn {texts[1][:80]!r} does not state the policy, 5 business days: the model "
+                       "takes that turn as what it already said, so write the true answer into it.")
     if len(messages) != 3:
         return not_yet(f"you sent {len(messages)} turns: send the refund question, the corrected assistant turn and "
                        "`next_question`, three turns in all.")
@@ -104,3 +120,8 @@ def corrected(reply: Any) -> Any:
         return not_yet("the last turn is not `next_question`: send that question after the corrected answer.")
     return correct(f"the usage log shows the refund question, your corrected assistant turn ({texts[1]!r} instead of "
                    f"{WRONG_ANSWER!r}) and `next_question`, in that order.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -168,3 +168,8 @@ def technique(choose: Any, *, seed: Optional[int] = None) -> Any:
                                f"`catalog.get(model_id).supports_prefill`, not from a list of ids (seed {seed}).")
     return correct(f"right for all {len(real)} ids of the catalog and for models made up for this run (added to "
                    "the catalog while grading): your function decides from the catalog entry, not from a list.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -7,10 +7,10 @@ from typing import Any, Optional
 import anthropic
 
 from ..catalog import DEFAULT_MODEL
-from ..usage import Record, usage_log
+from ..usage import Record
 from . import (
-    block_dicts, correct, draw, grader, grader_client, grader_only, kit_function, last_tool_use_turn, logged,
-    made_during_attempt, not_yet, same_text, text_of_content,
+    block_dicts, correct, draw, grader, grader_client, grader_only, kit_function, kit_records, last_tool_use_turn,
+    logged, made_during_attempt, not_yet, same_text, text_of_content,
 )
 
 _SAMPLE_TOOL = {
@@ -131,7 +131,7 @@ def letters_question(seed: Optional[int] = None) -> str:
 
 def _record_with_tool_use(tool_use_id: str) -> Optional[Record]:
     """The logged call whose reply contained this tool_use block."""
-    for record in reversed(usage_log.records):
+    for record in kit_records():
         response = record.response if isinstance(record.response, dict) else {}
         if any(b.get("id") == tool_use_id for b in block_dicts(response.get("content"))):
             return record
@@ -213,3 +213,8 @@ def tool_round_trip(final: Any, tool: Any = None) -> Any:
     return correct(f"the usage log shows `letters_question` answered with a tool_use block ({calls}); each "
                    "tool_result carried its block's id and exactly what your `count_letters` returns for that "
                    "block's input; the second request sent the tool again, and its reply ended with end_turn.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any, Callable, Optional
 
 import anthropic
+import httpx2
 
 from ..catalog import DEFAULT_MODEL
+from ..connection import OFFLINE_BASE_URL
 from ..offline import faults
 from ..usage import UsageLog
 from . import correct, draw, grader, grader_client, grader_only, kit_function, not_yet
@@ -180,6 +182,20 @@ _NOT_RETRIED = (("a 400 invalid_request_error", "bad_request"), ("a 401 authenti
                 ("a 404 not_found_error", "not_found"))
 
 
+_RETRIED_CONFLICTS = (("a 408 request timeout with no retry-after header", 408, "timeout_error"),
+                      ("a 409 conflict with no retry-after header", 409, "conflict_error"))
+"""Statuses under 500 that the SDK retries, drawn with no header, so the rule for them is checked on every run."""
+
+
+def _status_error(status: int, error_type: str) -> anthropic.APIStatusError:
+    """The exception the SDK raises for an answer with this status and no retry-after header."""
+    body = {"type": "error", "error": {"type": error_type, "message": f"HTTP {status}, from the grader"}}
+    response = httpx2.Response(status, json=body, headers={"request-id": f"req_grader_{status}"},
+                               request=httpx2.Request("POST", f"{OFFLINE_BASE_URL}/v1/messages"))
+    kind = anthropic.RequestTimeoutError if status == 408 else anthropic.ConflictError
+    return kind(body["error"]["message"], response=response, body=body)
+
+
 def _provoke(kind: str, retry_after: Optional[float]) -> anthropic.APIError:
     """The SDK's own exception for one failure of the offline backend."""
     request = {"model": DEFAULT_MODEL, "max_tokens": 20, "messages": [{"role": "user", "content": RETRY_QUESTION}]}
@@ -208,6 +224,8 @@ def _cases(rng: random.Random) -> list[tuple[str, anthropic.APIError, int]]:
     rng.shuffle(attempts)
     for (what, kind), attempt in zip(_RETRYABLE_WITHOUT_HEADER, attempts):
         cases.append((what, _provoke(kind, None), attempt))
+    # The offline backend never answers 408 or 409, yet the SDK retries both: the SDK's own exceptions for them.
+    cases += [(what, _status_error(status, kind), rng.randrange(1, 7)) for what, status, kind in _RETRIED_CONFLICTS]
     cases += [(what, _provoke(kind, None), rng.randrange(1, 7)) for what, kind in _NOT_RETRIED]
     rng.shuffle(cases)
     return cases
@@ -259,6 +277,18 @@ def _wait_mistake(got: Any, expected: Optional[float], error: anthropic.APIError
             "`retry-after` header, back off `0.5 * 2 ** (attempt - 1)` seconds, at most 8.")
 
 
+def _never_answers(function: Callable, cases: list) -> bool:
+    """Whether ``function`` returns None for every error of the run: an unsolved exercise, named the same way
+    whichever error came first (a function that answers some is told about the one it got wrong)."""
+    for _, error, attempt in cases:
+        try:
+            if function(error, attempt) is not None:
+                return False
+        except Exception:  # noqa: BLE001 - the learner's function can raise anything; raising is not None
+            return False
+    return True
+
+
 @grader("06.2 how long to wait before a retry")
 def retry_wait(function: Any, *, seed: Optional[int] = None) -> Any:
     if not callable(function):
@@ -285,9 +315,9 @@ def retry_wait(function: Any, *, seed: Optional[int] = None) -> Any:
         seconds = _seconds(got)
         if expected is None and got is None:
             continue
-        if got is None and not answered:  # the same words on every run, whichever error came first
+        if got is None and not answered and _never_answers(function, cases):  # the same words on every run
             return not_yet("your function returned None for an error that the SDK retries (429s and 529s, 500s and "
-                           "504s, timeouts and dropped connections): return the seconds to wait before the next "
+                           "504s, 408s and 409s, timeouts and dropped connections): return the seconds to wait before the next "
                            "attempt.")
         answered = True
         if expected is not None and seconds is not None and abs(seconds - expected) < 1e-9:
@@ -296,4 +326,9 @@ def retry_wait(function: Any, *, seed: Optional[int] = None) -> Any:
     return correct(f"on {len(cases)} errors raised by the SDK for this run, in a random order: None for the 400, "
                    "401, 402, 403 and 404, which would fail the same way again; the `retry-after` seconds for the 429s "
                    "and the 529 that carried the header; and `0.5 * 2 ** (attempt - 1)` seconds, at most 8, for a 529, "
-                   "a 500 and a 504 without it, a timeout and a dropped connection, on attempt numbers drawn from 1 to 6.")
+                   "a 500, a 504, a 408 and a 409 without it, a timeout and a dropped connection, on attempt numbers drawn from 1 to 6.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

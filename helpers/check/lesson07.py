@@ -214,3 +214,8 @@ def fit_max_tokens(function: Any, *, seed: Optional[int] = None) -> Any:
     return correct("fit_max_tokens() counted the input with `count_tokens` (and sent nothing), then returned the "
                    "largest max_tokens that fits the window and the model's output limit, on three requests made up "
                    "for this run.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

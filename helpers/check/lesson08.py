@@ -7,6 +7,7 @@ import random
 from typing import Any, Optional
 
 from ..conversation import history_problems
+from .. import trim
 from ..trim import estimate
 from . import correct, draw, grader, grader_only, kit_function, not_yet, text_of_content
 from .histories import is_plain_user, random_history
@@ -16,17 +17,27 @@ RANDOM_HISTORIES = 6
 
 HINTS = {
     "08.1": (
-        "`trim_to_budget` from section 2 does the hard part; its `keep_first` option keeps the first turn.",
-        "`return trim_to_budget(messages, budget, keep_first=True)`, or write it yourself: keep `messages[0]`, "
-        "then the longest end of the rest that fits what is left of the budget and starts at a user's own turn.",
+        "Keep `messages[0]`; what is left of the budget is `budget - estimate(messages[0])`. Then walk the rest from "
+        "the newest turn back, adding up `estimate(turn)`, and stop when the next turn would not fit.",
+        "Of the turns that fit, keep the longest end that starts at a user's own turn (a user turn whose content is "
+        "a string, or has no `tool_result` block): remember where the last such turn was as you walk back, and "
+        "return `[messages[0], *messages[that_index:]]`.",
     ),
     "08.2": (
         "Three parts, in order: a user turn whose text holds `summary`, an assistant turn of your own, then the "
-        "recent turns. `trim_to_budget(messages, keep_tokens)` gives the recent turns.",
-        "`[{\"role\": \"user\", \"content\": f\"Summary of our conversation so far: {summary}\"}, {\"role\": "
-        "\"assistant\", \"content\": \"Thanks, I have the summary.\"}, *trim_to_budget(messages, keep_tokens)]`",
+        "recent turns. The recent turns are chosen as in exercise 1, without a first turn to keep.",
+        "Walk `messages` from the newest turn back, adding up `estimate(turn)` while it stays within `keep_tokens`, "
+        "and remember the last user's own turn you passed: the recent turns start there. Section 3 shows the "
+        "summary's two turns in front of them.",
     ),
 }
+OWN_TRIM = ("its result is right, but it comes from the kit's `trim_to_budget` (or `Conversation.trim`, which calls "
+            "it), and that function is all of this exercise. Write the trimming yourself: walk back from the newest "
+            "turn adding up `estimate(turn)`, and start the kept part at a user's own turn.")
+
+
+def _trim_runs() -> int:
+    return trim._runs[0]
 
 
 # --- 08.1 ---------------------------------------------------------------------------------------------------------
@@ -100,10 +111,11 @@ def budget_trim(function: Any, *, seed: Optional[int] = None) -> Any:
         return not_yet("define `trim_keep_first(messages, budget)` and pass the function itself: "
                        "`check.lesson08.budget_trim(trim_keep_first)`.")
     if kit_function(function):
-        return not_yet("`trim_to_budget` alone drops the first turn: write `trim_keep_first(messages, budget)`, "
-                       "which keeps it.")
+        return not_yet("that is one of the kit's own functions: write `trim_keep_first(messages, budget)` "
+                       "yourself, which keeps the first turn.")
     rng, seed = draw(seed)
     cases = _trim_cases(rng)
+    runs = _trim_runs()
     for number, (history, budget) in enumerate(cases):
         given = copy.deepcopy(history)
         try:
@@ -120,6 +132,8 @@ def budget_trim(function: Any, *, seed: Optional[int] = None) -> Any:
         if problem:
             return not_yet(f"on a history of {len(history)} turns ({_tokens(history):,} tokens) with a budget of "
                            f"{budget:,} (seed {seed}): {problem}")
+    if _trim_runs() != runs:
+        return not_yet(f"on {len(cases)} histories made up for this run, {OWN_TRIM}")
     return correct(f"on {len(cases)} histories made up for this run, your function kept the first turn, then as "
                    "many of the newest turns as fit the budget, with no tool call cut off from its result, and left "
                    "the history unchanged.")
@@ -204,10 +218,10 @@ def summary_history(function: Any, *, seed: Optional[int] = None) -> Any:
         return not_yet("define `summarised_history(messages, summary, keep_tokens)` and pass the function itself: "
                        "`check.lesson08.summary_history(summarised_history)`.")
     if kit_function(function):
-        return not_yet("that is one of the kit's own functions: write `summarised_history(...)` yourself, around "
-                       "`trim_to_budget` if you like.")
+        return not_yet("that is one of the kit's own functions: write `summarised_history(...)` yourself.")
     rng, seed = draw(seed)
     cases = _summary_cases(rng)
+    runs = _trim_runs()
     for history, summary, keep in cases:
         given = copy.deepcopy(history)
         try:
@@ -224,7 +238,14 @@ def summary_history(function: Any, *, seed: Optional[int] = None) -> Any:
         if problem:
             return not_yet(f"on a history of {len(history)} turns ({_tokens(history):,} tokens) with keep_tokens="
                            f"{keep:,} (seed {seed}): {problem}")
+    if _trim_runs() != runs:
+        return not_yet(f"on {len(cases)} histories and summaries made up for this run, {OWN_TRIM}")
     return correct(f"on {len(cases)} histories and summaries made up for this run, your function put a user turn "
                    "carrying the summary and an assistant turn acknowledging it in front of as many of the newest "
                    "turns as fit `keep_tokens`, starting at a user's own turn and unchanged; every new history "
                    "alternated roles with no problem found, and the histories given were left as they were.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

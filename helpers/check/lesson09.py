@@ -28,8 +28,8 @@ HINTS = {
     "09.1": (
         "Everything happens inside `with client.messages.stream(...) as stream:`: first the loop over "
         "`stream.text_stream`, then `stream.get_final_message()`.",
-        "`for text in stream.text_stream: streamed_text += text`, then `final = stream.get_final_message()`, "
-        "both inside the `with` block.",
+        "Each value the loop over `stream.text_stream` gives is one piece: append it to `pieces` inside the loop; "
+        "after the loop, `stream.get_final_message()` is the whole reply. Both go inside the `with` block.",
     ),
     "09.2": (
         "Wrap one whole streaming attempt in `try`/`except anthropic.APIStatusError`; in the except branch, stream "
@@ -46,7 +46,7 @@ HINTS = {
 
 
 @grader("09.1 text_stream and the final message")
-def collect(streamed_text: Any, final: Any) -> Any:
+def collect(pieces: Any, final: Any) -> Any:
     record, problem = logged(final, "final", "Stream `exercise_question`")
     if problem is not None:
         return problem
@@ -60,26 +60,34 @@ def collect(streamed_text: Any, final: Any) -> Any:
     if record.stop_reason is None:
         return not_yet("the usage log shows this stream closed before its end (no stop reason arrived): read it to "
                        "the end, through `text_stream` and `get_final_message()`.")
-    if isinstance(streamed_text, (list, tuple)) and all(isinstance(piece, str) for piece in streamed_text):
-        return not_yet("`streamed_text` is a list of pieces: join them into one string, `\"\".join(pieces)`.")
-    if not isinstance(streamed_text, str):
-        return not_yet("`streamed_text` should be a string: the pieces of `stream.text_stream`, joined.")
+    if isinstance(pieces, str):
+        return not_yet("`pieces` is one string: keep the pieces apart, a list with one entry per piece of "
+                       "`stream.text_stream` (`pieces.append(text)`), so the grader can see they came from the stream.")
+    if not isinstance(pieces, (list, tuple)) or not all(isinstance(piece, str) for piece in pieces):
+        return not_yet("`pieces` should be a list of strings: each piece of `stream.text_stream`, in order.")
     expected = reply_text(final)
-    if not streamed_text:
-        return not_yet("`streamed_text` is empty. Loop over `stream.text_stream` and add every piece, before you call "
+    if not pieces:
+        return not_yet("`pieces` is empty. Loop over `stream.text_stream` and append every piece, before you call "
                        "`get_final_message()`: it reads the rest of the stream, so a loop after it gets nothing.")
-    if streamed_text != expected:
-        if "".join(streamed_text.split()) == "".join(expected.split()):
-            return not_yet("`streamed_text` has extra or missing whitespace. Add each piece exactly as it arrives: "
-                           "no separators, no stripping.")
-        if streamed_text in expected:
-            return not_yet("`streamed_text` holds only part of the reply. Add every piece of `text_stream`, not just "
+    joined = "".join(pieces)
+    if joined != expected:
+        if "".join(joined.split()) == "".join(expected.split()):
+            return not_yet("the pieces have extra or missing whitespace. Append each piece exactly as it arrives: no "
+                           "separators, no stripping.")
+        if joined in expected:
+            return not_yet("the pieces make up only part of the reply. Append every piece of `text_stream`, not just "
                            "the first or the last.")
-        return not_yet("`streamed_text` differs from the final message's text. Take both from the same stream: the "
-                       "pieces of `stream.text_stream`, then `stream.get_final_message()`.")
+        return not_yet("the pieces differ from the final message's text. Take both from the same stream: the pieces "
+                       "of `stream.text_stream`, then `stream.get_final_message()`.")
+    arrived = list(record.text_deltas)
+    if [len(piece) for piece in pieces] != arrived:
+        return not_yet(f"the text is right, but it is not in the pieces the stream delivered: {len(arrived)} arrived, "
+                       f"and `pieces` has {len(pieces)} of other sizes. Text copied from the final message (or cut up "
+                       "afterwards) was not read as it arrived: append each piece inside the loop over "
+                       "`stream.text_stream`.")
     return correct(f"the usage log shows `exercise_question` sent as a stream that ran to its end "
-                   f"({final.stop_reason!r}), and `streamed_text` is exactly the text of `final` ({len(expected)} "
-                   "characters).")
+                   f"({final.stop_reason!r}), and `pieces` are its {len(arrived)} text pieces as they arrived, joining "
+                   f"up to the text of `final` ({len(expected)} characters).")
 
 
 # --- 09.2 ---------------------------------------------------------------------------------------------------------
@@ -229,3 +237,8 @@ def event_counts(function: Any, *, seed: Optional[int] = None) -> Any:
     wrong = sorted(k for k in expected if counts.get(k) != expected[k])
     return not_yet(f"the counts of {wrong} are off for this run's request (seed {seed}): count the events of the "
                    "one stream your function opens with the request it is given, one per event.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

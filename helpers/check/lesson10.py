@@ -8,6 +8,7 @@ block, all in the next user message).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -18,18 +19,33 @@ import jsonschema
 from ..catalog import DEFAULT_MODEL
 from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
-from ..usage import Record, RecordingTransport, UsageLog, usage_log
+from ..usage import Record, RecordingTransport, UsageLog
 from . import (
-    block_dicts, correct, draw, grader, kit_function, last_tool_use_turn, logged, made_during_attempt, not_yet,
-    same_text, text_of_content,
+    block_dicts, correct, draw, grader, kit_function, kit_records, last_tool_use_turn, logged, made_during_attempt,
+    not_yet, same_text, text_of_content,
 )
 
 TEMPERATURE_TOOL = "celsius_to_fahrenheit"
 TEMPERATURE_FIELD = "celsius"
-MIN_DESCRIPTION_WORDS = 4
+MIN_DESCRIPTION_WORDS = 8
+MIN_DISTINCT_WORDS = 6
+WHAT_WORDS = ("celsius", "fahrenheit", "temperature", "temperatures", "degree", "degrees")
+"""A description that says what the tool does names what it converts."""
+WHEN_WORDS = ("when", "whenever", "if", "use", "used", "call", "asks", "asked", "needs", "wants", "whether")
+"""A description that says when to use the tool has one of these (section 1: what it does, and when)."""
 TRIP_CITIES = ("Lisbon", "Oslo", "Lima", "Tokyo", "Nairobi", "Montreal", "Cairo", "Hanoi")
 """The cities of exercise 10.3's question: all in the lesson's sample weather table."""
-TRIP_CURRENCIES = ("Dollar", "Pound", "Yen", "Krone")
+TRIP_CURRENCIES = ("Franc", "Rand", "Peso", "Rupee")
+"""Currencies of exercise 10.3's question, none of them in the lesson's sample rates: the conversion always fails,
+so the round trip answers a failure (section 3's `is_error`) next to the calls that work, which section 4's demo
+does not."""
+LESSON_WEATHER = {
+    "Lisbon": "19 °C, sunny, light wind", "Oslo": "2 °C, snow showers", "Lima": "17 °C, overcast",
+    "Tokyo": "12 °C, clear", "Nairobi": "24 °C, scattered clouds", "Montreal": "-3 °C, light snow",
+    "Cairo": "27 °C, sunny", "Hanoi": "22 °C, drizzle",
+}
+LESSON_RATES = {"Euro": 1.0, "Dollar": 1.08, "Pound": 0.85, "Yen": 162.0, "Krone": 11.5}
+"""The lesson's sample weather and rates (sections 1 and 3): 10.3 is graded against the lesson's own functions."""
 TRIP_AMOUNTS = (50, 80, 120, 250, 300, 500)
 """Euro amounts of exercise 10.3's question; never the 200 of the lesson's own parallel-call demo."""
 TEMPERATURE_RANGE = (-30, 45)
@@ -43,13 +59,14 @@ RUNAWAY_REQUESTS = 12
 
 HINTS = {
     "10.1": (
-        "A tool is a dict with `name`, `description` and `input_schema` (a JSON schema of type object). "
-        "`tool_choice` decides whether the model must call it: `auto` lets it choose, `tool` forces one.",
-        "`temperature_tool = {\"name\": \"celsius_to_fahrenheit\", \"description\": \"Convert a temperature from "
-        "Celsius to Fahrenheit. Use it whenever the user gives a temperature in Celsius.\", \"input_schema\": "
-        "{\"type\": \"object\", \"properties\": {\"celsius\": {\"type\": \"number\"}}, \"required\": [\"celsius\"]}}`, "
-        "then `client.messages.create(..., tools=[temperature_tool], tool_choice={\"type\": \"tool\", \"name\": "
-        "\"celsius_to_fahrenheit\"})`.",
+        "A tool is a dict with `name`, `description` and `input_schema` (a JSON schema of type object), as in "
+        "section 1. `tool_choice` decides whether the model must call it (section 2): `auto` lets it choose; one of "
+        "the other types forces a call of the one tool it names.",
+        "The same mechanics for another tool (write yours for the exercise's name, field and question): "
+        "`distance_tool = {\"name\": \"km_to_miles\", \"description\": \"Convert a distance from kilometres to "
+        "miles. Use it whenever the user gives a distance in kilometres and wants miles.\", \"input_schema\": "
+        "{\"type\": \"object\", \"properties\": {\"km\": {\"type\": \"number\"}}, \"required\": [\"km\"]}}`, sent "
+        "with `tools=[distance_tool]` and `tool_choice={\"type\": \"tool\", \"name\": \"km_to_miles\"}`.",
     ),
     "10.2": (
         "Start from the lesson's `run_loop`: it stops when a reply is not a tool call, or after `max_turns` "
@@ -61,11 +78,10 @@ HINTS = {
     ),
     "10.3": (
         "The reply holds several `tool_use` blocks. Run each one, and send all the `tool_result` blocks together, "
-        "in the one user turn that follows the reply.",
-        "`results = [{\"type\": \"tool_result\", \"tool_use_id\": block.id, \"content\": "
-        "str(local_functions[block.name](**block.input))} for block in first.content if block.type == "
-        "\"tool_use\"]`, then `messages + [{\"role\": \"assistant\", \"content\": first.content}, {\"role\": \"user\", "
-        "\"content\": results}]`, sent with the same `tools`.",
+        "in the one user turn that follows the reply. One call fails: its result says so (section 3).",
+        "For each tool_use block, `try` its function and make a tool_result with its `tool_use_id`; `except` the "
+        "error and make one with `is_error: True` and `str(error)` instead. Append the reply's `content` as the "
+        "assistant turn, then one user turn with all the results, and send again with the same `tools`.",
     ),
 }
 
@@ -131,6 +147,23 @@ def _schema_problem(schema: Any) -> Optional[str]:
     return None
 
 
+def description_problem(description: Any) -> Optional[str]:
+    """Why ``description`` does not say what the tool does and when to use it, or None. Judged by its words (how
+    many, how varied, whether it names what is converted and gives a when), so filler fails and any wording passes."""
+    if not isinstance(description, str) or not description.strip():
+        return "is missing"
+    words = re.findall(r"[^\W\d_]+", description.lower())
+    shown = repr(description.strip()[:60])
+    if len(words) < MIN_DESCRIPTION_WORDS or len(set(words)) < MIN_DISTINCT_WORDS:
+        return (f"{shown} has {len(words)} words, {len(set(words))} of them different: that is too little to say "
+                f"what the tool does and when (write at least {MIN_DESCRIPTION_WORDS} words)")
+    if not set(words) & set(WHAT_WORDS):
+        return f"{shown} does not say what the tool converts (a temperature, from Celsius to Fahrenheit)"
+    if not set(words) & set(WHEN_WORDS):
+        return f"{shown} says what the tool does but not when to use it (\"Use it when ...\")"
+    return None
+
+
 @grader("10.1 a forced call of your own tool", explain=_explain_forced)
 def forced_call(reply: Any) -> Any:
     record, problem = logged(reply, "forced_reply", "Send `temperature_question` with your tool, forcing it")
@@ -144,9 +177,11 @@ def forced_call(reply: Any) -> Any:
         return not_yet(f"the request's tools are {names}: none is named `{TEMPERATURE_TOOL}`. Send "
                        "`tools=[temperature_tool]`, with the name the exercise gives.")
     description = tool.get("description")
-    if not isinstance(description, str) or len(description.split()) < MIN_DESCRIPTION_WORDS:
-        return not_yet(f"your tool's description is {description!r}. Write a sentence or two that says what the "
-                       "tool does and when to use it: the model decides from the description.")
+    unclear = description_problem(description)
+    if unclear:
+        return not_yet(f"your tool's description {unclear}. The model decides from the description alone whether "
+                       "and how to call the tool: write a sentence or two that says what it does and when to use it "
+                       "(section 1).")
     problem_text = _schema_problem(tool.get("input_schema"))
     if problem_text:
         return not_yet(f"your tool is sent, but {problem_text}")
@@ -155,8 +190,9 @@ def forced_call(reply: Any) -> Any:
     choice = request.get("tool_choice") if isinstance(request.get("tool_choice"), dict) else {"type": "auto"}
     kind = choice.get("type")
     if kind in ("auto", "none"):
-        return not_yet(f"`tool_choice` was {kind!r}: the model chooses (or may not call at all). Force the call with "
-                       f"`tool_choice={{\"type\": \"tool\", \"name\": \"{TEMPERATURE_TOOL}\"}}`.")
+        return not_yet(f"`tool_choice` was {kind!r}: the model chooses (or may not call at all), and this exercise "
+                       "asks for a call it must make. Section 2 of the lesson shows the `tool_choice` that forces a "
+                       "call of one named tool.")
     if kind == "tool" and choice.get("name") != TEMPERATURE_TOOL:
         return not_yet(f"`tool_choice` forces {choice.get('name')!r}, not `{TEMPERATURE_TOOL}`.")
     calls = [b for b in reply.content if b.type == "tool_use"]
@@ -421,8 +457,29 @@ def trip_question(seed: Optional[int] = None) -> str:
     return question
 
 
+def _lesson_weather(city: str) -> str:
+    return f"{city}: {LESSON_WEATHER[city]}" if city in LESSON_WEATHER else f"no sample data for {city}"
+
+
+def _lesson_conversion(amount: float, source: str, target: str) -> str:
+    for currency in (source, target):
+        if currency not in LESSON_RATES:
+            raise ValueError(f"no sample rate for {currency}; the known currencies are {', '.join(LESSON_RATES)}")
+    return f"{amount:g} {source} = {amount / LESSON_RATES[source] * LESSON_RATES[target]:.2f} {target} (sample rate)"
+
+
+LESSON_FUNCTIONS = {"get_weather": _lesson_weather, "convert_currency": _lesson_conversion}
+
+
+def _outcome(function: Callable, arguments: dict) -> tuple[str, str]:
+    try:
+        return "returned", str(function(**arguments))
+    except Exception as error:  # noqa: BLE001 - a tool function's failure is an outcome to compare
+        return "raised", str(error)
+
+
 def _record_with_tool_use(tool_use_id: Any) -> Optional[Record]:
-    for record in reversed(usage_log.records):
+    for record in kit_records():
         if any(b.get("id") == tool_use_id for b in block_dicts((record.response or {}).get("content"))):
             return record
     return None
@@ -437,6 +494,9 @@ def _explain_parallel(error: BaseException) -> Optional[str]:
         return "The second request must carry the same `tools` as the first."
     if isinstance(error, KeyError):
         return "Look the function up by the block's `name` in `local_functions`: `local_functions[block.name]`."
+    if isinstance(error, ValueError) and "no sample rate" in str(error):
+        return ("One of the calls fails, as calls do: answer it with a tool_result that says `is_error: True` and "
+                "carries the error's message (section 3, \"When the function fails\"), next to the other results.")
     return None
 
 
@@ -482,13 +542,28 @@ def parallel_calls(final: Any, functions: Any = None) -> Any:
     if unknown:
         return not_yet(f"`functions` has no function for {unknown}: pass the dict that maps every tool name to its "
                        "function.")
-    problem_text = _answer_problem(uses, messages[i + 1:], lambda use: functions[use.get("name")])
+    for use in uses:  # the results are graded against the lesson's functions, whatever dict was passed
+        arguments = use.get("input") if isinstance(use.get("input"), dict) else {}
+        lesson = LESSON_FUNCTIONS.get(use.get("name"))
+        if lesson is not None and _outcome(functions[use.get("name")], arguments) != _outcome(lesson, arguments):
+            return not_yet(f"the `{use.get('name')}` you passed does not do what the lesson's does on the input "
+                           f"{arguments}: run the calls with the lesson's `local_functions`, and pass that dict.")
+    problem_text = _answer_problem(uses, messages[i + 1:],
+                                   lambda use: LESSON_FUNCTIONS.get(use.get("name")) or functions[use.get("name")])
     if problem_text:
         return not_yet(problem_text)
     if final.stop_reason != "end_turn":
         return not_yet(f"the final reply stopped with {final.stop_reason!r}, not 'end_turn'.")
     names = ", ".join(sorted({u["name"] for u in uses}))
+    failed = sum(_outcome(LESSON_FUNCTIONS.get(u.get("name"), lambda **_: ""), u.get("input") or {})[0] == "raised"
+                 for u in uses)
+    failures = (f", and for the {failed} that raised, `is_error: True` with the error's message" if failed else
+                " (the model made no call that fails, so no error result was needed)")
     return correct(f"the usage log shows `trip_question` answered with {len(uses)} tool_use blocks in one reply "
-                   f"({names}); the next user turn answered every one of them with its id and exactly what its "
-                   "function returns for its input; the final reply ended with end_turn.")
+                   f"({names}); the next user turn answered every one of them with its id: what the lesson's "
+                   f"function returns for its input{failures}; the final reply ended with end_turn.")
 
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

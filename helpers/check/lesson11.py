@@ -19,12 +19,20 @@ from .. import catalog, sample_media
 from ..catalog import DEFAULT_MODEL
 from ..offline import media
 from ..usage import Record, usage_log
-from . import correct, draw, grader, grader_client, kit_function, logged, made_during_attempt, not_yet, reply_text
+from . import (
+    correct, draw, grader, grader_client, kit_function, kit_records, logged, made_during_attempt, not_yet,
+    reply_text,
+)
 
 COLOURS = ("#dc143c", "#008080", "#ffd700", "#4b0082", "#808000", "#ff7f50", "#000080", "#da70d6", "#2e8b57",
            "#8b4513")
 """Crimson, teal, gold, indigo, olive, coral, navy, orchid, sea green, saddle brown: one is drawn per run."""
 PDF_PAGES = range(2, 10)
+PDF_WORDS = ("ants", "colony", "queen", "workers", "nest", "soil", "tunnels", "larvae", "forage", "trail", "scent",
+             "leaves", "fungus", "garden", "harvest", "winter", "summer", "rain", "seeds", "aphids")
+PDF_WORD_COUNTS = range(6, 60)
+"""Each run's PDF shows a line of drawn words on every page: its cost depends on that text, so no figure from the
+lesson (or from an earlier run) is this run's."""
 
 HINTS = {
     "11.1": (
@@ -43,7 +51,8 @@ HINTS = {
     ),
     "11.3": (
         "The document block is like an image block with `\"type\": \"document\"` and `\"media_type\": "
-        "\"application/pdf\"`. Put it before the question in the same user turn.",
+        "\"application/pdf\"`. Put it before the question in the same user turn. What a PDF costs depends on its "
+        "pages and their text, so measure it: no figure from the lesson holds for this run's PDF.",
         "`with_doc = client.messages.count_tokens(model=DEFAULT_MODEL, messages=turns).input_tokens`, the same "
         "with the document block left out, and `document_tokens = with_doc - without_doc`.",
     ),
@@ -299,21 +308,23 @@ def image_cost(function: Any, *, seed: Optional[int] = None) -> Any:
 
 @dataclass(frozen=True)
 class PdfTask:
-    """The PDF exercise 11.3 asks for in this run."""
+    """The PDF exercise 11.3 asks for in this run: its page count, and the text each page shows."""
 
     pages: int
+    text: str
 
     def __str__(self) -> str:
-        return f"This run's PDF: {self.pages} pages."
+        return f"This run's PDF: {self.pages} pages, each showing {self.text!r}."
 
 
 _pdf_tasks: list[PdfTask] = []
 
 
 def pdf_task(seed: Optional[int] = None) -> PdfTask:
-    """The page count of the PDF to send in exercise 11.3, drawn for this run."""
+    """The page count and page text of the PDF to send in exercise 11.3, drawn for this run."""
     rng, _ = draw(seed)
-    task = PdfTask(rng.choice(PDF_PAGES))
+    words = " ".join(rng.choice(PDF_WORDS) for _ in range(rng.choice(PDF_WORD_COUNTS)))
+    task = PdfTask(rng.choice(PDF_PAGES), f"Page {{n}} of {{pages}}: {words}")
     _pdf_tasks.append(task)
     return task
 
@@ -332,7 +343,7 @@ def _without_documents(messages: Any) -> str:
 
 
 def _counts_in_attempt() -> list[Record]:
-    return [r for r in usage_log.records
+    return [r for r in reversed(list(kit_records()))
             if r.kind == "count_tokens" and r.status == 200 and made_during_attempt(r) and r.request]
 
 
@@ -357,7 +368,12 @@ def pdf_turn(reply: Any, document_tokens: Any = None) -> Any:
     pages = media.pdf_pages(data)
     if pages != task.pages:
         return not_yet(f"the PDF you sent has {pages} pages; this run drew {task.pages}. Make it from `pdf_task` in "
-                       "this cell: `sample_media.pdf(pdf_task.pages)`.")
+                       "this cell: `sample_media.pdf(pdf_task.pages, pdf_task.text)`.")
+    layout = media.pdf_page_layout(data) or []
+    wanted = [task.text.format(n=n, pages=task.pages) for n in range(1, task.pages + 1)]
+    if [page.text for page in layout] != wanted:
+        return not_yet("the PDF's pages do not show this run's text: make it from `pdf_task` in this cell, "
+                       "`sample_media.pdf(pdf_task.pages, pdf_task.text)`.")
     if not _asks_after(blocks, _first(blocks, "document")):
         if _first(blocks, "text") is None:
             return not_yet("the user turn held the PDF but no question: add a text block after the document.")
@@ -381,6 +397,11 @@ def pdf_turn(reply: Any, document_tokens: Any = None) -> Any:
     if _whole(document_tokens) != difference:
         return not_yet(f"`document_tokens` is {document_tokens!r}, but your two counts differ by {difference} "
                        "tokens: subtract the count without the document from the count with it.")
-    return correct("the usage log shows one user turn with a base64 PDF of the page count drawn for this run, then a "
-                   "question; the reply ended with end_turn; `document_tokens` is the difference between your two "
+    return correct("the usage log shows one user turn with a base64 PDF of the pages and text drawn for this run, then "
+                   "a question; the reply ended with end_turn; `document_tokens` is the difference between your two "
                    "count_tokens calls, with and without the document.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

@@ -392,3 +392,8 @@ def will_be_cached(function: Any, *, seed: Optional[int] = None) -> Any:
                    "minimums and two made up for this run (one of them caches nothing), your function counted each "
                    f"with `count_tokens` (where the model has a minimum), sent nothing, and predicted what the API then did: it cached {cached_count} "
                    "of them and not the others.")
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

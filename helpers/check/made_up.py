@@ -78,3 +78,8 @@ def catalog_including(entries: list[ModelEntry]) -> Iterator[None]:
         yield
     finally:
         catalog.models, catalog._by_id = real_models, real_by_id
+
+
+from . import keep_own_names  # noqa: E402 - last: the module's names are all defined
+
+keep_own_names(__name__)

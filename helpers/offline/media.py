@@ -9,7 +9,11 @@
   each 28x28-pixel patch is one visual token, ``ceil(width / 28) * ceil(height / 28)``;
 - the dominant colour of a PNG (8 bits per channel, not interlaced, up to
   ``MAX_COLOUR_PIXELS``), decoded with ``zlib``; for other images it is not computed;
-- the page count of a PDF, from its ``/Type /Page`` objects (None when they are compressed).
+- the page count of a PDF, from its ``/Type /Page`` objects (None when they are compressed), and for
+  an uncompressed PDF each page's size and the text it shows, from which its cost is estimated
+  (``tokens.py``): the page as an image by the image rule, at one pixel a point, plus its text, put
+  within the PDF support page's 1,500 to 3,000 tokens of text a page
+  (https://platform.claude.com/docs/en/build-with-claude/pdf-support).
 """
 
 from __future__ import annotations
@@ -28,8 +32,23 @@ JPEG, PNG, GIF, WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
 MAX_COLOUR_PIXELS = 250_000
 """Larger PNGs are not decoded for their colour: pure-Python unfiltering would take seconds."""
 PDF_TOKENS_PER_PAGE = 1600
-"""The kit's estimate for one PDF page (the docs bill each page as an image plus its text; the text is unknown here)."""
+"""The kit's estimate for one PDF page whose text it cannot read (a compressed PDF): the docs bill each page as an
+image plus its text."""
+PDF_PAGE_TEXT_TOKENS = (1500, 3000)
+"""What the PDF support page puts a page's text at, typically, depending on how dense the page is: the offline
+estimate starts at the low end and adds the page's own text, up to the high end."""
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![a-zA-Z]).*?/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+"
+                          rb"([-\d.]+)\s*\]", re.S)
+_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+_SHOWN = re.compile(rb"\(((?:\\.|[^\\)])*)\)\s*Tj")
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    width: int  # points, which the estimate takes as pixels of the page's image
+    height: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -207,3 +226,20 @@ def pdf_pages(data: bytes) -> Optional[int]:
     """How many pages a PDF has, counted from its page objects; None when none can be seen (compressed)."""
     found = len(_PAGE.findall(data))
     return found or None
+
+
+def pdf_page_layout(data: bytes) -> Optional[list[PdfPage]]:
+    """Each page's size and shown text, for an uncompressed PDF with one content stream a page, in page order
+    (as ``sample_media.pdf`` writes them); None for any other PDF, whose pages the estimate cannot read."""
+    pages = pdf_pages(data)
+    boxes = _PAGE_OBJECT.findall(data)
+    streams = _STREAM.findall(data)
+    if not pages or len(boxes) != pages or len(streams) != pages:
+        return None
+    layout = []
+    for box, stream in zip(boxes, streams):
+        x0, y0, x1, y1 = (float(v) for v in box)
+        shown = b" ".join(_SHOWN.findall(stream))
+        text = re.sub(rb"\\(.)", rb"\1", shown).decode("latin-1")
+        layout.append(PdfPage(max(1, round(abs(x1 - x0))), max(1, round(abs(y1 - y0))), text))
+    return layout

@@ -151,9 +151,20 @@ def _media_tokens(block: dict, native: ImageNative) -> int:
     except (binascii.Error, ValueError):
         return IMAGE_TOKENS
     if block.get("type") == "document":
-        return (media.pdf_pages(data) or 1) * media.PDF_TOKENS_PER_PAGE
+        return _pdf_tokens(data, native)
     found = media.facts(data)
     return media.image_tokens(found.width, found.height, native) if found else IMAGE_TOKENS
+
+
+def _pdf_tokens(data: bytes, native: ImageNative) -> int:
+    """A PDF by its pages: each page's image by the image rule, plus its text from the low end of the docs' range
+    up to the high end (``media.PDF_PAGE_TEXT_TOKENS``); the flat per-page estimate for a PDF it cannot read."""
+    layout = media.pdf_page_layout(data)
+    if layout is None:
+        return (media.pdf_pages(data) or 1) * media.PDF_TOKENS_PER_PAGE
+    low, high = media.PDF_PAGE_TEXT_TOKENS
+    return sum(min(low + count_text(page.text), high) + media.image_tokens(page.width, page.height, native)
+               for page in layout)
 
 
 def count_block(block: Any, tokenizer: str = EARLIER, native: ImageNative = NATIVE) -> int:

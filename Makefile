@@ -19,6 +19,8 @@ needs_sync   = $(shell [ -f $(1) ] && [ $(1) -nt uv.lock ] && [ $(1) -nt pyproje
 
 # Optional: `make lab PORT=8899`, `make serve PORT=9000`.
 PORT ?=
+# `make test` runs the tests in parallel, one pytest-xdist worker per core (TEST_WORKERS=0: in this process).
+TEST_WORKERS ?= auto
 # Where `make lab` keeps the learner's own copies of the lessons (git-ignored).
 WORKSPACE ?= workspace
 
@@ -70,7 +72,7 @@ lab: lab-env
 
 test: test-env
 	@mkdir -p $(CACHE)
-	$(JUPYTER_DIRS) $(PYTHON) -m pytest
+	$(JUPYTER_DIRS) $(PYTHON) -m pytest -n $(TEST_WORKERS)
 
 # Streams are coalesced after running, so a print split by a busy machine is stored as one output.
 lessons: test-env

@@ -4,7 +4,12 @@ Stored notebook outputs come from the offline backend; an empty key counts as no
 (for the SDK and for ``connect``) and stops ``.env`` from supplying one.
 """
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 
 os.environ["KIT_MODE"] = "offline"
 os.environ["ANTHROPIC_API_KEY"] = ""
@@ -64,3 +69,41 @@ def pytest_xdist_make_scheduler(config, log):
 
     config.option.loadscopereorder = False  # keep the start order above
     return KitScheduling(config, log)
+
+
+def pytest_configure(config):
+    """Kernels named ``python3`` (nbval's, nbclient's, JupyterLab's in the browser tests) are this environment's,
+    forked from tests/kernel_forks.py's server unless KIT_KERNEL_FORKS=0."""
+    if config.option.collectonly or (config.getoption("numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER")):
+        return  # collecting only, or xdist's controller: its workers run the kernels
+    home = tempfile.mkdtemp(prefix="kit-kernels-")  # short: a unix socket's path has at most 107 bytes
+    spec_dir = os.path.join(home, "jupyter", "kernels", "python3")
+    os.makedirs(spec_dir)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    server = None
+    if os.environ.get("KIT_KERNEL_FORKS", "1") != "0":
+        forks = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "kernel_forks.py")
+        socket_path = os.path.join(home, "forks.sock")
+        server = subprocess.Popen([sys.executable, forks, "serve", socket_path], stdin=subprocess.DEVNULL)
+        argv = [sys.executable, "-I", "-S", forks, "launch", socket_path, "-f", "{connection_file}"]
+    with open(os.path.join(spec_dir, "kernel.json"), "w", encoding="utf-8") as out:
+        json.dump({"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python",
+                   "metadata": {"debugger": True}}, out)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [os.path.join(home, "jupyter"),
+                                                                os.environ.get("JUPYTER_PATH")]))
+    config.stash[_KERNELS] = (home, server)
+
+
+def pytest_unconfigure(config):
+    home, server = config.stash.get(_KERNELS, (None, None))
+    if server is not None:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_KERNELS = pytest.StashKey()

@@ -3,6 +3,11 @@
 Kernel time is the sum over code cells of the time from a cell starting to execute to
 its reply (nbclient's timing records), so kernel start-up is left out.
 
+Beside it, the imports of the notebook's setup cell (its first code cell's import statements)
+timed in a fresh interpreter: all of them ("setup imports"), and only those that are not the
+kit's ("floor": the SDK and whatever else the lesson imports itself). Their difference is what
+``import helpers`` and the kit's names cost that lesson (median of 3).
+
     .venv/bin/python bench/bench_lessons.py            # PASS/FAIL printed, exit 0
     .venv/bin/python bench/bench_lessons.py --strict   # exit 1 when a notebook misses the target
 """
@@ -10,7 +15,10 @@ its reply (nbclient's timing records), so kernel start-up is left out.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
+import statistics
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +44,29 @@ def kernel_seconds(path: Path) -> float:
     return total
 
 
+def setup_imports(path: Path) -> tuple[str, str]:
+    """The setup cell's import statements: all of them, and those that import nothing of the kit's."""
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    statements = [node for node in ast.parse(cell.source).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+    def kits(node) -> bool:
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
+        return any(name == "helpers" or name.startswith("helpers.") for name in names)
+
+    every = "\n".join(ast.unparse(node) for node in statements)
+    floor = "\n".join(ast.unparse(node) for node in statements if not kits(node))
+    return every, floor
+
+
+def import_seconds(code: str) -> float:
+    """Median time to run ``code`` (imports) in a fresh interpreter, interpreter start-up left out."""
+    timed = f"import time\nstart = time.perf_counter()\n{code}\nprint(time.perf_counter() - start)"
+    runs = [float(subprocess.run([sys.executable, "-c", timed], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(3)]
+    return statistics.median(runs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strict", action="store_true", help="exit 1 when a notebook misses the target")
@@ -48,7 +79,10 @@ def main() -> int:
     for path in paths:
         seconds = kernel_seconds(path)
         slow += [path.name] if seconds > TARGET_S else []
-        print(f"{path.relative_to(ROOT)}: {seconds:5.2f} s kernel time")
+        every, floor = setup_imports(path)
+        kit, bare = import_seconds(every), import_seconds(floor)
+        print(f"{path.relative_to(ROOT)}: {seconds:5.2f} s kernel time; setup imports {kit:4.2f} s, "
+              f"floor {bare:4.2f} s (the kit's names: +{kit - bare:4.2f} s)")
     print(f"target: each notebook under {TARGET_S:g} s of kernel time offline -> {'FAIL: ' + ', '.join(slow) if slow else 'PASS'}")
     return 1 if slow and args.strict else 0
 

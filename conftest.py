@@ -73,7 +73,7 @@ def pytest_xdist_make_scheduler(config, log):
 
 def pytest_configure(config):
     """Kernels named ``python3`` (nbval's, nbclient's, JupyterLab's in the browser tests) are this environment's,
-    forked from tests/kernel_forks.py's server unless KIT_KERNEL_FORKS=0."""
+    forked from tests/kernel_forks.py's server on Linux unless KIT_KERNEL_FORKS=0."""
     if config.option.collectonly or (config.getoption("numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER")):
         return  # collecting only, or xdist's controller: its workers run the kernels
     home = tempfile.mkdtemp(prefix="kit-kernels-")  # short: a unix socket's path has at most 107 bytes
@@ -81,7 +81,8 @@ def pytest_configure(config):
     os.makedirs(spec_dir)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     server = None
-    if os.environ.get("KIT_KERNEL_FORKS", "1") != "0":
+    # (Linux only: forking after imports is safe there, and the launcher waits on its kernel through a pidfd.)
+    if os.environ.get("KIT_KERNEL_FORKS", "1") != "0" and sys.platform == "linux" and hasattr(os, "pidfd_open"):
         forks = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "kernel_forks.py")
         socket_path = os.path.join(home, "forks.sock")
         server = subprocess.Popen([sys.executable, forks, "serve", socket_path], stdin=subprocess.DEVNULL)

@@ -12,9 +12,15 @@ UV_HOME    := $(CACHE)/uv-$(UV_VERSION)
 UV         := $(UV_HOME)/bin/uv
 UV_ENV     := UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(VENV) UV_PYTHON_DOWNLOADS=never
 SYNC       := $(UV_ENV) $(UV) sync --frozen --quiet --python python3
+# Left by each sync: a .venv whose marker is newer than uv.lock and pyproject.toml has nothing to download.
+LAB_SYNCED  := $(VENV)/.kit-lab-synced
+TEST_SYNCED := $(VENV)/.kit-test-synced
+needs_sync   = $(shell [ -f $(1) ] && [ $(1) -nt uv.lock ] && [ $(1) -nt pyproject.toml ] || echo yes)
 
 # Optional: `make lab PORT=8899`, `make serve PORT=9000`.
 PORT ?=
+# `make test` runs the tests in parallel, one pytest-xdist worker per core (TEST_WORKERS=0: in this process).
+TEST_WORKERS ?= auto
 # Where `make lab` keeps the learner's own copies of the lessons (git-ignored).
 WORKSPACE ?= workspace
 
@@ -48,13 +54,15 @@ $(UV):
 
 # A learner's install: what the lessons need, exactly as locked.
 lab-env: $(UV)
-	@echo "Setting up .venv from uv.lock (the first run downloads about 60 MB: a minute or two) ..."
+	@$(if $(call needs_sync,$(LAB_SYNCED)),echo "Setting up .venv from uv.lock (a new install downloads about 60 MB: a minute or two) ...")
 	@$(SYNC) --inexact
+	@touch $(LAB_SYNCED)
 
 # A developer's install: the same plus the test tools.
 test-env: $(UV)
-	@echo "Setting up .venv from uv.lock with the test tools (the first run: a minute or two) ..."
+	@$(if $(call needs_sync,$(TEST_SYNCED)),echo "Setting up .venv from uv.lock with the test tools (a new install: a minute or two) ...")
 	@$(SYNC) --extra test
+	@touch $(LAB_SYNCED) $(TEST_SYNCED)
 
 lab: lab-env
 	@$(PYTHON) -m helpers.lab_settings
@@ -64,7 +72,7 @@ lab: lab-env
 
 test: test-env
 	@mkdir -p $(CACHE)
-	$(JUPYTER_DIRS) $(PYTHON) -m pytest
+	$(JUPYTER_DIRS) $(PYTHON) -m pytest -n $(TEST_WORKERS)
 
 # Streams are coalesced after running, so a print split by a busy machine is stored as one output.
 lessons: test-env

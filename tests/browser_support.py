@@ -105,19 +105,27 @@ def running_lab(home: Path, workdir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def chromium(profile: Path, width: int, height: int = 1000):
-    """A page of a headless chromium window ``width`` pixels wide."""
-    from playwright.sync_api import sync_playwright
+def chromium(profile: Path, width: int, height: int = 1000, playwright=None):
+    """A page of a headless chromium window ``width`` pixels wide.
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": width, "height": height},
-        )
-        try:
-            yield browser.pages[0] if browser.pages else browser.new_page()
-        finally:
-            browser.close()
+    ``playwright``: a running ``sync_playwright()``, for windows open at the same time (the sync API cannot
+    be started twice at once); without it, one is started for this window.
+    """
+    if playwright is None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as started:
+            with chromium(profile, width, height, started) as page:
+                yield page
+        return
+    browser = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": width, "height": height},
+    )
+    try:
+        yield browser.pages[0] if browser.pages else browser.new_page()
+    finally:
+        browser.close()
 
 
 def open_notebook(page, url: str, name: str, workspace: str) -> None:

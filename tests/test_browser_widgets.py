@@ -1,16 +1,18 @@
 """The widgets in a real browser: JupyterLab headless on loopback, Debian's chromium driven by Playwright.
 
-Lessons 03, 06 and 07 (where the usage viewer is) run from top to bottom in a 1,400 px window, then
+Lessons 03, 06, 07 and 12 (where the usage viewer is) run from top to bottom in a 1,400 px window, then
 are looked at again at 1,000 px: the usage viewer, the history editor and the graders' results must
-fit their output areas, with no word wrapped in its middle and no button cut short. In lesson 03 the
-history editor is used as a learner would (typing, adding turns, a prefill, Send), next to a docked
-view of the usage viewer: a problem that stops Send is shown only when Send refuses to send.
+fit their output areas, with no word wrapped in its middle and no button cut short. Then, on the same
+run of lesson 03 (it is executed once for both tests), the history editor is used as a learner would
+(typing, adding turns, a prefill, Send), next to a docked view of the usage viewer: a problem that
+stops Send is shown only when Send refuses to send.
 Screenshots go to tests/artifacts/ (git-ignored).
 Without chromium the tests skip, except under CI=true, where they must run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 
@@ -71,10 +73,12 @@ MISFITS = """(element) => {
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     require_browser()
+    from playwright.sync_api import sync_playwright
+
     home = tmp_path_factory.mktemp("lab")
     copy_without_outputs([NOTEBOOKS / name for name in LAST_GRADER], home / "notebooks")
-    with running_lab(home, home / "notebooks") as url:
-        yield url, home
+    with running_lab(home, home / "notebooks") as url, sync_playwright() as playwright:
+        yield url, home, playwright
 
 
 def _show(page, locator) -> None:
@@ -109,107 +113,133 @@ def _assert_no_news_toast(page, url: str) -> None:
     assert notification["schema"]["properties"]["fetchNews"]["default"] == "false"  # the kit's own setting
 
 
-@pytest.mark.parametrize("name", list(LAST_GRADER), ids=[n[:2] for n in LAST_GRADER])
-def test_widgets_and_grader_results_fit_the_notebook_column(lab, name):
-    url, home = lab
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def _lesson_run(lab, name: str):
+    """A page with lesson ``name`` run from top to bottom at the first width; a screenshot if that fails."""
+    url, home, playwright = lab
     lesson = f"lesson{name[:2]}"
-    with chromium(home / f"profile-{lesson}", WIDTHS[0]) as page:
+    with chromium(home / f"profile-{lesson}", WIDTHS[0], playwright=playwright) as page:
         try:
             open_and_run_all(page, url, name, LAST_GRADER[name], workspace=lesson)
-            _assert_no_news_toast(page, url)
-            viewer = page.locator(".kit-usage-viewer").first
-            assert viewer.locator(".kit-usage-row").count() <= ROWS
-            for width, sidebar in [(w, s) for w in WIDTHS for s in ("sidebar", "no-sidebar")]:
-                page.set_viewport_size({"width": width, "height": 1000})
-                if sidebar == "no-sidebar":  # the file browser closed: a wider output area, as many learners use it
-                    _set_left_sidebar(page, shown=False)
-                page.wait_for_timeout(500)
-                problems = []
-                widgets = page.locator(WIDGETS)
-                for index in range(widgets.count()):
-                    problems += _misfits(page, widgets.nth(index))
-                for selector in (".kit-usage-viewer", ".kit-history-editor", ".kit-grader-result"):
-                    shown = page.locator(selector)
-                    if shown.count():
-                        _show(page, shown.last if selector == ".kit-grader-result" else shown.first)
-                        page.screenshot(path=str(ARTIFACTS / f"{lesson}-{width}px-{sidebar}-{selector[5:]}.png"))
-                _set_left_sidebar(page, shown=True)
-                assert not problems, f"at {width} px ({sidebar}):\n" + "\n".join(problems)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"{lesson}-failure.png"))
             raise
+        yield page
 
 
-def test_history_editor_and_docked_usage_viewer_in_jupyterlab(lab):
-    url, home = lab
+@pytest.fixture(scope="module")
+def lesson03_run(lab):
+    """Lesson 03 run once, for the two tests that look at it: the fit check reads it, the editor test then uses it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with chromium(home / "profile-editor", 1400) as page:
-        try:
-            open_and_run_all(page, url, "03_synthetic_turns.ipynb", LAST_GRADER["03_synthetic_turns.ipynb"],
-                             workspace="editor")
-            editor = page.locator(".kit-history-editor").first
-            viewer = page.locator(".kit-usage-viewer").first
+    with _lesson_run(lab, "03_synthetic_turns.ipynb") as page:
+        yield page
 
-            # The pointer in the lesson: right-click the viewer, Create New View for Cell Output.
-            _show(page, viewer)
-            viewer.click(button="right")
-            page.get_by_role("menu").get_by_text("Create New View for Cell Output", exact=True).click()
-            docked = page.locator(".jp-LinkedOutputView .kit-usage-viewer").first
-            docked.wait_for(timeout=30_000)
-            assert not docked.evaluate(MISFITS)
-            rows_before = docked.locator(".kit-usage-row").count()
-            calls_before = docked.locator(".kit-usage-totals b").first.inner_text()
 
-            # Right after Run All the history ends with the model's reply: a next step, nothing to fix.
-            blocking, next_step = editor.locator(".kit-problem-blocking"), editor.locator(".kit-problem-next")
-            assert blocking.count() == 0 and "add a user turn" in next_step.inner_text()
-            turns_before = editor.locator(".kit-turn").count()
-            _show(page, editor)
-            editor.get_by_role("button", name="+ assistant turn (synthetic)").click()
-            editor.locator(".kit-turn").nth(turns_before).wait_for()
-            editor.get_by_text("write this assistant turn").wait_for()
-            assert blocking.count() == 0
-            # Typed, not yet committed by leaving the box: the message follows the typing.
-            editor.locator(".kit-turn textarea").nth(turns_before).click()
-            page.keyboard.type("A synthetic turn typed in the browser.")
-            editor.get_by_text("the last turn is the assistant's").wait_for()
-            editor.get_by_role("button", name="+ user turn").click()
-            editor.get_by_text("this user turn is empty").wait_for()
-            assert blocking.count() == 0 and next_step.count() == 1
-            editor.locator(".kit-turn textarea").nth(turns_before + 1).click()
-            page.keyboard.type("What is my name?")
-            next_step.wait_for(state="detached")
-            assert blocking.count() == 0
+def _check_fit(page, url: str, lesson: str) -> None:
+    try:
+        _assert_no_news_toast(page, url)
+        viewer = page.locator(".kit-usage-viewer").first
+        assert viewer.locator(".kit-usage-row").count() <= ROWS
+        for width, sidebar in [(w, s) for w in WIDTHS for s in ("sidebar", "no-sidebar")]:
+            page.set_viewport_size({"width": width, "height": 1000})
+            if sidebar == "no-sidebar":  # the file browser closed: a wider output area, as many learners use it
+                _set_left_sidebar(page, shown=False)
+            page.wait_for_timeout(500)
+            problems = []
+            widgets = page.locator(WIDGETS)
+            for index in range(widgets.count()):
+                problems += _misfits(page, widgets.nth(index))
+            for selector in (".kit-usage-viewer", ".kit-history-editor", ".kit-grader-result"):
+                shown = page.locator(selector)
+                if shown.count():
+                    _show(page, shown.last if selector == ".kit-grader-result" else shown.first)
+                    page.screenshot(path=str(ARTIFACTS / f"{lesson}-{width}px-{sidebar}-{selector[5:]}.png"))
+            _set_left_sidebar(page, shown=True)
+            assert not problems, f"at {width} px ({sidebar}):\n" + "\n".join(problems)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{lesson}-failure.png"))
+        raise
 
-            # A real mistake: a prefill on a model that takes none. Send refuses it, and says where it is.
-            prefill = editor.get_by_placeholder("Prefill: the start of the next reply (optional)")
-            prefill.click()
-            page.keyboard.type("My answer:")
-            blocking.first.wait_for()
-            assert "the Prefill box" in blocking.inner_text() and f"turn {turns_before + 2}" not in blocking.inner_text()
-            editor.get_by_role("button", name="Send").click()
-            editor.locator(".kit-status").get_by_text("Not sent").wait_for()
-            assert docked.locator(".kit-usage-totals b").first.inner_text() == calls_before
-            prefill.fill("")  # empty again: the only problem is gone
-            blocking.first.wait_for(state="detached")
 
-            editor.get_by_role("button", name="Send").click()
-            editor.locator(".kit-turn").nth(turns_before + 2).wait_for(timeout=30_000)
-            assert editor.locator(".kit-turn").count() == turns_before + 3
-            assert "stop_reason" in editor.locator(".kit-status").inner_text()
-            texts = editor.locator(".kit-turn textarea").evaluate_all("els => els.map(e => e.value)")
-            assert "A synthetic turn typed in the browser." in texts
-            assert blocking.count() == 0 and next_step.count() == 1
-            assert not _misfits(page, editor)
-            # The docked view follows the log: one call more, on the page of the latest calls.
-            page.wait_for_function(
-                "([el, before]) => el.querySelector('.kit-usage-totals b').innerText !== before",
-                arg=[docked.element_handle(), calls_before], timeout=30_000)
-            assert int(docked.locator(".kit-usage-totals b").first.inner_text()) == int(calls_before) + 1
-            assert docked.locator(".kit-usage-row").count() == min(rows_before + 1, ROWS)
-            _show(page, editor)
-            page.screenshot(path=str(ARTIFACTS / "lesson03-editor-after-send-with-docked-viewer.png"))
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "lesson03-editor-failure.png"))
-            raise
+@pytest.mark.parametrize("name", list(LAST_GRADER), ids=[n[:2] for n in LAST_GRADER])
+def test_widgets_and_grader_results_fit_the_notebook_column(lab, name, request):
+    url = lab[0]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lesson = f"lesson{name[:2]}"
+    if name == "03_synthetic_turns.ipynb":
+        _check_fit(request.getfixturevalue("lesson03_run"), url, lesson)
+        return
+    with _lesson_run(lab, name) as page:
+        _check_fit(page, url, lesson)
+
+
+def test_history_editor_and_docked_usage_viewer_in_jupyterlab(lesson03_run):
+    page = lesson03_run
+    page.set_viewport_size({"width": 1400, "height": 1000})  # as the lesson ran (the fit check ends narrower)
+    page.wait_for_timeout(500)
+    try:
+        editor = page.locator(".kit-history-editor").first
+        viewer = page.locator(".kit-usage-viewer").first
+
+        # The pointer in the lesson: right-click the viewer, Create New View for Cell Output.
+        _show(page, viewer)
+        viewer.click(button="right")
+        page.get_by_role("menu").get_by_text("Create New View for Cell Output", exact=True).click()
+        docked = page.locator(".jp-LinkedOutputView .kit-usage-viewer").first
+        docked.wait_for(timeout=30_000)
+        assert not docked.evaluate(MISFITS)
+        rows_before = docked.locator(".kit-usage-row").count()
+        calls_before = docked.locator(".kit-usage-totals b").first.inner_text()
+
+        # Right after Run All the history ends with the model's reply: a next step, nothing to fix.
+        blocking, next_step = editor.locator(".kit-problem-blocking"), editor.locator(".kit-problem-next")
+        assert blocking.count() == 0 and "add a user turn" in next_step.inner_text()
+        turns_before = editor.locator(".kit-turn").count()
+        _show(page, editor)
+        editor.get_by_role("button", name="+ assistant turn (synthetic)").click()
+        editor.locator(".kit-turn").nth(turns_before).wait_for()
+        editor.get_by_text("write this assistant turn").wait_for()
+        assert blocking.count() == 0
+        # Typed, not yet committed by leaving the box: the message follows the typing.
+        editor.locator(".kit-turn textarea").nth(turns_before).click()
+        page.keyboard.type("A synthetic turn typed in the browser.")
+        editor.get_by_text("the last turn is the assistant's").wait_for()
+        editor.get_by_role("button", name="+ user turn").click()
+        editor.get_by_text("this user turn is empty").wait_for()
+        assert blocking.count() == 0 and next_step.count() == 1
+        editor.locator(".kit-turn textarea").nth(turns_before + 1).click()
+        page.keyboard.type("What is my name?")
+        next_step.wait_for(state="detached")
+        assert blocking.count() == 0
+
+        # A real mistake: a prefill on a model that takes none. Send refuses it, and says where it is.
+        prefill = editor.get_by_placeholder("Prefill: the start of the next reply (optional)")
+        prefill.click()
+        page.keyboard.type("My answer:")
+        blocking.first.wait_for()
+        assert "the Prefill box" in blocking.inner_text() and f"turn {turns_before + 2}" not in blocking.inner_text()
+        editor.get_by_role("button", name="Send").click()
+        editor.locator(".kit-status").get_by_text("Not sent").wait_for()
+        assert docked.locator(".kit-usage-totals b").first.inner_text() == calls_before
+        prefill.fill("")  # empty again: the only problem is gone
+        blocking.first.wait_for(state="detached")
+
+        editor.get_by_role("button", name="Send").click()
+        editor.locator(".kit-turn").nth(turns_before + 2).wait_for(timeout=30_000)
+        assert editor.locator(".kit-turn").count() == turns_before + 3
+        assert "stop_reason" in editor.locator(".kit-status").inner_text()
+        texts = editor.locator(".kit-turn textarea").evaluate_all("els => els.map(e => e.value)")
+        assert "A synthetic turn typed in the browser." in texts
+        assert blocking.count() == 0 and next_step.count() == 1
+        assert not _misfits(page, editor)
+        # The docked view follows the log: one call more, on the page of the latest calls.
+        page.wait_for_function(
+            "([el, before]) => el.querySelector('.kit-usage-totals b').innerText !== before",
+            arg=[docked.element_handle(), calls_before], timeout=30_000)
+        assert int(docked.locator(".kit-usage-totals b").first.inner_text()) == int(calls_before) + 1
+        assert docked.locator(".kit-usage-row").count() == min(rows_before + 1, ROWS)
+        _show(page, editor)
+        page.screenshot(path=str(ARTIFACTS / "lesson03-editor-after-send-with-docked-viewer.png"))
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "lesson03-editor-failure.png"))
+        raise

@@ -45,3 +45,9 @@ def test_the_default_target_is_the_settings_dir_of_this_environments_jupyterlab(
     from jupyterlab.labapp import LabApp
 
     assert lab_settings.overrides_dir() == Path(LabApp().app_settings_dir) / "overrides.d"
+
+
+def test_the_app_dir_is_the_one_jupyterlab_finds(monkeypatch, tmp_path):
+    assert lab_settings.app_dir() == Path(get_app_dir())
+    monkeypatch.setenv("JUPYTERLAB_DIR", str(tmp_path / "elsewhere"))
+    assert lab_settings.app_dir() == Path(get_app_dir()) == (tmp_path / "elsewhere").resolve()

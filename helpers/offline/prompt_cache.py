@@ -76,6 +76,19 @@ def _encoded(value: Any) -> bytes:
         "utf-8", "surrogatepass")
 
 
+_PLAIN_TEXT_KEYS = frozenset(("type", "text", "cache_control", "citations"))
+
+
+def _block_bytes(block: Any) -> bytes:
+    """A block as the cache compares it. A plain text block (most of a conversation) is its text with its length in
+    front, which needs no JSON; any other block is its canonical JSON, which can never start with ``text``."""
+    if (isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
+            and block.get("citations") is None and block.keys() <= _PLAIN_TEXT_KEYS):
+        text = block["text"].encode("utf-8", "surrogatepass")
+        return b"text%d:%s" % (len(text), text)
+    return _encoded(block)
+
+
 def _ttl(block: Any) -> Optional[str]:
     marker = block.get("cache_control") if isinstance(block, dict) else None
     if not marker:
@@ -90,6 +103,20 @@ def _nested_ttl(block: dict) -> Optional[str]:
     if found is None and isinstance(content, list):
         found = next((t for t in map(_ttl, content) if t), None)
     return found
+
+
+def has_breakpoint(body: dict) -> bool:
+    """Whether any boundary of ``boundaries(body)`` carries a TTL: without one, a request reads and writes nothing."""
+    if _ttl(body) or any(_ttl(tool) for tool in body.get("tools") or ()):
+        return True
+    system = body.get("system")
+    if isinstance(system, list) and any(_ttl(block) for block in system):
+        return True
+    for message in body.get("messages") or ():
+        content = message.get("content")
+        if isinstance(content, list) and any(isinstance(block, dict) and _nested_ttl(block) for block in content):
+            return True
+    return False
 
 
 def boundaries(body: dict, tokenizer: str, native: ImageNative = tokens.NATIVE) -> Iterator[Boundary]:
@@ -107,7 +134,7 @@ def boundaries(body: dict, tokenizer: str, native: ImageNative = tokens.NATIVE) 
         total += tokens.MESSAGE_OVERHEAD
         for block in system_blocks:
             total += tokens.count_block(block, tokenizer)
-            hasher.update(b"\x00system" + _encoded(block))
+            hasher.update(b"\x00system" + _block_bytes(block))
             yield Boundary(total, hasher.copy().digest(), _ttl(block))
     hasher.update(b"\x00settings" + _encoded({"tool_choice": body.get("tool_choice"), "thinking": body.get("thinking")}))
     messages = body.get("messages") or ()
@@ -119,7 +146,7 @@ def boundaries(body: dict, tokenizer: str, native: ImageNative = tokens.NATIVE) 
         hasher.update(b"\x00" + message["role"].encode())
         for j, block in enumerate(blocks):
             total += tokens.count_block(block, tokenizer, native)
-            hasher.update(b"\x00block" + _encoded(block))
+            hasher.update(b"\x00block" + _block_bytes(block))
             last = i == len(messages) - 1 and j == len(blocks) - 1
             yield Boundary(total, hasher.copy().digest(), _nested_ttl(block) or (automatic if last else None))
 
@@ -166,7 +193,7 @@ class PromptCache:
     def account(self, body: dict, total_tokens: int, tokenizer: str, minimum: Optional[int],
                 native: ImageNative = tokens.NATIVE) -> Accounting:
         """Read and write the cache for one request; returns how its ``total_tokens`` of input split."""
-        if minimum is None:
+        if minimum is None or not has_breakpoint(body):  # (not a block encoded when nothing can be cached)
             return Accounting(input_tokens=total_tokens)
         points = list(boundaries(body, tokenizer, native))
         marked = [k for k, point in enumerate(points) if point.ttl is not None]

@@ -330,3 +330,17 @@ def test_a_bounded_web_search_goes_through_and_is_charged_its_fee(room):
     assert message.usage.server_tool_use.web_search_requests == 1
     tokens_only = pricing.cost_of(MODEL, message.usage.model_dump(exclude={"server_tool_use"}))[1]
     assert _spent(room, "ann").spent_nano == tokens_only + pricing.to_nano(0.01)
+
+
+def test_a_finished_stream_is_already_charged_when_the_learner_sees_its_end(room):
+    """The charge is settled before the stream's last byte leaves: a learner (or a dashboard) reading the spend the
+    moment the SDK's stream ends sees the call's usage, not a hold."""
+    token = add_learners(room, ["ann"])["ann"]
+    learner = client(room, token)
+    spent = 0
+    for _ in range(15):
+        with learner.messages.stream(model=MODEL, max_tokens=64, messages=HI) as stream:
+            final = stream.get_final_message()
+        spent += pricing.cost_of(final.model, final.usage.model_dump())[1]
+        ann = _spent(room, "ann")
+        assert ann.held_nano == 0 and ann.spent_nano == spent

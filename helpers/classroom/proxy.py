@@ -525,12 +525,13 @@ class Classroom:
 
         watcher = asyncio.ensure_future(watch_learner())
         broke: Optional[str] = None
+        complete = False
         try:
             async for chunk in response.aiter_bytes():
                 watch.feed(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             watcher.cancel()
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            complete = True
         except asyncio.CancelledError:
             if not left:
                 raise  # the server is stopping: the call is settled at its bound (_paid_call)
@@ -549,3 +550,5 @@ class Classroom:
             settle(nano, tokens, broke)
         else:
             settle(hold.nano, hold.tokens, watch.error or broke or "the stream ended before its final usage")
+        if complete:  # settled first: when the learner's SDK sees the stream end, the charge is already there
+            await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check
 
 LESSON = "09_streaming.ipynb"
@@ -190,6 +191,12 @@ def test_event_counts_lazy_answers_are_refused(learner, lazy, words):
     results = [learner.answer(EVENTS, lazy) for _ in range(3)]  # a typed dict can match one run's stream, not three
     assert any(not r.passed for r in results)
     assert any(words in r.message for r in results if not r.passed)
+
+
+def test_event_counts_pasting_the_last_hint_is_refused(learner):
+    """The last hint counts one kind of event: pasted as it is, `counts` stays empty."""
+    result = learner.answer(EVENTS, last_hint_code("09.3", "with client.messages.create("))
+    assert not result.passed and "some event types are missing" in result.message, result
 
 
 def test_event_counts_requests_vary():

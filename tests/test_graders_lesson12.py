@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check, usage_log
 
 LESSON = "12_prompt_caching.ipynb"
@@ -219,6 +220,13 @@ return "yes" if counted.input_tokens >= (catalog.get(model).min_cacheable_tokens
 def test_will_be_cached_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     result = learner.answer(PREDICT, lazy)
     assert not result.passed and words in result.message, result
+
+
+def test_will_be_cached_pasting_the_last_hint_is_refused(learner):
+    """The last hint compares the count with the window: pasted with the exercise's `system`, it does not predict."""
+    steps = [last_hint_code("12.3", start) for start in ("counted = ", "return ")]
+    result = learner.answer(PREDICT, "\n".join(["text = system", *steps]))
+    assert not result.passed and "you predicted" in result.message, result
 
 
 def test_will_be_cached_unsolved(learner):

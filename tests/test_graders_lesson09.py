@@ -146,6 +146,13 @@ def test_recovery_lazy_answers_are_refused(learner, lazy, words):
     assert not result.passed and words in result.message, result
 
 
+def test_recovery_pasting_the_last_hint_is_refused(learner):
+    """The last hint retries a call that does not stream: pasted as it is, nothing is streamed."""
+    steps = [last_hint_code("09.2", "try: "), last_hint_code("09.2", "except anthropic.APIStatusError")]
+    result = learner.answer(RECOVERY, "\n".join(steps))
+    assert not result.passed and "without streaming" in result.message, result
+
+
 def test_recovery_keeping_the_broken_text_is_named(learner):
     result = learner.answer(RECOVERY, """pieces = []
 for attempt in range(2):

@@ -165,6 +165,12 @@ def test_cache_cost_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     assert not result.passed and words in result.message, result
 
 
+def test_cache_cost_pasting_the_last_hint_is_refused(learner):
+    """The last hint prices a reply with 5-minute writes only: pasted as it is, reads and 1-hour writes are missed."""
+    result = learner.answer(COST, "usage = message.usage\nreturn " + last_hint_code("12.2", "catalog.cost_usd("))
+    assert not result.passed, result
+
+
 def test_cache_cost_refuses_the_kit_function_itself():
     result = check.lesson12.cache_cost(check.lesson12.catalog.cost_usd)
     assert not result.passed and "kit's own" in result.message

@@ -82,3 +82,13 @@ class Learner:
 
 def lesson_path(notebook: str) -> Path:
     return NOTEBOOKS / notebook
+
+
+def last_hint_code(number: str, starts: str) -> str:
+    """The code the last hint of exercise ``number`` shows in backticks, the fragment that begins with ``starts``."""
+    from helpers import check
+
+    last = check.hint(number, check.hint(number).total).text
+    fragments = [f for f in last.split("`")[1::2] if f.startswith(starts)]
+    assert len(fragments) == 1, f"the last hint of {number} shows no code that begins with {starts!r}"
+    return fragments[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
+
 
 LESSON = "00_setup.ipynb"
 CHEAPEST, NOT_FOUND, PREFILL = "cell-15", "cell-17", "cell-19"
@@ -38,6 +40,13 @@ def test_cheapest_right_answers_pass(learner, body):
 def test_cheapest_lazy_answers_are_refused(learner, lazy, words):
     result = learner.answer(CHEAPEST, lazy)
     assert not result.passed and words in result.message and "seed" in result.message
+
+
+def test_cheapest_pasting_the_last_hint_is_refused(learner):
+    """The last hint picks the newest model with a large window: pasted as it is, it does not do this exercise."""
+    steps = [last_hint_code("00.1", "big = "), "return " + last_hint_code("00.1", "max(big, ")]
+    result = learner.answer(CHEAPEST, "\n".join(steps))
+    assert not result.passed and "on the real catalog" in result.message, result
 
 
 def test_cheapest_unsolved_gives_nothing_away(learner):

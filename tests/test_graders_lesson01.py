@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check
 
 LESSON = "01_first_request.ipynb"
@@ -161,6 +162,12 @@ def test_text_of_right_answers_pass(learner, body):
 def test_text_of_mistakes_name_the_mechanic(learner, body, words):
     result = learner.answer(TEXT_OF, body)
     assert not result.passed and any(w in result.message for w in words), result
+
+
+def test_text_of_pasting_the_last_hint_is_refused(learner):
+    """The last hint filters the blocks for another type: pasted as it is, it does not do this exercise."""
+    result = learner.answer(TEXT_OF, "return " + last_hint_code("01.3", "[block.name"))
+    assert not result.passed and "not a string" in result.message, result
 
 
 def test_text_of_answers_typed_from_an_earlier_run_are_refused():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import catalog, check
 
 LESSON = "04_prefill.ipynb"
@@ -152,6 +153,13 @@ def test_technique_lists_of_ids_are_refused(learner, lazy):
     learner.run("PREFILL_IDS = {i for m in catalog.available() if m.supports_prefill for i in m.all_ids}")
     result = learner.answer(TECHNIQUE, lazy)
     assert not result.passed and "made up for this run" in result.message
+
+
+def test_technique_pasting_the_last_hint_is_refused(learner):
+    """The last hint reads another flag of the entry: pasted as it is, it does not do this exercise."""
+    result = learner.answer(TECHNIQUE, last_hint_code("04.3", "return "))
+    assert not result.passed and 'Return "prefill" or "structured_outputs"' in result.message, result
+    assert "structured_outputs" not in "".join(check.hint("04.3", n).text for n in (1, 2))
 
 
 def test_technique_made_up_models_leave_the_catalog_after_grading():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check
 
 LESSON = "05_stop_reasons.ipynb"
@@ -53,6 +54,13 @@ def test_handle_reading_content_first_is_named(learner):
     return "run_tool"
 return {"end_turn": "done"}.get(message.stop_reason, "stop")""")
     assert not result.passed and ("IndexError" in result.message or "expected" in result.message)
+
+
+def test_handle_pasting_the_last_hint_is_refused(learner):
+    """The last hint answers whether a reply is complete: pasted as it is, it returns no next step."""
+    steps = [last_hint_code("05.1", "COMPLETE = "), last_hint_code("05.1", "return ")]
+    result = learner.answer(HANDLE, "\n".join(steps))
+    assert not result.passed and "handle() returned" in result.message, result
 
 
 def test_handle_unsolved(learner):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check
 
 LESSON = "09_streaming.ipynb"
@@ -145,6 +146,13 @@ def test_recovery_lazy_answers_are_refused(learner, lazy, words):
     assert not result.passed and words in result.message, result
 
 
+def test_recovery_pasting_the_last_hint_is_refused(learner):
+    """The last hint retries a call that does not stream: pasted as it is, nothing is streamed."""
+    steps = [last_hint_code("09.2", "try: "), last_hint_code("09.2", "except anthropic.APIStatusError")]
+    result = learner.answer(RECOVERY, "\n".join(steps))
+    assert not result.passed and "without streaming" in result.message, result
+
+
 def test_recovery_keeping_the_broken_text_is_named(learner):
     result = learner.answer(RECOVERY, """pieces = []
 for attempt in range(2):
@@ -190,6 +198,12 @@ def test_event_counts_lazy_answers_are_refused(learner, lazy, words):
     results = [learner.answer(EVENTS, lazy) for _ in range(3)]  # a typed dict can match one run's stream, not three
     assert any(not r.passed for r in results)
     assert any(words in r.message for r in results if not r.passed)
+
+
+def test_event_counts_pasting_the_last_hint_is_refused(learner):
+    """The last hint counts one kind of event: pasted as it is, `counts` stays empty."""
+    result = learner.answer(EVENTS, last_hint_code("09.3", "with client.messages.create("))
+    assert not result.passed and "some event types are missing" in result.message, result
 
 
 def test_event_counts_requests_vary():

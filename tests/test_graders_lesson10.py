@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check
 
 LESSON = "10_tool_use.ipynb"
@@ -260,6 +261,27 @@ def test_loop_a_failure_without_is_error_is_refused(learner):
 def test_loop_a_failure_without_its_message_is_refused(learner):
     result = learner.answer(LOOP, LOOP_RIGHT.replace('"content": str(error)', '"content": "it failed"'))
     assert not result.passed and "Put the error's message in its content" in result.message
+
+
+def test_loop_pasting_the_last_hint_is_refused(learner):
+    """The last hint answers an input that fails validation: pasted into the loop, a raising function escapes."""
+    pasted = last_hint_code("10.2", "except jsonschema.ValidationError as error: ")
+    result = learner.answer(LOOP, f"""messages = list(request["messages"])
+for _ in range(max_turns):
+    reply = client.messages.create(**{{**request, "messages": messages}})
+    if reply.stop_reason != "tool_use":
+        return reply
+    results = []
+    for call in reply.content:
+        if call.type == "tool_use":
+            try:
+                result = {{"type": "tool_result", "tool_use_id": call.id,
+                          "content": str(functions[call.name](**call.input))}}
+            {pasted}
+            results.append(result)
+    messages += [{{"role": "assistant", "content": reply.content}}, {{"role": "user", "content": results}}]
+return reply""")
+    assert not result.passed and "the error escaped your loop" in result.message, result
 
 
 def test_loop_without_a_turn_limit_is_stopped_and_named(learner):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import DEFAULT_MODEL, catalog, check
 
 LESSON = "11_images_and_documents.ipynb"
@@ -165,6 +166,13 @@ def test_cost_right_answer_passes_on_other_draws(learner, seed):
 def test_cost_lazy_or_partial_answers_are_refused(learner, body, words):
     result = learner.answer(COST, body)
     assert not result.passed and words in result.message, result
+
+
+def test_cost_pasting_the_last_hint_is_refused(learner):
+    """The last hint counts other tiles under another limit: pasted with the exercise's names, it is wrong."""
+    steps = [last_hint_code("11.2", start) for start in ("ratio = ", "w, h = ", "tiles = ")]
+    result = learner.answer(COST, "\n".join(["import math", "w, h = width, height", *steps, "return tiles"]))
+    assert not result.passed and "count_tokens says" in result.message, result
 
 
 def test_cost_wrapping_the_kits_own_arithmetic_is_refused(learner):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grading_support import last_hint_code
 from helpers import check, usage_log
 
 LESSON = "12_prompt_caching.ipynb"
@@ -164,6 +165,12 @@ def test_cache_cost_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     assert not result.passed and words in result.message, result
 
 
+def test_cache_cost_pasting_the_last_hint_is_refused(learner):
+    """The last hint prices a reply with 5-minute writes only: pasted as it is, reads and 1-hour writes are missed."""
+    result = learner.answer(COST, "usage = message.usage\nreturn " + last_hint_code("12.2", "catalog.cost_usd("))
+    assert not result.passed, result
+
+
 def test_cache_cost_refuses_the_kit_function_itself():
     result = check.lesson12.cache_cost(check.lesson12.catalog.cost_usd)
     assert not result.passed and "kit's own" in result.message
@@ -219,6 +226,13 @@ return "yes" if counted.input_tokens >= (catalog.get(model).min_cacheable_tokens
 def test_will_be_cached_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     result = learner.answer(PREDICT, lazy)
     assert not result.passed and words in result.message, result
+
+
+def test_will_be_cached_pasting_the_last_hint_is_refused(learner):
+    """The last hint compares the count with the window: pasted with the exercise's `system`, it does not predict."""
+    steps = [last_hint_code("12.3", start) for start in ("counted = ", "return ")]
+    result = learner.answer(PREDICT, "\n".join(["text = system", *steps]))
+    assert not result.passed and "you predicted" in result.message, result
 
 
 def test_will_be_cached_unsolved(learner):

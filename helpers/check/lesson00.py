@@ -18,8 +18,9 @@ HINTS = {
     "00.1": (
         "A model is current when its `lifecycle` is \"active\" and it is not `legacy`. Keep those, then compare "
         "their `price.input`.",
-        "Filter with a list comprehension over `models`, then take `min(..., key=lambda m: m.price.input)` and "
-        "return its `.id`.",
+        "Section 4 reads the catalog's fields. The same steps for another question, the newest model with a window "
+        "of a million tokens: `big = [m for m in models if m.context_window >= 1_000_000]`, then `max(big, "
+        "key=lambda m: m.released).id`. Yours keeps other models and compares another field.",
     ),
     "00.2": (
         "A retired model's id still reaches the API, which answers 404. `catalog.retired()` lists them; each has "
@@ -30,7 +31,9 @@ HINTS = {
     "00.3": (
         "Two flags decide: `supports_prefill`, and whether the model is retired (`lifecycle` \"retired\", or "
         "`.retired`).",
-        "Return `[m.id for m in models if ...]` with both conditions.",
+        "Section 5 tells retired models apart (a deprecated model still answers). The same comprehension with "
+        "other flags: `[m.id for m in models if m.forced_tool_use and m.lifecycle == \"active\"]`. Yours tests the "
+        "prefill flag, and leaves out only what is retired.",
     ),
 }
 

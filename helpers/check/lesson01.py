@@ -34,7 +34,9 @@ HINTS = {
     ),
     "01.3": (
         "Not every block has `.text`, and `content` can be empty: look at each block's `.type`.",
-        "`\"\".join(block.text for block in message.content if block.type == \"text\")`.",
+        "Section 3 reads the blocks by their type. The same filter picks the tool calls instead: `[block.name for "
+        "block in message.content if block.type == \"tool_use\"]`. Yours keeps the text blocks, and joins their "
+        "`.text` into one string.",
     ),
 }
 

@@ -17,14 +17,16 @@ HINTS = {
     "02.1": (
         "One list holds the whole conversation. For each question: append it as a user turn, send the whole "
         "list, append the reply as an assistant turn.",
-        "`history.append({\"role\": \"user\", \"content\": q})`, then `final = client.messages.create(model=..., "
-        "max_tokens=..., messages=history)`, then `history.append(final.to_param())`, in a loop over `questions`.",
+        "Section 2 appends each reply. One exchange on a list `chat`: append `{\"role\": \"user\", \"content\": "
+        "line}`, send `messages=chat`, append `reply.to_param()`. Do that on one list for each of the three "
+        "questions, and keep the last reply.",
     ),
     "02.2": (
         "Find where each exchange starts: the indexes of the user turns with the user's own words (not a "
         "tool_result). The answer is the list from one of those indexes to the end.",
-        "With `starts` the indexes of plain user turns, return `messages[starts[-k]:]`, or the whole list when "
-        "there are fewer than k exchanges.",
+        "Section 6 starts a valid trim at a plain user turn. The same search for another kind of turn, where the "
+        "replies are: `[i for i, turn in enumerate(messages) if turn[\"role\"] == \"assistant\"]`. Yours finds the "
+        "user turns that are not tool results, and slices from the k-th of them from the end.",
     ),
 }
 

@@ -30,14 +30,17 @@ HINTS = {
     ),
     "04.2": (
         "Structured outputs take a JSON schema in `output_config`; the conversation ends with the user turn.",
-        "`output_config={\"format\": {\"type\": \"json_schema\", \"schema\": bee_schema}}`, where `bee_schema` lists "
-        "`name`, `legs` and `flies` in `properties` and in `required`, with `\"additionalProperties\": False`. "
-        "Then `bee_data = json.loads(...)` of the reply's text block (or use `client.messages.parse` and "
-        "`bee.parsed_output`).",
+        "Section 5, for another object: `city_schema = {\"type\": \"object\", \"properties\": {\"city\": "
+        "{\"type\": \"string\"}, \"population\": {\"type\": \"integer\"}}, \"required\": [\"city\", "
+        "\"population\"], \"additionalProperties\": False}`, sent with `output_config={\"format\": {\"type\": "
+        "\"json_schema\", \"schema\": city_schema}}`; `json.loads` of the reply's text block gives the dict. Yours "
+        "describes the insect with the exercise's keys and types.",
     ),
     "04.3": (
         "Don't list ids: the catalog entry knows. `catalog.get(model_id)` accepts aliases and dated snapshot ids.",
-        "`return \"prefill\" if catalog.get(model_id).supports_prefill else \"structured_outputs\"`.",
+        "Section 7 chooses from the entry, not from the id. The same shape on another flag: `return \"forced\" if "
+        "catalog.get(model_id).forced_tool_use else \"auto\"`. Yours reads the prefill flag and returns the "
+        "exercise's two strings.",
     ),
 }
 

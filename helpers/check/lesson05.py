@@ -44,14 +44,17 @@ LETTER_WORDS = ("Vespa", "Bombus", "Odonata", "Mantodea", "Psocodea", "Hemiptera
 HINTS = {
     "05.1": (
         "Decide from `message.stop_reason` alone, never from `content` (a refusal may have no content at all).",
-        "A dict from each stop reason to its next step, and `return NEXT_STEP[message.stop_reason]`.",
+        "Section 1 lists the seven. The same lookup for another question, whether the answer is complete: "
+        "`COMPLETE = {\"end_turn\": True, \"stop_sequence\": True}`, then `return "
+        "COMPLETE.get(message.stop_reason, False)`. Yours maps every stop reason in the table to its step.",
     ),
     "05.2": (
         "Two calls, both with `tools=[letters_tool]`. The first reply holds a `tool_use` block; you run "
         "`count_letters` on its `input` and send the result back.",
-        "After the first call: `history += [{\"role\": \"assistant\", \"content\": first.content}, {\"role\": "
-        "\"user\", \"content\": [{\"type\": \"tool_result\", \"tool_use_id\": block.id, \"content\": "
-        "str(count_letters(**block.input))}]}]`, then the second call.",
+        "Section 4 makes the whole trip for another tool: find the `tool_use` block in the first reply, append "
+        "that reply's `content` as an assistant turn, then a user turn whose content is a list with one "
+        "`tool_result` (the block's `id` as `tool_use_id`, your function's output on the block's `input`, as a "
+        "string), and call again with the same `tools`.",
     ),
 }
 

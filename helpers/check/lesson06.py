@@ -34,9 +34,9 @@ HINTS = {
     "06.2": (
         "Three questions in order: is it an `APIStatusError` whose status the SDK does not retry (below 500, and not "
         "408, 409 or 429)? Does its response carry a `retry-after` header? If neither, back off.",
-        "`if isinstance(err, anthropic.APIStatusError):` check `err.status_code`, then "
-        "`err.response.headers.get(\"retry-after\")`; after that block, `return min(0.5 * 2 ** (attempt - 1), 8)`. "
-        "A timeout or a dropped connection has no response to read.",
+        "Section 3 gives the rules; the order is the point. Only an `anthropic.APIStatusError` has a `status_code` "
+        "and a `response`: decide on the status first, then read the header with `err.response.headers.get(...)`, "
+        "and back off last. A timeout or a dropped connection has no response to read.",
     ),
 }
 

@@ -22,9 +22,10 @@ HINTS = {
         "Three fields of `usage` are input: `input_tokens` (plain input), `cache_creation_input_tokens` (written to "
         "the prompt cache) and `cache_read_input_tokens` (read from it); the cache fields may be None. Each has its "
         "own price: `catalog.cache_prices()` gives the cache rates as multiples of the input price.",
-        "`catalog.cost_usd(message.model, usage.input_tokens, usage.output_tokens, "
-        "cache_write_5m=usage.cache_creation_input_tokens or 0, cache_read=usage.cache_read_input_tokens or 0)`: "
-        "it accepts the snapshot id in `message.model`, and applies the cache rates and the long-context rate.",
+        "Section 4 prices a reply. For a call that used no cache, `catalog.cost_usd(message.model, "
+        "usage.input_tokens, usage.output_tokens)` is the whole cost (it reads snapshot ids and applies the "
+        "long-context rate); `help(catalog.cost_usd)` shows the keyword arguments it takes for cache writes and "
+        "reads. Either cache field of `usage` may be None.",
     ),
     "07.2": (
         "Count the input first with `client.messages.count_tokens(model=model, messages=messages)`: the room left "

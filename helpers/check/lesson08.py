@@ -19,9 +19,9 @@ HINTS = {
     "08.1": (
         "Keep `messages[0]`; what is left of the budget is `budget - estimate(messages[0])`. Then walk the rest from "
         "the newest turn back, adding up `estimate(turn)`, and stop when the next turn would not fit.",
-        "Of the turns that fit, keep the longest end that starts at a user's own turn (a user turn whose content is "
-        "a string, or has no `tool_result` block): remember where the last such turn was as you walk back, and "
-        "return `[messages[0], *messages[that_index:]]`.",
+        "Section 2 shows what a valid trim keeps. Walk from the newest turn back, adding up `estimate(turn)` "
+        "against what the first turn leaves of the budget, and stop at the first turn that does not fit; then "
+        "start the kept part at the nearest user's own turn (not a `tool_result`) at or after that point.",
     ),
     "08.2": (
         "Three parts, in order: a user turn whose text holds `summary`, an assistant turn of your own, then the "

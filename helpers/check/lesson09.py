@@ -34,13 +34,16 @@ HINTS = {
     "09.2": (
         "Wrap one whole streaming attempt in `try`/`except anthropic.APIStatusError`; in the except branch, stream "
         "the same request again from the start.",
-        "A helper that streams `client.messages.stream(**request)` and returns the joined `text_stream`; call it "
-        "in `try`, and call it once more in `except anthropic.APIStatusError`.",
+        "Section 6 shows an error mid-stream. The same shape for a call that does not stream: `try: return "
+        "client.messages.create(**request)`, `except anthropic.APIStatusError: return "
+        "client.messages.create(**request)`. Yours streams each attempt, and returns the text that attempt "
+        "streamed.",
     ),
     "09.3": (
         "`client.messages.create(**request, stream=True)` returns the raw events; each has a `.type`.",
-        "`with client.messages.create(**request, stream=True) as events: for event in events: "
-        "counts[event.type] = counts.get(event.type, 0) + 1`.",
+        "Section 2 loops over the raw events. The same loop counting one kind only: `with "
+        "client.messages.create(**request, stream=True) as events: deltas = sum(1 for event in events if "
+        "event.type == \"content_block_delta\")`. Yours keeps a count for every `event.type` in `counts`.",
     ),
 }
 

@@ -71,10 +71,10 @@ HINTS = {
     "10.2": (
         "Start from the lesson's `run_loop`: it stops when a reply is not a tool call, or after `max_turns` "
         "requests. What it lacks is a `try`/`except` around the call of the tool function.",
-        "For each block with `block.type == \"tool_use\"`: `try: result = {\"type\": \"tool_result\", "
-        "\"tool_use_id\": block.id, \"content\": str(functions[block.name](**block.input))}` and `except Exception "
-        "as error: result = {\"type\": \"tool_result\", \"tool_use_id\": block.id, \"content\": str(error), "
-        "\"is_error\": True}`. All the results go in one user turn.",
+        "Section 5 answers a bad input with an `is_error` result: `except jsonschema.ValidationError as error: "
+        "result = {\"type\": \"tool_result\", \"tool_use_id\": call.id, \"content\": f\"invalid input: "
+        "{error.message}\", \"is_error\": True}`. Yours answers a function that raises, with `str(error)` as the "
+        "content; all a reply's results go in one user turn.",
     ),
     "10.3": (
         "The reply holds several `tool_use` blocks. Run each one, and send all the `tool_result` blocks together, "

@@ -38,16 +38,18 @@ HINTS = {
     "11.1": (
         "Make the bytes with `sample_media.png(image_task.width, image_task.height, image_task.colour)`, encode "
         "them with base64, and send one user turn whose content is a list: the image block, then a text block.",
-        "`{\"type\": \"image\", \"source\": {\"type\": \"base64\", \"media_type\": \"image/png\", \"data\": "
-        "base64.standard_b64encode(data).decode()}}`; then `reply_text = \"\".join(b.text for b in "
-        "image_reply.content if b.type == \"text\")`.",
+        "Section 7's document block has the same shape as an image block: `{\"type\": \"document\", \"source\": "
+        "{\"type\": \"base64\", \"media_type\": \"application/pdf\", \"data\": "
+        "base64.standard_b64encode(pdf_bytes).decode()}}`. Yours is an `image` block with the PNG's bytes and "
+        "`image/png`, then a text block; read `reply_text` by block type (section 2).",
     ),
     "11.2": (
         "Read the model's native size from the catalog: `catalog.get(model).image_max_edge` and "
         "`.image_max_pixels`. Scale down only when the image is larger, then count 28 x 28 patches.",
-        "`ratio = min(1, max_edge / max(width, height), math.sqrt(max_pixels / (width * height)))`; when it is below "
-        "1, `width, height = math.floor(width * ratio), math.floor(height * ratio)`; return "
-        "`math.ceil(width / 28) * math.ceil(height / 28)`.",
+        "Section 6 gives the formula. The same steps for another grid, 100 x 100 tiles of a photo shrunk to 1000 "
+        "px on its longest edge: `ratio = min(1, 1000 / max(w, h))`, `w, h = math.floor(w * ratio), math.floor(h * "
+        "ratio)`, `tiles = math.ceil(w / 100) * math.ceil(h / 100)`. Yours reads both limits from the model's "
+        "entry, and counts 28 x 28 patches.",
     ),
     "11.3": (
         "The document block is like an image block with `\"type\": \"document\"` and `\"media_type\": "

@@ -30,23 +30,26 @@ HINTS = {
     "12.1": (
         "Put `inventory` in the system prompt as a list of blocks, and give its block "
         "`\"cache_control\": {\"type\": \"ephemeral\"}`. Then send two requests that differ only in the question.",
-        "`system = [{\"type\": \"text\", \"text\": inventory, \"cache_control\": {\"type\": \"ephemeral\"}}]`, then "
-        "`first = client.messages.create(model=DEFAULT_MODEL, max_tokens=300, system=system, messages=[...])` and "
-        "`second` the same with another question.",
+        "Section 2 writes on the first call and reads on the next. A breakpoint on a system prompt of other text: "
+        "`system=[{\"type\": \"text\", \"text\": style_guide, \"cache_control\": {\"type\": \"ephemeral\"}}]`. "
+        "Cache what both of your requests share, and change only what comes after it.",
     ),
     "12.2": (
         "Four kinds of input tokens, four prices: `input_tokens` at the input price, 5-minute writes at "
         "`catalog.cache_prices().write_5m` times it, 1-hour writes at `write_1h` times it, reads at `read` times it. "
         "The split of the writes is in `usage.cache_creation` (it, and the cache counts, may be None).",
-        "`catalog.cost_usd(message.model, usage.input_tokens, usage.output_tokens, cache_read=..., "
-        "cache_write_5m=usage.cache_creation.ephemeral_5m_input_tokens, "
-        "cache_write_1h=usage.cache_creation.ephemeral_1h_input_tokens)`, with None counted as 0.",
+        "Section 5 prices 5-minute writes. For a reply that only wrote for 5 minutes: "
+        "`catalog.cost_usd(message.model, usage.input_tokens, usage.output_tokens, "
+        "cache_write_5m=usage.cache_creation_input_tokens or 0)`. Yours also prices reads and 1-hour writes "
+        "(`help(catalog.cost_usd)`), with the split from `usage.cache_creation`, which may be None.",
     ),
     "12.3": (
         "Count the request with `client.messages.count_tokens(model=model, system=system, messages=[...])` (a "
         "one-word user turn is enough) and compare with the catalog's `min_cacheable_tokens` for the model.",
-        "`minimum = catalog.get(model).min_cacheable_tokens`; return False when it is None, else "
-        "`counted >= minimum`.",
+        "Section 3 counts before it compares. The same steps for another question, whether the prompt fits the "
+        "window: `counted = client.messages.count_tokens(model=model, messages=[{\"role\": \"user\", \"content\": "
+        "text}]).input_tokens`, then `return counted <= catalog.get(model).context_window`. Yours puts `system` "
+        "where the request would, and compares with the caching minimum.",
     ),
 }
 

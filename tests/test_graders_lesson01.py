@@ -191,3 +191,9 @@ def test_kit_functions_are_refused():
 
     result = check.lesson01.text_of(reply_text)
     assert not result.passed and "kit's own functions" in result.message
+
+
+def test_system_prompt_with_the_last_hint_pasted_is_refused(learner):
+    """The last hint shows `system=` on another question: pasted as it stands, the request does not ask the exercise's."""
+    result = learner.answer(SYSTEM, "reply = " + last_hint_code("01.1", "client.messages.create("))
+    assert not result.passed and "did not end with `exercise_question`" in result.message, result

@@ -166,3 +166,10 @@ def test_technique_made_up_models_leave_the_catalog_after_grading():
     before = catalog.known_ids()
     check.lesson04.technique(lambda model_id: "prefill", seed=3)
     assert catalog.known_ids() == before and not any(i.startswith("made-up") for i in catalog.known_ids())
+
+
+def test_multiple_choice_with_the_last_hint_pasted_is_refused(learner):
+    """The last hint shows the prefill on another question: pasted as it stands, it asks that one."""
+    messages = last_hint_code("04.1", "messages=")
+    result = learner.answer(CHOICE, f"bee_answer = client.messages.create(model=PREFILL_MODEL, max_tokens=1, {messages})")
+    assert not result.passed and "not `bee_question`" in result.message, result

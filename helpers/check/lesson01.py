@@ -23,8 +23,9 @@ HINTS = {
     "01.1": (
         "The system prompt is not a message: it is a keyword argument of `create()`, next to `model`, "
         "`max_tokens` and `messages`.",
-        "`client.messages.create(model=DEFAULT_MODEL, max_tokens=100, system=\"...\", "
-        "messages=[{\"role\": \"user\", \"content\": exercise_question}])`.",
+        "Section 2's pattern, on another question: `client.messages.create(model=DEFAULT_MODEL, max_tokens=100, "
+        "system=\"Reply in one sentence, in French.\", messages=[{\"role\": \"user\", \"content\": \"What is a "
+        "token?\"}])`. Yours sends the exercise's question, with instructions of your own.",
     ),
     "01.2": (
         "Three places: the text sits in the content blocks, `stop_reason` is a top-level field, the token counts "

@@ -21,9 +21,9 @@ HINTS = {
     "03.1": (
         "Few-shot examples are turns you write: a ticket as a user turn, then its label as an assistant turn. "
         "Two or three such pairs, then `question` as the last user turn.",
-        "Build `messages` from pairs like `{\"role\": \"user\", \"content\": \"Ticket: The app crashes...\"}`, "
-        "`{\"role\": \"assistant\", \"content\": \"bug\"}`; append `{\"role\": \"user\", \"content\": question}` "
-        "and send.",
+        "Section 2 does it for reviews: `{\"role\": \"user\", \"content\": \"Review: Two hours late.\"}`, "
+        "`{\"role\": \"assistant\", \"content\": \"negative\"}`, one pair per label. Write your own ticket pairs, "
+        "each a different ticket, covering the labels the exercise names, then `question` as the last user turn.",
     ),
     "03.2": (
         "Edit the assistant turn itself, in a copy: the history you send still has the refund question first and "

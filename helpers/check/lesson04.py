@@ -25,8 +25,10 @@ HINTS = {
     "04.1": (
         "A prefill is a last assistant turn that the reply continues. It only works on a model whose catalog "
         "entry says `supports_prefill`, such as `PREFILL_MODEL`.",
-        "`messages=[{\"role\": \"user\", \"content\": bee_question}, {\"role\": \"assistant\", \"content\": "
-        "\"The answer is (\"}]`, with `model=PREFILL_MODEL` and `max_tokens=1`.",
+        "Section 2's pattern, on another question: `messages=[{\"role\": \"user\", \"content\": \"Which one is a "
+        "mammal? (A) shark (B) whale\"}, {\"role\": \"assistant\", \"content\": \"The answer is (\"}]`, on "
+        "`PREFILL_MODEL`, with a `max_tokens` that leaves room for one letter only. Yours asks the exercise's "
+        "question.",
     ),
     "04.2": (
         "Structured outputs take a JSON schema in `output_config`; the conversation ends with the user turn.",

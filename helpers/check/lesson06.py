@@ -28,8 +28,9 @@ HINTS = {
     "06.1": (
         "A loop of at most `max_attempts` tries: `try` the call, `except anthropic.RateLimitError as err` read "
         "the header, sleep, try again. Other exceptions are not caught.",
-        "`seconds = float(err.response.headers[\"retry-after\"])`, `waits.append(seconds)`, `time.sleep(seconds)`; "
-        "on the last attempt, `raise` instead.",
+        "Section 3 reads headers from `err.response`: the wait is the `retry-after` header, in seconds, as text. "
+        "Keep each wait in `waits` before sleeping it, and on the last attempt let the error go on instead of "
+        "sleeping.",
     ),
     "06.2": (
         "Three questions in order: is it an `APIStatusError` whose status the SDK does not retry (below 500, and not "

@@ -30,8 +30,9 @@ HINTS = {
     "07.2": (
         "Count the input first with `client.messages.count_tokens(model=model, messages=messages)`: the room left "
         "is the window minus that count.",
-        "`min(wanted, entry.context_window - input_tokens, entry.max_output_tokens)` with "
-        "`entry = catalog.get(model)`.",
+        "Three limits, and the answer is the smallest: what was asked for, the room the window leaves after the "
+        "counted input, and the model's own output maximum. Section 5 shows where the catalog keeps the window "
+        "and the maximum (`catalog.get(model)`).",
     ),
 }
 

@@ -55,8 +55,8 @@ HINTS = {
         "The document block is like an image block with `\"type\": \"document\"` and `\"media_type\": "
         "\"application/pdf\"`. Put it before the question in the same user turn. What a PDF costs depends on its "
         "pages and their text, so measure it: no figure from the lesson holds for this run's PDF.",
-        "`with_doc = client.messages.count_tokens(model=DEFAULT_MODEL, messages=turns).input_tokens`, the same "
-        "with the document block left out, and `document_tokens = with_doc - without_doc`.",
+        "Section 6 measures an image by counting the same request twice, with the block and without it: the "
+        "difference is the block's cost. Do that for your document block, on the model you send to.",
     ),
 }
 

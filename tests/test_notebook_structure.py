@@ -83,3 +83,14 @@ def test_solutions_pass_their_graders(path):
     for cell in graded:
         outputs = [output_text(o) for o in cell.get("outputs", [])]
         assert any(text.startswith("✅ Correct") for text in outputs), f"this solution does not pass:\n{source(cell)}"
+
+
+MAX_CODE_LINE = 120
+"""Characters a code line may have: at 1,400 px, with JupyterLab's file browser open, a code cell shows about 125."""
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_code_lines_fit_a_cell_at_1400_px(path):
+    too_long = [(i, len(line)) for i, cell in enumerate(code_cells(load(path)))
+                for line in source(cell).split("\n") if len(line) > MAX_CODE_LINE]
+    assert not too_long, f"code lines over {MAX_CODE_LINE} characters (cell, length): {too_long}"

@@ -27,6 +27,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -43,6 +44,8 @@ import httpx2
 from . import catalog
 
 RECORDED_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
+BATCH_RESULTS = re.compile(r"/v1/messages/batches/[^/]+/results")
+"""A Message Batch's results: each succeeded request is logged as a call, at the batch price."""
 
 
 class RecordingWarning(RuntimeWarning):
@@ -114,6 +117,8 @@ class Record:
 
     @property
     def kind(self) -> str:
+        if BATCH_RESULTS.fullmatch(self.path):
+            return "batch"
         return "count_tokens" if self.path.endswith("count_tokens") else ("stream" if self.streamed else "create")
 
 
@@ -311,7 +316,8 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         cache_creation_1h_input_tokens=_cache_split(usage)["cache_write_1h"],
         stop_reason=body.get("stop_reason") if isinstance(body.get("stop_reason"), str) else None,
         latency_s=time.perf_counter() - started,
-        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage),
+        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage) * (
+            catalog.batch_multiplier() if BATCH_RESULTS.fullmatch(path) else 1.0),
         offline=offline,
         streamed=streamed,
         request_body=request_body,
@@ -466,6 +472,24 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     def _recorded(self, request: httpx2.Request) -> bool:
         return request.method == "POST" and request.url.path.rstrip("/") in RECORDED_PATHS
 
+    @staticmethod
+    def _batch_results(request: httpx2.Request) -> bool:
+        return request.method == "GET" and BATCH_RESULTS.fullmatch(request.url.path.rstrip("/")) is not None
+
+    def _log_batch_results(self, request: httpx2.Request, response: httpx2.Response, started: float) -> None:
+        """One record per succeeded request of a batch's results, once however often they are read."""
+        if response.status_code != 200:
+            return
+        path = request.url.path.rstrip("/")
+        for line in response.content.splitlines():
+            entry = _json(line)
+            result = entry.get("result") if isinstance(entry, dict) else None
+            message = result.get("message") if isinstance(result, dict) and result.get("type") == "succeeded" else None
+            if not isinstance(message, dict) or (isinstance(message.get("id"), str) and self.log.find(message["id"])):
+                continue
+            self._add(lambda m=message: _record(path, b"", 200, m, response.headers, started, self.offline, False),
+                      None, True)
+
     def _add(self, make: Callable[[], Record], watcher: Optional[CallWatcher], complete: bool) -> None:
         """Make and add the record, then tell the watcher; nothing raised here reaches the SDK."""
         record = None
@@ -509,6 +533,12 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         return watcher if watcher is not None and watcher.claim() else None
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self._batch_results(request):
+            started = time.perf_counter()
+            response = self.inner.handle_request(request)
+            response.read()
+            self._log_batch_results(request, response, started)
+            return response
         if not self._recorded(request):
             return self.inner.handle_request(request)
         record_dropped_streams()
@@ -521,6 +551,12 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         return self._finish(request, response, started, watcher)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self._batch_results(request):
+            started = time.perf_counter()
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            self._log_batch_results(request, response, started)
+            return response
         if not self._recorded(request):
             return await self.inner.handle_async_request(request)
         record_dropped_streams()

@@ -172,3 +172,40 @@ def test_prompt_cache_writes_and_reads_are_priced():
     record = _record("/v1/messages", b"{}", 200, response, httpx2.Headers(), 0.0, True, False)
     expected = ((100 + 600 * 1.25 + 400 * 2 + 2000 * 0.1) * price.input + 10 * price.output) / 1_000_000
     assert record.cost_usd == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_batchs_results_are_logged_once_each_at_the_batch_price(use_async):
+    from helpers.offline import batches
+
+    batches.forget()
+    request = lambda i, **p: {"custom_id": i, "params": {"model": DEFAULT_MODEL, "max_tokens": 60,  # noqa: E731
+                                                        "messages": [{"role": "user", "content": f"Hi {i}"}], **p}}
+    requests = [request("a"), request("b"), request("too-long", max_tokens=10**7)]
+
+    async def read_async(client, batch_id):
+        return [line async for line in await client.messages.batches.results(batch_id)]
+
+    if use_async:
+        client = aconnect("offline", quiet=True)
+        made = asyncio.run(client.messages.batches.create(requests=requests))
+        batches.advance(batches.PROCESSING_S)
+        lines = asyncio.run(read_async(client, made.id))
+        again = asyncio.run(read_async(client, made.id))
+    else:
+        client = connect("offline", quiet=True)
+        made = client.messages.batches.create(requests=requests)
+        batches.advance(batches.PROCESSING_S)
+        lines = list(client.messages.batches.results(made.id))
+        again = list(client.messages.batches.results(made.id))
+    batches.forget()
+    succeeded = [line.result.message for line in lines if line.result.type == "succeeded"]
+    assert len(succeeded) == 2 and len(again) == 3
+    records = [r for r in usage_log.records if r.kind == "batch"]
+    assert sorted(r.message_id for r in records) == sorted(m.id for m in succeeded)  # read twice, logged once
+    for record in records:
+        message = next(m for m in succeeded if m.id == record.message_id)
+        standard = catalog.cost_usd(message.model, message.usage.input_tokens, message.usage.output_tokens)
+        assert record.cost_usd == pytest.approx(standard * catalog.batch_multiplier()) and record.cost_usd > 0
+        assert record.input_tokens == message.usage.input_tokens and usage.sealed_by_kit(record)
+    assert usage_log.total_cost_usd == pytest.approx(sum(r.cost_usd for r in records))

@@ -17,19 +17,25 @@ closed or dropped before its end, a connection lost after the request went out),
 keeps counting its whole hold, as the API may have generated up to ``max_tokens``.
 So spending never passes the limit by more than the cost of one call, the last one let
 through, whatever the concurrency.
+
+A Message Batch is admitted the same way, as one call that can cost the sum of its requests'
+bounds at the batch discount (``call_bound.batch_bound``). Its hold lasts until its results are
+read (then the usage log holds what each succeeded request cost), so a batch that is still
+processing, or that was deleted unread, counts in full until the log is cleared.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from anthropic import Middleware
 
-from .call_bound import CallBound, bound
-from .usage import CallWatcher, Record, UsageLog, record_dropped_streams, usage_log, watching
+from .call_bound import CallBound, batch_bound, bound
+from .usage import BATCH_RESULTS, NEVER_SENT, CallWatcher, Record, UsageLog, record_dropped_streams, usage_log, watching
 
 GUARDED_PATHS = ("/v1/messages",)
 BATCHES_PATH = "/v1/messages/batches"
@@ -112,15 +118,19 @@ class Ledger:
         self.log = log
         self._lock = threading.Lock()
         self._holds: set[_Hold] = set()
+        self._batches: dict[str, _Hold] = {}  # batches created under a limit whose results are not read yet
         self.held_usd, self.held_tokens = 0.0, 0
         # What calls without a final usage may have cost beyond what their record shows.
         self.unreported_usd, self.unreported_tokens = 0.0, 0
         log.subscribe(self._log_changed)
 
     def _log_changed(self, record: Optional[Record]) -> None:
-        if record is None:  # the log was cleared: the count starts again
+        if record is None:  # the log was cleared: the count starts again, unread batches included
             with self._lock:
                 self.unreported_usd, self.unreported_tokens = 0.0, 0
+                unread, self._batches = list(self._batches.values()), {}
+            for hold in unread:
+                self.settle(hold, None, True)
 
     @property
     def spent_usd(self) -> float:
@@ -134,8 +144,8 @@ class Ledger:
     def in_flight(self) -> int:
         return len(self._holds)
 
-    def refusal(self, limit: Budget, call: Optional[CallBound] = None) -> Optional[str]:
-        """Why a new call must be refused now, or None."""
+    def refusal(self, limit: Budget, call: Optional[CallBound] = None, whole: bool = False) -> Optional[str]:
+        """Why a new call must be refused now, or None (``whole``: the call is a batch, which must fit entirely)."""
         if limit.max_usd is not None:
             if call is not None and call.usd is None:
                 words = (f"This call was not sent: a spending limit of ${limit.max_usd:g} is set, and {call.unpriced}, "
@@ -149,6 +159,20 @@ class Ledger:
         if limit.max_tokens is not None and self.used_tokens + self.held_tokens >= limit.max_tokens:
             return self._words("Token limit", f"{self.used_tokens:,} tokens used", f"{self.held_tokens:,} tokens",
                                f"the {limit.max_tokens:,} limit", "max_tokens")
+        return self._batch_refusal(limit, call) if whole else None
+
+    def _batch_refusal(self, limit: Budget, call: CallBound) -> Optional[str]:
+        """A batch is let through only if all of it fits: its requests, unlike one call, can cost any sum."""
+        room_usd = None if limit.max_usd is None else limit.max_usd - self.spent_usd - self.held_usd
+        room_tokens = None if limit.max_tokens is None else limit.max_tokens - self.used_tokens - self.held_tokens
+        fix = ("Send fewer requests or lower their max_tokens, raise the limit with helpers.budget(...), "
+               "or remove it with helpers.budget(None).")
+        if room_usd is not None and call.usd is not None and call.usd > room_usd:
+            return (f"This batch was not sent: its requests can cost up to ${call.usd:.6f} at the batch price, and "
+                    f"${room_usd:.6f} of the ${limit.max_usd:g} limit is left. {fix}")
+        if room_tokens is not None and call.tokens > room_tokens:
+            return (f"This batch was not sent: its requests can use up to {call.tokens:,} tokens, and "
+                    f"{room_tokens:,} of the {limit.max_tokens:,} limit are left. {fix}")
         return None
 
     def _words(self, what: str, spent: str, held: str, limit: str, option: str) -> str:
@@ -159,15 +183,21 @@ class Ledger:
                       "or connections lost after sending)" if self.unreported_usd or self.unreported_tokens else "")
         if not self._holds:
             return f"{what} reached: {spent}{unreported} of {limit}, so this call was not sent. R{fix}"
-        return (f"{what} reached: {spent}{unreported} and up to {held} held for {len(self._holds)} call(s) still in "
-                f"progress, of {limit}, so this call was not sent. Wait for those calls to finish, or r{fix}")
+        calls, batches = len(self._holds) - len(self._batches), len(self._batches)
+        holders = " and ".join(part for part in (
+            f"{calls} call(s) still in progress" if calls else "",
+            f"{batches} batch(es) whose results are not read yet" if batches else "") if part)
+        wait = "Wait for those calls to finish" if not batches else "Read the results of those batches"
+        return (f"{what} reached: {spent}{unreported} and up to {held} held for {holders}, of {limit}, "
+                f"so this call was not sent. {wait}, or r{fix}")
 
-    def admit(self, limit: Budget, body: Any) -> _Hold:
-        """A hold for a new call, or BudgetExceeded when the limit does not leave room for it."""
+    def admit(self, limit: Budget, body: Any, batch: Optional[CallBound] = None) -> _Hold:
+        """A hold for a new call (``batch``: a batch's bound, for a batch), or BudgetExceeded when the limit does not
+        leave room for it."""
         record_dropped_streams()
-        call = bound(body)
+        call = bound(body) if batch is None else batch
         with self._lock:
-            reason = self.refusal(limit, call)
+            reason = self.refusal(limit, call, whole=batch is not None)
             if reason:
                 raise BudgetExceeded(reason)
             hold = _Hold(self, call)
@@ -191,6 +221,20 @@ class Ledger:
                 self.unreported_tokens += max(0, hold.tokens - (record.input_tokens + record.output_tokens if counted else 0))
 
 
+    def hold_for_batch(self, batch_id: str, hold: _Hold) -> None:
+        """Keep a created batch's hold until its results are read."""
+        with self._lock:
+            if hold in self._holds:
+                self._batches[batch_id] = hold
+
+    def batch_results_read(self, batch_id: str) -> None:
+        """The batch's results were read and logged: its hold gives way to what its requests cost."""
+        with self._lock:
+            hold = self._batches.pop(batch_id, None)
+        if hold is not None:
+            self.settle(hold, None, True)
+
+
 _ledgers: "weakref.WeakKeyDictionary[UsageLog, Ledger]" = weakref.WeakKeyDictionary()
 _ledgers_lock = threading.Lock()
 
@@ -208,50 +252,94 @@ class BudgetGuard(Middleware):
     def __init__(self, log: UsageLog = usage_log):
         self.ledger = ledger_for(log)
 
+    @staticmethod
+    def _path(request: Any) -> str:
+        return urlsplit(request.url).path.rstrip("/")  # the beta endpoints add "?beta=true"; results may be absolute
+
     def _admit(self, request: Any) -> Optional[_Hold]:
         if not _current.active or request.method.lower() != "post":
             return None
-        path = request.url.split("?", 1)[0].rstrip("/")  # the beta endpoints add "?beta=true"
+        path = self._path(request)
         if path == BATCHES_PATH:
-            raise BudgetExceeded("This batch was not sent: a spending limit is set, and a batch's cost is known only "
-                                 "when its results arrive, so the limit could not hold. Remove the limit with "
-                                 "helpers.budget(None) to send batches.")
+            return self.ledger.admit(_current, None, batch_bound(request.json))
         return self.ledger.admit(_current, request.json) if path in GUARDED_PATHS else None
 
-    @staticmethod
-    def _after(hold: _Hold) -> None:
+    def _batch_results_id(self, request: Any) -> Optional[str]:
+        path = self._path(request)
+        return path.split("/")[-2] if request.method.lower() == "get" and BATCH_RESULTS.fullmatch(path) else None
+
+    def _after(self, request: Any, hold: _Hold, response: Any = None, body: Any = None,
+               error: Optional[BaseException] = None) -> None:
+        if self._path(request) == BATCHES_PATH:
+            self._after_batch(hold, response, body, error)
         # The recording transport settles the holds it claimed. One it never saw: the call failed before
         # reaching it (nothing was sent), or the client records nothing (its own http_client), so the
         # limit cannot follow that call further.
-        if not hold.claimed:
+        elif not hold.claimed:
             hold.finished(None, True)
 
+    def _after_batch(self, hold: _Hold, response: Any, body: Any, error: Optional[BaseException]) -> None:
+        if error is not None:
+            # Sent or not: a batch may have been created whose id never came back, so it counts in full.
+            hold.finished(None, isinstance(error.__cause__, NEVER_SENT) or isinstance(error, BudgetExceeded))
+        elif response.status_code != 200:
+            hold.finished(None, True)  # refused: no batch was made
+        elif isinstance(body, dict) and isinstance(body.get("id"), str):
+            self.ledger.hold_for_batch(body["id"], hold)
+        else:
+            hold.finished(None, False)
+
+    @staticmethod
+    def _json(response: Any) -> Any:
+        try:
+            return response.http_response.json()
+        except Exception:  # noqa: BLE001 - an unreadable answer keeps the batch's hold
+            return None
+
     def handle(self, request, call_next):
+        batch_id = self._batch_results_id(request)
+        if batch_id is not None:
+            response = call_next(request)
+            if response.status_code == 200:
+                self.ledger.batch_results_read(batch_id)
+            return response
         hold = self._admit(request)
         if hold is None:
             return call_next(request)
         token = watching.set(hold)
         try:
             response = call_next(request)
-        except BaseException:
-            self._after(hold)
+        except BaseException as error:
+            self._after(request, hold, error=error)
             raise
         finally:
             watching.reset(token)
-        self._after(hold)
+        batch = self._path(request) == BATCHES_PATH and response.status_code == 200
+        if batch:
+            response.http_response.read()
+        self._after(request, hold, response, self._json(response) if batch else None)
         return response
 
     async def handle_async(self, request, call_next):
+        batch_id = self._batch_results_id(request)
+        if batch_id is not None:
+            response = await call_next(request)
+            if response.status_code == 200:
+                self.ledger.batch_results_read(batch_id)
+            return response
         hold = self._admit(request)
         if hold is None:
             return await call_next(request)
         token = watching.set(hold)
         try:
             response = await call_next(request)
-        except BaseException:
-            self._after(hold)
+        except BaseException as error:
+            self._after(request, hold, error=error)
             raise
         finally:
             watching.reset(token)
-        self._after(hold)
+        batch = self._path(request) == BATCHES_PATH and response.status_code == 200
+        if batch:
+            await response.http_response.aread()
+        self._after(request, hold, response, self._json(response) if batch else None)
         return response

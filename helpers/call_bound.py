@@ -124,3 +124,20 @@ def bound(body: Any) -> CallBound:
     output *= 1 + uses  # each use can end a model call; the next has its own max_tokens
     priced_input = input_tokens * (cache_prices().write_1h if any("cache_control" in d for d in _walk(body)) else 1)
     return CallBound(input_tokens + output, entry.price.cost_usd(int(priced_input), output) + fees)
+
+
+def batch_bound(body: Any) -> CallBound:
+    """The most a Message Batch with this JSON body (``{"requests": [{"custom_id", "params"}, ...]}``) can use
+    and cost: each request's bound, with the dollars at the batch discount (``catalog.batch_multiplier()``)."""
+    requests = body.get("requests") if isinstance(body, dict) else None
+    tokens, usd, unpriced = 0, 0.0, None
+    for request in requests if isinstance(requests, list) else []:
+        one = bound(request.get("params") if isinstance(request, dict) else None)
+        tokens += one.tokens
+        if one.usd is None and unpriced is None:
+            custom_id = request.get("custom_id") if isinstance(request, dict) else None
+            unpriced = CallBound(0, None, f"in the batch's request {custom_id!r}, {one.unpriced}", one.fix)
+        usd += one.usd or 0.0
+    if unpriced is not None:
+        return CallBound(tokens, None, unpriced.unpriced, unpriced.fix)
+    return CallBound(tokens, usd * catalog.batch_multiplier())

@@ -245,7 +245,7 @@ def test_beta_calls_and_batches_are_guarded(one_call):
     budget(max_usd=cost / 2)
     with pytest.raises(BudgetExceeded, match="Spending limit reached"):
         client.beta.messages.create(**REQUEST)
-    with pytest.raises(BudgetExceeded, match="batch"):
+    with pytest.raises(BudgetExceeded, match="Spending limit reached"):
         client.messages.batches.create(requests=[{"custom_id": "a", "params": REQUEST}])
     assert len(usage_log) == 1
 

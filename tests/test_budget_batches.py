@@ -93,6 +93,8 @@ def test_a_batch_that_does_not_fit_is_refused_whole_and_nothing_is_made():
     with pytest.raises(BudgetExceeded, match=r"This batch was not sent: its requests can cost up to \$.* at the "
                                              r"batch price.*Send fewer requests or lower their max_tokens"):
         client.messages.batches.create(requests=REQUESTS)
+    with pytest.raises(BudgetExceeded, match="This batch was not sent"):
+        client.beta.messages.batches.create(requests=REQUESTS)
     assert client.messages.batches.list().data == [] and held() == (0, 0.0, 0)
     made = client.messages.batches.create(requests=REQUESTS[:2])  # two of the three fit
     assert made.request_counts.processing == 2

@@ -81,14 +81,23 @@ def lab(tmp_path_factory):
         yield url, home, playwright
 
 
+# Resolves after two animation frames: JupyterLab lays out the cells a scroll brings near in the next frame.
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def _show(page, locator) -> None:
-    """Scroll ``locator`` to the top of the notebook; offscreen cells are laid out only once they are near."""
-    for _ in range(5):
+    """Scroll ``locator`` to the top of the notebook; offscreen cells are laid out only once they are near, so
+    it is scrolled again until it stays there (a few frames, then with longer pauses on a busy machine)."""
+    for attempt in range(8):
         locator.evaluate("e => { e.scrollIntoView({block: 'start'}); e.closest('.jp-WindowedPanel-outer')?.scrollBy(0, -40); }")
-        page.wait_for_timeout(300)
+        page.evaluate(NEXT_FRAMES)
+        if attempt >= 3:
+            page.wait_for_timeout(300)
         top = locator.evaluate("e => e.getBoundingClientRect().top")
         if 0 <= top < page.viewport_size["height"] / 2:
-            return
+            page.evaluate(NEXT_FRAMES)
+            if locator.evaluate("e => e.getBoundingClientRect().top") == top:  # laid out: it no longer moves
+                return
 
 
 def _set_left_sidebar(page, *, shown: bool) -> None:

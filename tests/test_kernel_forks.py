@@ -54,10 +54,17 @@ def test_a_kernel_has_the_environment_and_directory_it_was_started_with(kernel, 
 
 def test_an_interrupt_reaches_the_kernel(kernel):
     manager, client = kernel
-    client.execute("import time\ntime.sleep(120)")
-    time.sleep(1)  # (the cell is running)
+    sent = client.execute("print('sleeping', flush=True)\nimport time\ntime.sleep(120)")
+    # Interrupt once the cell has started (its first line printed), however slow the machine is.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        message = client.get_iopub_msg(timeout=60)
+        if message["parent_header"].get("msg_id") == sent and message["msg_type"] == "stream":
+            break
     manager.interrupt_kernel()
     reply = client.get_shell_msg(timeout=60)
+    while reply["parent_header"].get("msg_id") != sent:
+        reply = client.get_shell_msg(timeout=60)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
     printed, after = _run(client, "print('still here')")
     assert after["status"] == "ok" and printed == "still here\n"

@@ -1,10 +1,16 @@
-"""The classroom server under a room's load: 100 simulated learners against the server in rehearsal mode.
+"""The classroom server under a room's load: 100 simulated learners against the server, in front of the
+offline backend's loopback server.
 
-The classroom server runs as its own process (``python -m helpers.classroom serve --rehearsal``:
-the offline backend in-process as its upstream), and so does the offline backend's own loopback
-server (``python -m helpers.offline``), the "direct" baseline: the same backend with no classroom
-in front. Learners are asyncio tasks sharing one ``httpx2.AsyncClient`` (lighter than the SDK, so
-the servers get most of the two cores), each with its own token.
+Two processes: the offline backend's own loopback server (``python -m helpers.offline``), and the
+classroom server (``python -m helpers.classroom serve --upstream <that server's URL>``, with a
+stand-in key the loopback server accepts: it checks no real key). The classroom forwards every call
+to that same server over HTTP, as it forwards them to the API in a room. So "direct" (learners call
+the loopback server) and "classroom" (learners call the classroom, which calls the loopback server)
+end at the same server, with the same answers and the same pacing of stream events, and their ratio
+is what the classroom itself adds: a second HTTP hop, tokens, rate limits, reservations and
+settlement in its database, and the key's redaction on every byte it sends. Learners are asyncio
+tasks sharing one ``httpx2.AsyncClient`` (lighter than the SDK, so the servers get most of the two
+cores), each with its own token.
 
 1. Latency: the same sequence of valid calls (create, streamed create, count_tokens) from 20
    learners, against the direct server and the classroom in alternating rounds; p50/p99 of each
@@ -16,7 +22,7 @@ the servers get most of the two cores), each with its own token.
    billing_error; 429 rate_limit_error with retry-after), every request must get one, and
    afterwards: no learner above their budget (documented bound: 0), no reservation left, and
    the server's total spend equal to the sum of the usage the learners received, priced.
-3. Memory: the server's resident memory before and after that run (10,000 requests by default).
+3. Memory: the classroom server's resident memory before and after that run (10,000 requests by default).
 
 Nothing is asserted on time. ``--strict`` exits 1 on a wrong or missing answer, overspending,
 a spend mismatch, memory growth over ``--max-growth-mb``, or a latency ratio over 1.2.
@@ -55,6 +61,8 @@ CREATE = {"model": DEFAULT_MODEL, "max_tokens": 200, "messages": HELLO}
 STREAM = {**CREATE, "stream": True}
 COUNT = {"model": DEFAULT_MODEL, "messages": HELLO}
 LEARNERS, POOR, BURST = 100, 10, 12
+STAND_IN_KEY = "bench-loopback-key"
+"""The classroom's "instructor key" here: the loopback server takes any key, and this one is worth nothing."""
 # Idle connections are dropped by the client before the server's 5 s idle timeout closes them: reusing one at
 # the moment the server closes it fails the request with no answer (the SDK would retry it; this bench does not).
 LIMITS = httpx2.Limits(max_connections=400, max_keepalive_connections=200, keepalive_expiry=2.0)
@@ -212,18 +220,20 @@ def main() -> int:
                         budget_tokens=None)
     store.close()
     classroom_port, direct_port = _free_port(), _free_port()
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "ANTHROPIC_API_KEY": ""}
-    classroom = subprocess.Popen(
-        [sys.executable, "-m", "helpers.classroom", "--db", str(db), "serve", "--rehearsal", "--port",
-         str(classroom_port), "--per-minute", "1000000", "--burst", "100000", "--concurrent", "8"],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": ""}
+    classroom_url, direct_url = f"http://127.0.0.1:{classroom_port}", f"http://127.0.0.1:{direct_port}"
     direct = subprocess.Popen([sys.executable, "-m", "helpers.offline", "--port", str(direct_port)], cwd=workdir,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    classroom_url, direct_url = f"http://127.0.0.1:{classroom_port}", f"http://127.0.0.1:{direct_port}"
+    # Not --rehearsal: the classroom forwards to the direct server over HTTP, with the stand-in key.
+    classroom = subprocess.Popen(
+        [sys.executable, "-m", "helpers.classroom", "--db", str(db), "serve", "--upstream", direct_url, "--port",
+         str(classroom_port), "--per-minute", "1000000", "--burst", "100000", "--concurrent", "8"],
+        cwd=workdir, env={**env, "ANTHROPIC_API_KEY": STAND_IN_KEY}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     failures = []
     try:
-        asyncio.run(_wait_up(classroom_url))
         asyncio.run(_wait_up(direct_url))
+        asyncio.run(_wait_up(classroom_url))
         timing_tokens = [item.token for item in timing]
         asyncio.run(latency_round(direct_url, timing_tokens, 5))  # warm-up
         asyncio.run(latency_round(classroom_url, timing_tokens, 5))
@@ -232,7 +242,8 @@ def main() -> int:
             direct_times += asyncio.run(latency_round(direct_url, timing_tokens, args.calls))
             classroom_times += asyncio.run(latency_round(classroom_url, timing_tokens, args.calls))
         print(f"Latency, 20 learners, {len(direct_times)} calls each way (create/stream/count_tokens), "
-              f"{args.rounds} alternating rounds:")
+              f"{args.rounds} alternating rounds; direct: the loopback server, classroom: the classroom in front "
+              "of that same server:")
         for kind in ("create", "stream", "count"):
             d = [t for k, t in direct_times if k == kind]
             c = [t for k, t in classroom_times if k == kind]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import subprocess
@@ -61,8 +62,9 @@ CREATE = {"model": DEFAULT_MODEL, "max_tokens": 200, "messages": HELLO}
 STREAM = {**CREATE, "stream": True}
 COUNT = {"model": DEFAULT_MODEL, "messages": HELLO}
 LEARNERS, POOR, BURST = 100, 10, 12
-STAND_IN_KEY = "bench-loopback-key"
-"""The classroom's "instructor key" here: the loopback server takes any key, and this one is worth nothing."""
+STAND_IN_KEY = "bench-loopback-key-" + "x" * 81
+"""The classroom's "instructor key" here: the loopback server takes any key, and this one is worth nothing. It
+is 100 characters long, so the redaction has a long key to look for, as it would have in a room."""
 # Idle connections are dropped by the client before the server's 5 s idle timeout closes them: reusing one at
 # the moment the server closes it fails the request with no answer (the SDK would retry it; this bench does not).
 LIMITS = httpx2.Limits(max_connections=400, max_keepalive_connections=200, keepalive_expiry=2.0)
@@ -72,6 +74,12 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _cpu_s(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -238,9 +246,16 @@ def main() -> int:
         asyncio.run(latency_round(direct_url, timing_tokens, 5))  # warm-up
         asyncio.run(latency_round(classroom_url, timing_tokens, 5))
         direct_times, classroom_times = [], []
+        # CPU time per call of each server process: where the classroom's cost goes, whatever the machine's load.
+        cpu = {"direct": 0.0, "classroom": 0.0, "behind": 0.0}
         for _ in range(args.rounds):
+            used = _cpu_s(direct.pid)
             direct_times += asyncio.run(latency_round(direct_url, timing_tokens, args.calls))
+            cpu["direct"] += _cpu_s(direct.pid) - used
+            used, behind = _cpu_s(classroom.pid), _cpu_s(direct.pid)
             classroom_times += asyncio.run(latency_round(classroom_url, timing_tokens, args.calls))
+            cpu["classroom"] += _cpu_s(classroom.pid) - used
+            cpu["behind"] += _cpu_s(direct.pid) - behind
         print(f"Latency, 20 learners, {len(direct_times)} calls each way (create/stream/count_tokens), "
               f"{args.rounds} alternating rounds; direct: the loopback server, classroom: the classroom in front "
               "of that same server:")
@@ -249,6 +264,9 @@ def main() -> int:
             c = [t for k, t in classroom_times if k == kind]
             print(f"  {kind:>6}: p50 {pct(d, .5) * 1000:6.2f} -> {pct(c, .5) * 1000:6.2f} ms, "
                   f"p99 {pct(d, .99) * 1000:6.2f} -> {pct(c, .99) * 1000:6.2f} ms (direct -> classroom)")
+        per_call = {k: 1000 * v / len(direct_times) for k, v in cpu.items()}
+        print(f"  server CPU per call: direct {per_call['direct']:.2f} ms; classroom {per_call['classroom']:.2f} ms "
+              f"in the classroom server + {per_call['behind']:.2f} ms in the loopback server behind it")
         direct_times = [t for _, t in direct_times]
         classroom_times = [t for _, t in classroom_times]
         for name, q in (("p50", 0.50), ("p99", 0.99)):

@@ -14,7 +14,8 @@ cores), each with its own token.
 
 1. Latency: the same sequence of valid calls (create, streamed create, count_tokens) from 20
    learners, against the direct server and the classroom in alternating rounds; p50/p99 of each
-   and their ratio (target: classroom at most 1.2x direct).
+   and their ratio (target: classroom at most 1.2x direct), and the CPU time per call of each server
+   process, which says where the time goes whatever the machine's load.
 2. The room: 100 learners, a mix per learner of create (50%), stream (25%), count_tokens (15%)
    and bursts (10%: 12 creates at once, over the per-learner limit of 8 running calls, so some
    get 429 with retry-after); 10 learners have a budget of $0.0005 and run out (402). Every

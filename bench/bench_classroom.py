@@ -1,14 +1,21 @@
-"""The classroom server under a room's load: 100 simulated learners against the server in rehearsal mode.
+"""The classroom server under a room's load: 100 simulated learners against the server, in front of the
+offline backend's loopback server.
 
-The classroom server runs as its own process (``python -m helpers.classroom serve --rehearsal``:
-the offline backend in-process as its upstream), and so does the offline backend's own loopback
-server (``python -m helpers.offline``), the "direct" baseline: the same backend with no classroom
-in front. Learners are asyncio tasks sharing one ``httpx2.AsyncClient`` (lighter than the SDK, so
-the servers get most of the two cores), each with its own token.
+Two processes: the offline backend's own loopback server (``python -m helpers.offline``), and the
+classroom server (``python -m helpers.classroom serve --upstream <that server's URL>``, with a
+stand-in key the loopback server accepts: it checks no real key). The classroom forwards every call
+to that same server over HTTP, as it forwards them to the API in a room. So "direct" (learners call
+the loopback server) and "classroom" (learners call the classroom, which calls the loopback server)
+end at the same server, with the same answers and the same pacing of stream events, and their ratio
+is what the classroom itself adds: a second HTTP hop, tokens, rate limits, reservations and
+settlement in its database, and the key's redaction on every byte it sends. Learners are asyncio
+tasks sharing one ``httpx2.AsyncClient`` (lighter than the SDK, so the servers get most of the two
+cores), each with its own token.
 
 1. Latency: the same sequence of valid calls (create, streamed create, count_tokens) from 20
    learners, against the direct server and the classroom in alternating rounds; p50/p99 of each
-   and their ratio (target: classroom at most 1.2x direct).
+   and their ratio (target: classroom at most 1.2x direct), and the CPU time per call of each server
+   process, which says where the time goes whatever the machine's load.
 2. The room: 100 learners, a mix per learner of create (50%), stream (25%), count_tokens (15%)
    and bursts (10%: 12 creates at once, over the per-learner limit of 8 running calls, so some
    get 429 with retry-after); 10 learners have a budget of $0.0005 and run out (402). Every
@@ -16,7 +23,7 @@ the servers get most of the two cores), each with its own token.
    billing_error; 429 rate_limit_error with retry-after), every request must get one, and
    afterwards: no learner above their budget (documented bound: 0), no reservation left, and
    the server's total spend equal to the sum of the usage the learners received, priced.
-3. Memory: the server's resident memory before and after that run (10,000 requests by default).
+3. Memory: the classroom server's resident memory before and after that run (10,000 requests by default).
 
 Nothing is asserted on time. ``--strict`` exits 1 on a wrong or missing answer, overspending,
 a spend mismatch, memory growth over ``--max-growth-mb``, or a latency ratio over 1.2.
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import subprocess
@@ -55,6 +63,9 @@ CREATE = {"model": DEFAULT_MODEL, "max_tokens": 200, "messages": HELLO}
 STREAM = {**CREATE, "stream": True}
 COUNT = {"model": DEFAULT_MODEL, "messages": HELLO}
 LEARNERS, POOR, BURST = 100, 10, 12
+STAND_IN_KEY = "bench-loopback-key-" + "x" * 81
+"""The classroom's "instructor key" here: the loopback server takes any key, and this one is worth nothing. It
+is 100 characters long, so the redaction has a long key to look for, as it would have in a room."""
 # Idle connections are dropped by the client before the server's 5 s idle timeout closes them: reusing one at
 # the moment the server closes it fails the request with no answer (the SDK would retry it; this bench does not).
 LIMITS = httpx2.Limits(max_connections=400, max_keepalive_connections=200, keepalive_expiry=2.0)
@@ -64,6 +75,12 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _cpu_s(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -212,32 +229,45 @@ def main() -> int:
                         budget_tokens=None)
     store.close()
     classroom_port, direct_port = _free_port(), _free_port()
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "ANTHROPIC_API_KEY": ""}
-    classroom = subprocess.Popen(
-        [sys.executable, "-m", "helpers.classroom", "--db", str(db), "serve", "--rehearsal", "--port",
-         str(classroom_port), "--per-minute", "1000000", "--burst", "100000", "--concurrent", "8"],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": ""}
+    classroom_url, direct_url = f"http://127.0.0.1:{classroom_port}", f"http://127.0.0.1:{direct_port}"
     direct = subprocess.Popen([sys.executable, "-m", "helpers.offline", "--port", str(direct_port)], cwd=workdir,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    classroom_url, direct_url = f"http://127.0.0.1:{classroom_port}", f"http://127.0.0.1:{direct_port}"
+    # Not --rehearsal: the classroom forwards to the direct server over HTTP, with the stand-in key.
+    classroom = subprocess.Popen(
+        [sys.executable, "-m", "helpers.classroom", "--db", str(db), "serve", "--upstream", direct_url, "--port",
+         str(classroom_port), "--per-minute", "1000000", "--burst", "100000", "--concurrent", "8"],
+        cwd=workdir, env={**env, "ANTHROPIC_API_KEY": STAND_IN_KEY}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     failures = []
     try:
-        asyncio.run(_wait_up(classroom_url))
         asyncio.run(_wait_up(direct_url))
+        asyncio.run(_wait_up(classroom_url))
         timing_tokens = [item.token for item in timing]
         asyncio.run(latency_round(direct_url, timing_tokens, 5))  # warm-up
         asyncio.run(latency_round(classroom_url, timing_tokens, 5))
         direct_times, classroom_times = [], []
+        # CPU time per call of each server process: where the classroom's cost goes, whatever the machine's load.
+        cpu = {"direct": 0.0, "classroom": 0.0, "behind": 0.0}
         for _ in range(args.rounds):
+            used = _cpu_s(direct.pid)
             direct_times += asyncio.run(latency_round(direct_url, timing_tokens, args.calls))
+            cpu["direct"] += _cpu_s(direct.pid) - used
+            used, behind = _cpu_s(classroom.pid), _cpu_s(direct.pid)
             classroom_times += asyncio.run(latency_round(classroom_url, timing_tokens, args.calls))
+            cpu["classroom"] += _cpu_s(classroom.pid) - used
+            cpu["behind"] += _cpu_s(direct.pid) - behind
         print(f"Latency, 20 learners, {len(direct_times)} calls each way (create/stream/count_tokens), "
-              f"{args.rounds} alternating rounds:")
+              f"{args.rounds} alternating rounds; direct: the loopback server, classroom: the classroom in front "
+              "of that same server:")
         for kind in ("create", "stream", "count"):
             d = [t for k, t in direct_times if k == kind]
             c = [t for k, t in classroom_times if k == kind]
             print(f"  {kind:>6}: p50 {pct(d, .5) * 1000:6.2f} -> {pct(c, .5) * 1000:6.2f} ms, "
                   f"p99 {pct(d, .99) * 1000:6.2f} -> {pct(c, .99) * 1000:6.2f} ms (direct -> classroom)")
+        per_call = {k: 1000 * v / len(direct_times) for k, v in cpu.items()}
+        print(f"  server CPU per call: direct {per_call['direct']:.2f} ms; classroom {per_call['classroom']:.2f} ms "
+              f"in the classroom server + {per_call['behind']:.2f} ms in the loopback server behind it")
         direct_times = [t for _, t in direct_times]
         classroom_times = [t for _, t in classroom_times]
         for name, q in (("p50", 0.50), ("p99", 0.99)):

@@ -33,11 +33,17 @@ class Redactor:
         return self.bytes(value.encode("utf-8", "surrogatepass")).decode("utf-8", "replace")
 
     def _held_back(self, data: bytes) -> int:
-        """How many bytes at the end of ``data`` could be the start of the key."""
+        """How many bytes at the end of ``data`` could be the start of the key (the longest such tail).
+
+        Only the places in the last ``len(key) - 1`` bytes where the key's first byte is are tried: a chunk
+        of a stream is looked at once, not once per length the key's start could have."""
         secret = self._secret
-        for size in range(min(len(secret) - 1, len(data)), 0, -1):
-            if data.endswith(secret[:size]):
-                return size
+        first = secret[:1]
+        at = data.find(first, max(0, len(data) - len(secret) + 1))
+        while at != -1:
+            if secret.startswith(data[at:]):
+                return len(data) - at
+            at = data.find(first, at + 1)
         return 0
 
     def guard(self, send: Callable[[dict], Awaitable[None]]) -> Callable[[dict], Awaitable[None]]:

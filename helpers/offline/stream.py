@@ -13,6 +13,7 @@ in one ``signature_delta`` just before the block stops
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Iterator, Optional
 
@@ -51,6 +52,9 @@ def _block_events(index: int, block: dict) -> Iterator[dict]:
     if block["type"] == "text":
         yield {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
         deltas = _text_deltas(block["text"])
+        if block.get("citations"):  # each citation after the text it supports, one event each
+            citations = ({"type": "citations_delta", "citation": c} for c in block["citations"])
+            deltas = itertools.chain(deltas, citations)
     elif block["type"] == "thinking":
         start = {"type": "thinking", "thinking": "", "signature": ""}
         yield {"type": "content_block_start", "index": index, "content_block": start}

@@ -229,8 +229,9 @@ def _cursor(order: int) -> str:
 
 
 def _after_cursor(cursor: str) -> int:
+    encoded = cursor.removeprefix("page_")
     try:
-        text = base64.urlsafe_b64decode(cursor.removeprefix("page_") + "=" * (-len(cursor) % 4)).decode()
+        text = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
         kind, _, order = text.partition(":")
         if not cursor.startswith("page_") or kind != "files":
             raise ValueError(cursor)

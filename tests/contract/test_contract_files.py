@@ -361,3 +361,40 @@ def test_citations_with_a_structured_output_are_refused(api):
         _ask(api, _doc(plain, citations={"enabled": True}), output_config=output_config)
     check_error(caught.value, 400, "invalid_request_error", say("citations_with_structured_output"))
     assert _ask(api, _doc(plain), output_config=output_config).stop_reason == "end_turn"
+
+
+def test_a_batch_request_that_names_a_file_is_answered_from_its_content(api):
+    stored = _upload(api, PLAIN.encode(), "colours.txt")
+    cited = {"model": DEFAULT_MODEL, "max_tokens": 400, "messages": [{"role": "user", "content": [
+        _doc(_file(stored.id), citations={"enabled": True}), QUESTION]}]}
+    unknown = {**cited, "messages": [{"role": "user", "content": [_doc(_file("file_01gone")), QUESTION]}]}
+    batch = api.call(api.client.messages.batches.create, requests=[{"custom_id": "cited", "params": cited},
+                                                                   {"custom_id": "unknown", "params": unknown}])
+    batches.advance(batches.PROCESSING_S)
+    lines = api.call(api.client.messages.batches.results, batch.id)
+    if api.is_async:
+        async def collect():
+            return [line async for line in lines]
+        lines = api.run(collect())
+    results = {line.custom_id: line.result for line in lines}
+    citation, = [c for b in results["cited"].message.content if b.type == "text" for c in (b.citations or [])]
+    assert (citation.file_id, citation.cited_text) == (stored.id, PLAIN[citation.start_char_index:
+                                                                        citation.end_char_index])
+    assert results["unknown"].type == "errored" and results["unknown"].error.error.type == "not_found_error"
+
+
+def test_a_file_returned_in_a_tool_result_is_resolved_and_indexed_in_request_order(api):
+    first = _upload(api, b"Roses are red. Violets are blue.", "poem.txt").id
+    second = _upload(api, PLAIN.encode(), "colours.txt").id
+    on = {"enabled": True}
+    tool = {"name": "lookup", "description": "Look a document up.", "input_schema": {"type": "object"}}
+    messages = [
+        {"role": "user", "content": [_doc(_file(first), citations=on), {"type": "text", "text": "Find more."}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "lookup", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01",
+                                      "content": [_doc(_file(second), citations=on)]}]},
+    ]
+    reply = api.create(model=DEFAULT_MODEL, max_tokens=400, messages=messages, tools=[tool])
+    found = [c for b in reply.content if b.type == "text" for c in (b.citations or [])]
+    assert [(c.document_index, c.file_id, c.cited_text) for c in found] == [
+        (0, first, "Roses are red. "), (1, second, "The grass is green. ")]

@@ -264,8 +264,10 @@ class _ClientGone(_Quiet):
     pass
 
 
-async def _body(receive, headers: dict[str, str], limit: int) -> Optional[bytes]:
-    """The request body, or ``None`` when it is over ``limit`` (then the rest is never read)."""
+async def _body(receive, headers: dict[str, str], limit: Optional[int] = None) -> Optional[bytes]:
+    """The request body, or ``None`` when it is over ``limit`` (``app.MAX_BODY_BYTES`` unless given; then the rest
+    is never read)."""
+    limit = app.MAX_BODY_BYTES if limit is None else limit
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return None

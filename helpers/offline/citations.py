@@ -49,18 +49,21 @@ def _enabled(block: dict) -> bool:
     return isinstance(setting, dict) and setting.get("enabled") is True
 
 
-def _sources(messages: list) -> Iterator[tuple[str, int, dict]]:
-    """``(kind, index, block)`` for every document and search result, in request order: documents and search
-    results are counted apart, tool results' content included."""
+def _sources(messages: list) -> Iterator[tuple[str, int, dict, str]]:
+    """``(kind, index, block, where)`` for every document and search result, in request order: documents and
+    search results are counted apart, tool results' content included; ``where`` is the API's path to the block."""
     counts = {"document": 0, "search_result": 0}
-    for message in messages:
+    for i, message in enumerate(messages):
         content = message.get("content") if isinstance(message, dict) else None
-        for block in content if isinstance(content, list) else ():
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            where = f"messages.{i}.content.{j}"
             inner = block.get("content") if isinstance(block, dict) and block.get("type") == "tool_result" else None
-            for item in (block, *(inner if isinstance(inner, list) else ())):
+            items = [(block, where)] + [(item, f"{where}.tool_result.content.{k}")
+                                        for k, item in enumerate(inner if isinstance(inner, list) else ())]
+            for item, at in items:
                 kind = item.get("type") if isinstance(item, dict) else None
                 if kind in counts:
-                    yield kind, counts[kind], item
+                    yield kind, counts[kind], item, f"{at}.{kind}"
                     counts[kind] += 1
 
 
@@ -80,8 +83,8 @@ def _check_setting(block: dict, where: str) -> None:
 def check(messages: list, structured: bool) -> None:
     """All or none of the documents (and of the search results) cite; never with a structured output."""
     seen: dict[str, set[bool]] = {"document": set(), "search_result": set()}
-    for kind, index, block in _sources(messages):
-        _check_setting(block, f"{kind}s.{index}")
+    for kind, _, block, where in _sources(messages):
+        _check_setting(block, where)
         seen[kind].add(_enabled(block))
     if len(seen["document"]) > 1:
         raise invalid(say("citations_mixed", sources="documents"))
@@ -155,7 +158,7 @@ def cited(messages: list, file_ids: dict[int, str]) -> list[Cited]:
     """The sources the reply cites: every document and search result whose citations are on, the first
     ``MAX_CITED`` of them."""
     found = []
-    for kind, index, block in _sources(messages):
+    for kind, index, block, _ in _sources(messages):
         if not _enabled(block):
             continue
         found.append(_document(index, block, file_ids.get(index)) if kind == "document"

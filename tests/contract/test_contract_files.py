@@ -398,3 +398,13 @@ def test_a_file_returned_in_a_tool_result_is_resolved_and_indexed_in_request_ord
     found = [c for b in reply.content if b.type == "text" for c in (b.citations or [])]
     assert [(c.document_index, c.file_id, c.cited_text) for c in found] == [
         (0, first, "Roses are red. "), (1, second, "The grass is green. ")]
+
+
+@pytest.mark.parametrize("setting, field, kind", [({"enabled": "yes"}, "citations.enabled", "boolean"),
+                                                   ("on", "citations", "dictionary")])
+def test_a_malformed_citations_setting_is_refused_at_its_place(api, setting, field, kind):
+    plain = {"type": "text", "media_type": "text/plain", "data": PLAIN}
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        _ask(api, _doc(plain, citations=setting))
+    check_error(caught.value, 400, "invalid_request_error",
+                say("wrong_type", field=f"messages.0.content.0.document.{field}", kind=kind))

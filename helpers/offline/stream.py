@@ -8,7 +8,9 @@ accumulating them gives back the same message.
 A thinking block starts empty, sends its displayed text in ``thinking_delta`` events
 (none when the display is omitted: the text is not sent at all), then its signature
 in one ``signature_delta`` just before the block stops
-(https://platform.claude.com/docs/en/build-with-claude/streaming).
+(https://platform.claude.com/docs/en/build-with-claude/streaming). A cited text block sends each of its
+citations in a ``citations_delta`` event after its text, which the SDK appends to the block's ``citations``
+(https://platform.claude.com/docs/en/build-with-claude/citations).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import catalog
-from helpers.offline import app, running, thinking
+from helpers.offline import app, files, running, thinking
 from helpers.offline.errors import ERROR_STATUS
 
 DEFAULT_MODEL = catalog.DEFAULT_MODEL
@@ -49,9 +49,11 @@ RAW_EXAMPLES = 350
 HEADER_EXAMPLES = 250
 ROUTE_EXAMPLES = 150
 MODELS_EXAMPLES = 200
+FILES_EXAMPLES = 300
 LOOPBACK_EXAMPLES = 100
 IN_PROCESS_TOTAL = (
     BODY_EXAMPLES + COUNT_TOKENS_EXAMPLES + RAW_EXAMPLES + HEADER_EXAMPLES + ROUTE_EXAMPLES + MODELS_EXAMPLES
+    + FILES_EXAMPLES
 )
 assert IN_PROCESS_TOTAL >= 2000, "at least 2,000 malformed requests per run"
 
@@ -526,6 +528,9 @@ def check_error(status: int, headers: dict[str, str], body: bytes) -> None:
     error = payload["error"]
     assert isinstance(error, dict) and isinstance(error.get("type"), str), payload
     assert isinstance(error.get("message"), str) and error["message"].strip(), payload
+    assert set(error) <= {"type", "message", "details"}, payload
+    if "details" in error:  # SDK 2.17: the cause, which the SDK maps to its own exception class
+        assert set(error["details"]) == {"error_code"} and isinstance(error["details"]["error_code"], str), payload
     assert ERROR_STATUS.get(error["type"]) == status, (status, error)
     assert isinstance(payload["request_id"], str) and REQUEST_ID.match(payload["request_id"]), payload
     assert headers.get("request-id") == payload["request_id"], (headers, payload)
@@ -542,6 +547,15 @@ def check_success(route: str, body: bytes) -> None:
         assert count.input_tokens >= 0
     elif route == "model":
         anthropic.types.ModelInfo.model_validate(payload)
+    elif route == "files":
+        if "data" in payload:  # a list: the GA shape, or the beta one
+            assert set(payload) in ({"data", "next_page"}, {"data", "first_id", "last_id", "has_more"}), payload
+            for entry in payload["data"]:
+                anthropic.types.FileMetadata.model_validate(entry)
+        elif payload.get("type") == "file_deleted":
+            anthropic.types.DeletedFile.model_validate(payload)
+        else:
+            anthropic.types.FileMetadata.model_validate(payload)
     else:
         assert set(payload) >= {"data", "first_id", "last_id", "has_more"}, payload
         for entry in payload["data"]:
@@ -572,6 +586,8 @@ def route_of(method: str, target: str) -> str:
         return "model"
     if path == "/v1/models":
         return "models"
+    if path == "/v1/files" or path.startswith("/v1/files/"):
+        return "files"
     return "messages"
 
 
@@ -820,6 +836,128 @@ def _fuzz_models(target):
 
 def test_models_answer_api_errors():
     run_counted(_fuzz_models, MODELS_EXAMPLES)
+
+
+# --- the Files API: multipart uploads, its routes, and file sources in messages --------------------------------------
+
+BOUNDARY = "fuzz-boundary-7d1"
+UPLOADED: list[str] = []  # ids of files uploaded for the run, which the generated requests may name
+file_contents = st.one_of(
+    st.sampled_from([b"", b"The grass is green. The sky is blue.", b"%PDF-1.4\n%%EOF\n", b"\x89PNG\r\n\x1a\n",
+                     b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "Fränce".encode("utf-16")]),
+    st.binary(max_size=64),
+)
+filenames = st.one_of(st.none(), st.sampled_from(["a.txt", "dir/sub/x.pdf", "C:\\x\\y.png", "", "a|b", "why?",
+                                                   "x" * 300, "名前.txt", "..", "a b.txt"]), st.text(max_size=12))
+part_types = st.one_of(st.none(), st.sampled_from(["text/plain", "application/pdf", "image/png",
+                                                   "application/octet-stream", "", "text/plain; charset=utf-8"]),
+                       st.text(max_size=12))
+expiries = st.one_of(st.none(), st.sampled_from(["3600", "3599", "7776000", "7776001", "", "abc", "-1", "9" * 40,
+                                                 "1e4", " 3600"]))
+
+
+def _part(name: str, content: bytes, filename: Any = None, mime: Any = None) -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+    head = f"Content-Disposition: {disposition}\r\n" + (f"Content-Type: {mime}\r\n" if mime is not None else "")
+    return f"--{BOUNDARY}\r\n".encode() + head.encode("utf-8", "surrogatepass") + b"\r\n" + content + b"\r\n"
+
+
+@st.composite
+def uploads(draw) -> tuple[dict[str, str], bytes]:
+    body = b""
+    if draw(st.integers(0, 9)):
+        body += _part("file", draw(file_contents), draw(filenames), draw(part_types))
+    expiry = draw(expiries)
+    if expiry is not None:
+        body += _part("expires_in_seconds", expiry.encode())
+    if not draw(st.integers(0, 9)):
+        body += _part(draw(st.sampled_from(["purpose", "file", "", "x"])), b"extra")
+    body += f"--{BOUNDARY}--\r\n".encode()
+    cut = draw(st.sampled_from(["none", "none", "none", "truncate", "junk", "no_type", "other_type", "no_boundary"]))
+    content_type = f"multipart/form-data; boundary={BOUNDARY}"
+    if cut == "truncate":
+        body = body[: draw(st.integers(0, max(0, len(body) - 1)))]
+    elif cut == "junk":
+        at = draw(st.integers(0, len(body)))
+        body = body[:at] + draw(st.binary(min_size=1, max_size=8)) + body[at:]
+    elif cut == "no_type":
+        content_type = ""
+    elif cut == "other_type":
+        content_type = draw(st.sampled_from(["application/json", "text/plain", "multipart/mixed; boundary=x"]))
+    elif cut == "no_boundary":
+        content_type = "multipart/form-data"
+    headers = dict(GOOD_HEADERS, **({"content-type": content_type} if content_type else {}))
+    return headers, body
+
+
+file_ids = st.one_of(st.integers(0, 3).map(lambda i: UPLOADED[i] if i < len(UPLOADED) else "file_01unknown"),
+                     st.text(max_size=12), st.sampled_from(["", "file_", "../files", "%00"]))
+
+
+@st.composite
+def file_requests(draw) -> tuple[str, str, dict[str, str], bytes]:
+    kind = draw(st.sampled_from(("upload", "upload", "list", "one", "message", "message")))
+    if kind == "upload":
+        headers, body = draw(uploads())
+        return "POST", "/v1/files", headers, body
+    if kind == "list":
+        names = st.sampled_from(["limit", "page", "ids[]", "ids", "scope_id", "after_id", "before_id", "beta"])
+        values = st.one_of(query_values, file_ids, st.sampled_from(["page_", "page_ZmlsZXM6MQ", "page_!!"]))
+        pairs = draw(st.lists(st.tuples(names, values), max_size=4))
+        beta = {"anthropic-beta": files.BETA} if draw(st.booleans()) else {}
+        return "GET", "/v1/files?" + urlencode(pairs), dict(GOOD_HEADERS, **beta), b""
+    if kind == "one":
+        method = draw(st.sampled_from(["GET", "DELETE", "POST", "PUT"]))
+        suffix = draw(st.sampled_from(["", "/content", "/content/x", "/"]))
+        return method, "/v1/files/" + quote(draw(file_ids), safe="") + suffix, GOOD_HEADERS, b""
+    source = draw(st.one_of(
+        st.builds(lambda file_id: {"type": "file", "file_id": file_id}, file_ids),
+        st.sampled_from([{"type": "file"}, {"type": "file", "file_id": 7}, {"type": "file", "file_id": None},
+                         {"type": "file", "file_id": "file_01unknown", "media_type": "application/pdf"}]),
+    ))
+    block = {"type": draw(st.sampled_from(["document", "image"])), "source": source}
+    if draw(st.booleans()):
+        block["citations"] = draw(st.sampled_from([{"enabled": True}, {"enabled": "yes"}, {"other": 1}, None, 3]))
+    content = [block, {"type": "text", "text": "What is in it?"}]
+    if draw(st.booleans()):  # in a tool result, as a tool may return a document
+        use = {"type": "tool_use", "id": "toolu_01fuzz", "name": "get_weather", "input": {"city": "Paris"}}
+        messages = [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": [use]},
+                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01fuzz",
+                                                  "content": [block]}, content[1]]}]
+        body = {"model": DEFAULT_MODEL, "max_tokens": 64, "messages": messages, "tools": [WEATHER_TOOL]}
+    else:
+        body = {"model": DEFAULT_MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": content}]}
+    target = draw(st.sampled_from(["/v1/messages", "/v1/messages/count_tokens"]))
+    if target.endswith("count_tokens"):
+        body.pop("max_tokens")
+    return "POST", target, GOOD_HEADERS, json.dumps(body).encode()
+
+
+@fuzz_settings(FILES_EXAMPLES)
+@given(file_requests())
+def _fuzz_files(request):
+    method, target, headers, body = request
+    call(method, target, headers, body, note=(method, target, body[:200]))
+
+
+def _upload_fixtures() -> None:
+    UPLOADED.clear()
+    for content, name in ((b"The grass is green.", "notes.txt"), (b"%PDF-1.4\n%%EOF\n", "empty.pdf"),
+                          (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "dot.gif")):
+        body = _part("file", content, name) + f"--{BOUNDARY}--\r\n".encode()
+        headers = dict(GOOD_HEADERS, **{"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+        outcome = app.handle("POST", "/v1/files", headers, body)
+        assert outcome.status == 200, outcome.body
+        UPLOADED.append(json.loads(outcome.body)["id"])
+
+
+def test_files_requests_answer_api_errors():
+    files.forget()
+    _upload_fixtures()
+    try:
+        run_counted(_fuzz_files, FILES_EXAMPLES)
+    finally:
+        files.forget()
 
 
 # --- the same over a real loopback socket -------------------------------------------------------------------------

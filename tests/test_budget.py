@@ -7,6 +7,8 @@ import asyncio
 import pytest
 
 from helpers import DEFAULT_MODEL, BudgetExceeded, aconnect, budget, connect, usage_log
+from helpers.call_bound import bound
+from helpers.offline import files
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -61,6 +63,34 @@ def test_raising_or_removing_the_limit_lets_calls_through():
     budget(None)
     client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
     assert len(usage_log) == 2
+
+
+def test_a_call_that_names_a_file_reserves_the_whole_context_window():
+    client = connect("offline", quiet=True)
+    budget(max_usd=0)  # Files API calls are not Messages calls: never refused, never logged
+    stored = client.files.upload(file=("notes.txt", b"The grass is green.", "text/plain"))
+    assert [f.id for f in client.files.list()] == [stored.id]
+    by_file = [{"role": "user", "content": [{"type": "document", "source": {"type": "file", "file_id": stored.id}},
+                                            {"type": "text", "text": "What colour?"}]}]
+    inline = [{"role": "user", "content": [{"type": "text", "text": "The grass is green."},
+                                           {"type": "text", "text": "What colour?"}]}]
+    for content in ("image", "document"):  # the body holds an id, the file may fill the context window
+        block = {"type": content, "source": {"type": "file", "file_id": stored.id}}
+        most = bound({"model": DEFAULT_MODEL, "max_tokens": 25, "messages": [{"role": "user", "content": [block]}]})
+        assert most.tokens > 1000 * bound({"model": DEFAULT_MODEL, "max_tokens": 25, "messages": inline}).tokens
+    most = bound({"model": DEFAULT_MODEL, "max_tokens": 25, "messages": by_file}).usd
+    budget(max_usd=most / 2)
+    # While a call that names a file is in flight, it holds its whole bound: the next call is refused.
+    with client.messages.stream(model=DEFAULT_MODEL, max_tokens=25, messages=by_file) as open_stream:
+        with pytest.raises(BudgetExceeded, match="held for 1 call"):
+            client.messages.create(model=DEFAULT_MODEL, max_tokens=25, messages=inline)
+        open_stream.get_final_message()
+    # The same words inline hold only what their bytes can cost: the next call goes through.
+    with client.messages.stream(model=DEFAULT_MODEL, max_tokens=25, messages=inline) as open_stream:
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=25, messages=inline)
+        open_stream.get_final_message()
+    assert len(usage_log) == 3
+    files.forget()
 
 
 @pytest.mark.parametrize("bad", [-1, "5", True])

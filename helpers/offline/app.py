@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import fault_injection as fault_plans
 from . import models as model_routes
-from . import batches, rate_limits, respond, stream, validate
+from . import batches, files, rate_limits, respond, stream, validate
 from .errors import ApiError, error_body, error_headers
 from .ids import new_id
 from .wording import say
@@ -66,7 +66,16 @@ def _json(status: int, payload: dict, request_id: str, extra: Optional[dict] = N
 
 def _error(err: ApiError, request_id: str) -> Reply:
     headers = {**error_headers(err.status), **err.headers}
-    return _json(err.status, error_body(err.error_type, err.message, request_id), request_id, headers)
+    return _json(err.status, error_body(err.error_type, err.message, request_id, err.code), request_id, headers)
+
+
+def body_limit(method: str, target: str) -> int:
+    """The largest body a request may have: an upload to the Files API takes a whole file."""
+    try:
+        path = urlsplit(target).path.rstrip("/")
+    except ValueError:  # a target no URL parser reads: no path the API serves
+        return MAX_BODY_BYTES
+    return files.MAX_UPLOAD_BODY if method.upper() == "POST" and path == "/v1/files" else MAX_BODY_BYTES
 
 
 def too_large() -> Reply:
@@ -99,7 +108,9 @@ def _parse(body: bytes) -> object:
 
 
 def _messages(body: object, version: str, request_id: str, fault: Optional[fault_plans.Fault]) -> Outcome:
-    request = validate.check_create(body, version)
+    resolved = files.resolve(body)
+    request = validate.check_create(resolved.body, version)
+    request.file_ids = resolved.file_ids
     message = respond.message(request)
     encoded = strict_json(message)  # a value JSON cannot hold fails here, before any byte is sent (stream or not)
     usage = message["usage"]
@@ -134,6 +145,8 @@ def _route(method: str, path: str) -> Optional[str]:
         return "models" if method == "GET" else None
     if batches.route(method, path):
         return "batches"
+    if files.route(path):
+        return "files"
     return None
 
 
@@ -149,7 +162,7 @@ def _key_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"", *, require_key: bool = True) -> Outcome:
     """Answer one HTTP request as the Messages API would. ``headers`` keys must be lower-case."""
-    if len(body) > MAX_BODY_BYTES:
+    if len(body) > body_limit(method, target):
         return too_large()
     request_id = new_id("req")
     try:
@@ -162,7 +175,7 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
         if route is None:
             raise ApiError("not_found_error", say("not_found_route"))
         version = validate.check_headers(_key_headers(headers), require_key=require_key)
-        parsed = _parse(body) if route != "models" else None
+        parsed = _parse(body) if route not in ("models", "files") else None
         streaming = route == "messages" and isinstance(parsed, dict) and parsed.get("stream") is True
         fault = fault_plans.take(streaming)
         if fault is not None and fault.kind in fault_plans.STATUS_FAULTS:
@@ -173,12 +186,16 @@ def handle(method: str, target: str, headers: dict[str, str], body: bytes = b"",
             return Drop()
         if route == "models":
             return _json(200, model_routes.answer(path, parse_qs(url.query)), request_id)
+        if route == "files":
+            answer = files.answer(method.upper(), path, parse_qs(url.query), body, headers, version.betas)
+            return _json(200, answer, request_id)
         if parsed is _UNPARSABLE:
             raise ApiError("invalid_request_error", say("invalid_json"))
         if route == "batches":
             return _batches(method.upper(), path, parse_qs(url.query), parsed, version, headers, request_id)
         if route == "count_tokens":
-            return _json(200, {"input_tokens": validate.check_count_tokens(parsed, version)}, request_id)
+            counted = validate.check_count_tokens(files.resolve(parsed).body, version)
+            return _json(200, {"input_tokens": counted}, request_id)
         return _messages(parsed, version, request_id, fault)
     except ApiError as err:
         return _error(err, request_id)

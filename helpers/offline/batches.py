@@ -93,7 +93,12 @@ def _result(custom_id: str, params: dict, version: str, canceled: bool) -> dict:
     if canceled:
         return {"custom_id": custom_id, "result": {"type": "canceled"}}
     try:
-        message = respond.message(validate.check_create(params, version))
+        from . import files  # files keeps time on this module's clock
+
+        resolved = files.resolve(params)
+        request = validate.check_create(resolved.body, version)
+        request.file_ids = resolved.file_ids
+        message = respond.message(request)
     except ApiError as error:
         return {"custom_id": custom_id, "result": {
             "type": "errored", "error": error_body(error.error_type, error.message, new_id("req"))}}

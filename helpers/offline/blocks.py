@@ -130,6 +130,9 @@ def _document_source(source: Any, where: str, tagged: str) -> None:
     expect(source, dict, "dictionary", f"{where}.source")
     if source.get("type") == "text":
         required_strings(source, ("data",), f"{where}.source")
+    if source.get("type") == "file":  # a well-formed one was replaced by its content (files.resolve)
+        only_fields(source, ("type", "file_id"), f"{tagged}.source.file")
+        required_strings(source, ("file_id",), f"{tagged}.source.file")
     if source.get("type") != "base64":
         return
     where = f"{tagged}.source.base64"

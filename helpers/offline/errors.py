@@ -19,20 +19,25 @@ ERROR_STATUS = {
 class ApiError(Exception):
     """An error the API reports with an HTTP status and an error body."""
 
-    def __init__(self, error_type: str, message: str, *, headers: dict[str, str] | None = None):
+    def __init__(self, error_type: str, message: str, *, headers: dict[str, str] | None = None,
+                 code: str | None = None):
         super().__init__(message)
         self.error_type = error_type
         self.message = message
         self.status = ERROR_STATUS[error_type]
         self.headers = headers or {}
+        self.code = code  # ``error.details.error_code``, which the SDK maps to its own exception classes
 
 
 def invalid(message: str) -> ApiError:
     return ApiError("invalid_request_error", message)
 
 
-def error_body(error_type: str, message: str, request_id: str) -> dict:
-    return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id}
+def error_body(error_type: str, message: str, request_id: str, code: str | None = None) -> dict:
+    error: dict = {"type": error_type, "message": message}
+    if code is not None:  # SDK 2.17 ``_exceptions.py``: the cause, in ``error.details.error_code``
+        error["details"] = {"error_code": code}
+    return {"type": "error", "error": error, "request_id": request_id}
 
 
 def should_retry(status: int) -> bool:

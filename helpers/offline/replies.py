@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from . import media, samples, tokens, tool_calls
+from . import citations, media, samples, tokens, tool_calls
 from . import thinking as thinking_rules
 from .ids import new_id
 from .validate import Request
@@ -262,6 +262,13 @@ def _media_notes(request: Request) -> list[str]:
     for n, block in enumerate(blocks, start=1):
         source = block.get("source") or {}
         values = {"n": n, "model": request.model.id}
+        if block["type"] == "document" and source.get("type") == "text":
+            notes.append(_fill(words["text"], {**values, "chars": f"{len(str(source.get('data', ''))):,}"}))
+            continue
+        if block["type"] == "document" and source.get("type") == "content":
+            inner = source.get("content")
+            notes.append(_fill(words["content"], {**values, "count": len(inner) if isinstance(inner, list) else 1}))
+            continue
         if source.get("type") != "base64":
             values["where"] = _quote(str(source.get("url") or source.get("file_id") or source.get("type")))
             values["tokens"] = f"{tokens.IMAGE_TOKENS:,}"
@@ -280,6 +287,23 @@ def _media_notes(request: Request) -> list[str]:
                       colour=_fill(words["colour"], {"colour": colour}) if colour else words["no_colour"])
         notes.append(_fill(words["image"], values))
     return notes
+
+
+def _cited_draft(request: Request) -> Optional[Draft]:
+    """The kit's cited reply: one text block per source whose citations are on, citing its first passage."""
+    found = citations.cited(request.messages, request.file_ids)
+    if not found:
+        return None
+    words = texts()["citations"]
+    blocks = [{"type": "text", "text": words["intro"]}]
+    for source in found:
+        values = {"what": "Document" if source.kind == "document" else "Search result", "n": source.number + 1,
+                  "title": _fill(words["title"], {"title": _quote(source.title)}) if source.title else ""}
+        if source.citation is None:
+            blocks.append({"type": "text", "text": _fill(words[source.form], values)})
+        else:
+            blocks.append({"type": "text", "text": _fill(words["cited"], values), "citations": [source.citation]})
+    return Draft(blocks)
 
 
 def _search_result(call_id: str) -> dict:
@@ -384,6 +408,8 @@ def _draft(request: Request, context: _Context) -> Draft:
             intro = [] if forced else [{"type": "text", "text": texts()["pause_turn_intro"]}]
             return Draft([*intro, call, *_searched(call)])
 
+    if request.prefill is None and request.output_schema is None and (cited := _cited_draft(request)):
+        return cited
     if results:
         text = _answer_tool_results(request, results)
     elif request.output_schema is not None and request.prefill is None:

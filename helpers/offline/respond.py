@@ -114,7 +114,10 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
                     stop_reason = limit_reason
                 used += min(len(pieces), left)
             if text:
-                content.append({"type": "text", "text": text})
+                # A citation follows its text (streamed, after the text deltas): a cut text loses it.
+                cited = block.get("citations") if text == block["text"] else None
+                content.append({"type": "text", "text": text, "citations": cited} if cited else
+                               {"type": "text", "text": text})
         else:
             cost = tokens.count_block(block, tokenizer)
             if cost > left:

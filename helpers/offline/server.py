@@ -264,10 +264,12 @@ class _ClientGone(_Quiet):
     pass
 
 
-async def _body(receive, headers: dict[str, str]) -> Optional[bytes]:
-    """The request body, or ``None`` when it is over ``app.MAX_BODY_BYTES`` (then the rest is never read)."""
+async def _body(receive, headers: dict[str, str], limit: Optional[int] = None) -> Optional[bytes]:
+    """The request body, or ``None`` when it is over ``limit`` (``app.MAX_BODY_BYTES`` unless given; then the rest
+    is never read)."""
+    limit = app.MAX_BODY_BYTES if limit is None else limit
     declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > app.MAX_BODY_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return None
     chunks, size = [], 0
     while True:
@@ -276,7 +278,7 @@ async def _body(receive, headers: dict[str, str]) -> Optional[bytes]:
             raise _ClientGone()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > app.MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body"):
@@ -318,7 +320,7 @@ async def asgi_app(scope, receive, send) -> None:
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
     try:
-        body = await _body(receive, headers)
+        body = await _body(receive, headers, app.body_limit(scope["method"], target))
     except _ClientGone:
         return  # nobody is left to answer (the client went, or took too long and was cut off)
     if body is None:

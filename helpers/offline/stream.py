@@ -8,11 +8,14 @@ accumulating them gives back the same message.
 A thinking block starts empty, sends its displayed text in ``thinking_delta`` events
 (none when the display is omitted: the text is not sent at all), then its signature
 in one ``signature_delta`` just before the block stops
-(https://platform.claude.com/docs/en/build-with-claude/streaming).
+(https://platform.claude.com/docs/en/build-with-claude/streaming). A cited text block sends each of its
+citations in a ``citations_delta`` event after its text, which the SDK appends to the block's ``citations``
+(https://platform.claude.com/docs/en/build-with-claude/citations).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Iterator, Optional
 
@@ -51,6 +54,9 @@ def _block_events(index: int, block: dict) -> Iterator[dict]:
     if block["type"] == "text":
         yield {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
         deltas = _text_deltas(block["text"])
+        if block.get("citations"):  # each citation after the text it supports, one event each
+            citations = ({"type": "citations_delta", "citation": c} for c in block["citations"])
+            deltas = itertools.chain(deltas, citations)
     elif block["type"] == "thinking":
         start = {"type": "thinking", "thinking": "", "signature": ""}
         yield {"type": "content_block_start", "index": index, "content_block": start}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .. import catalog
-from . import blocks, thinking, tokens
+from . import blocks, citations, thinking, tokens
 from .blocks import expect as _expect
 from .blocks import literal as _literal
 from .errors import ApiError, invalid
@@ -70,6 +70,7 @@ class Request:
     output_schema: Optional[dict] = None
     stream: bool = False
     input_tokens: int = 0
+    file_ids: dict[int, str] = field(default_factory=dict)  # document index -> the file its source named
     thinking: thinking.Settings = thinking.Settings(type="disabled", explicit=False, display="summarized", effort="high")
 
 
@@ -451,6 +452,7 @@ def _common(body: dict, version: str) -> _Checked:
     if breakpoints > 1:
         blocks.check_ttl_order(body)
     schema = _check_options(body, model, getattr(version, "betas", frozenset()))
+    citations.check(messages, schema is not None)
     _check_sampling(body, version, model)
     chosen = thinking.settings(body, model)
     thinking.check_forced_tool(choice, model, chosen)

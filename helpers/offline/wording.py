@@ -168,6 +168,29 @@ WORDING = {
     "batch_delete_in_progress": ("Message Batch {batch_id} is still processing and cannot be deleted; cancel it "
                                  "first, or wait until it has ended."),
     "batch_results_not_ready": "Message Batch {batch_id} has not finished processing: its results are not ready yet.",
+    # Citations. UNCONFIRMED: the citations page says "citations must be enabled on all or none of the documents
+    # within a request", and the structured outputs page that citations with a format give a 400, without the words
+    "citations_mixed": "Citations must be enabled on all or none of the {sources} in a request.",
+    "citations_with_structured_output": ("Citations cannot be used with structured outputs (output_config.format): "
+                                         "turn citations off, or drop the format."),
+    # Files API. UNCONFIRMED: the files page names these errors and their statuses, not their words
+    "files_not_multipart": "The request body must be multipart/form-data with the file in a part named 'file'.",
+    "files_too_large": "File too large: a file may be at most {limit}.",
+    "files_bad_filename": ("Invalid filename: a filename has 1 to {limit} characters and none of < > : \" | ? * \\ / "
+                           "or control characters."),
+    "files_expires_range": "expires_in_seconds: must be between {low} and {high}",
+    "files_quota": ("Storage limit exceeded: the kit's offline backend keeps at most {files} files and {size} in "
+                    "memory. Delete files you no longer need (client.files.delete) and upload again."),
+    "files_ids_exclusive": "ids: cannot be combined with page or limit",
+    "files_too_many_ids": "ids: at most {limit} ids may be given",
+    "files_bad_page": "page: '{page}' is not a valid page cursor",
+    "file_not_found": "File not found: {file_id}",
+    "file_expired": "File {file_id} has expired: its content is no longer available.",
+    "file_not_downloadable": ("File {file_id} cannot be downloaded: only files created by skills or the code "
+                              "execution tool can be; files you uploaded cannot."),
+    "file_wrong_type": ("{field}: invalid file type: file {file_id} is {mime}, which a {block} block cannot hold "
+                        "(documents: application/pdf or text/plain; images: image/jpeg, image/png, image/gif or "
+                        "image/webp)."),
 }
 
 

@@ -1,8 +1,8 @@
 """Graders for lesson 13: a runaway loop stopped within a budget that still answers, a loop that continues
 ``pause_turn``, and the SDK's tool runner for a requirement it fits.
 
-Sources: https://platform.claude.com/docs/en/agents-and-tools/tool-use/handle-tool-calls (``pause_turn``: send
-the paused reply back as it is, to continue the turn; ``max_tokens``), https://platform.claude.com/docs/en/
+Sources: https://platform.claude.com/docs/build-with-claude/handling-stop-reasons (``pause_turn``: "Send the
+assistant content back to continue"; ``max_tokens``: raise it), https://platform.claude.com/docs/en/
 agents-and-tools/tool-use/implement-tool-use (``tool_choice`` ``none``: no tool call, tools still declared), the
 SDK's tool runner (anthropic 2.17, ``lib/tools/_beta_runner.py``: ``max_iterations``, ``pause_turn`` resumed, a
 tool's exception sent back with ``is_error``).

@@ -296,3 +296,13 @@ for block in first.content:
 messages += [{"role": "assistant", "content": first.content}, {"role": "user", "content": results}]
 runner_reply = client.messages.create(model=DEFAULT_MODEL, max_tokens=400, tools=[stock_tool], messages=messages)""")
     assert not result.passed and "did not say `is_error: True`" in result.message, result
+
+
+def test_the_graders_own_helpers_serve_no_answer(learner):
+    learner.run("""def budget_loop(client, request, functions, max_usd):
+    return check.lesson13._most_it_costs(client, request)
+""")
+    result = learner.run("check.lesson13.budget_loop(budget_loop, seed=14)")
+    assert not result.passed and "graders' own functions" in result.message, result
+    with pytest.raises(PermissionError):
+        learner.run("check.lesson13._lesson_stock('Assam')")

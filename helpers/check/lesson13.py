@@ -21,8 +21,8 @@ from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
 from ..offline.transport import OfflineTransport
 from ..usage import Record, RecordingTransport, UsageLog
 from . import (
-    block_dicts, correct, draw, grader, is_message, kit_function, kit_records, made_during_attempt, not_yet, same_text,
-    text_of_content,
+    block_dicts, correct, draw, grader, grader_only, is_message, kit_function, kit_records, made_during_attempt,
+    not_yet, same_text, text_of_content,
 )
 from .lesson10 import _CappedTransport, _RunawayLoop, _answer_problem, _bad_request, _dicts, _signatures
 
@@ -91,6 +91,7 @@ def _grader_client(log: UsageLog) -> anthropic.Anthropic:
                                http_client=httpx2.Client(transport=transport))
 
 
+@grader_only
 def _most_it_costs(client: anthropic.Anthropic, body: dict) -> float:
     """What the call with ``body`` can cost at most: its input, counted, and all of ``max_tokens``."""
     keys = ("model", "messages", "tools", "tool_choice", "system")
@@ -356,6 +357,7 @@ def stock_task(seed: Optional[int] = None) -> StockTask:
     return task
 
 
+@grader_only
 def _lesson_stock(tea: str) -> str:
     if tea not in LESSON_STOCK:
         raise ValueError(f"no stock record for {tea}; the shop stocks {', '.join(LESSON_STOCK)}")

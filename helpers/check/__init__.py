@@ -340,7 +340,8 @@ def grader_only(function: Callable) -> Callable:
 # --- shared checks --------------------------------------------------------------------------------------------------
 
 def is_message(value: Any) -> bool:
-    return isinstance(value, anthropic.types.Message)
+    """A Message as a client returns it: from ``messages.create``, or from the beta endpoint (the SDK's tool runner)."""
+    return isinstance(value, (anthropic.types.Message, anthropic.types.beta.BetaMessage))
 
 
 def grader_client(log: Optional[UsageLog] = None) -> anthropic.Anthropic:

@@ -237,11 +237,24 @@ def _tool_names_by_id(request: Request) -> dict[str, str]:
     return {b["id"]: b["name"] for m in request.messages for b in m["content"] if b.get("type") == "tool_use"}
 
 
-def _result_text(block: dict) -> str:
+def _result_text(request: Request, block: dict) -> str:
+    """What a tool result said: its text, and for each image or PDF in it the kit's note on the bytes (a tool_result
+    may hold text, image and document blocks: the handle-tool-calls page), never the bytes themselves."""
     content = block.get("content", "")
-    if isinstance(content, list):
-        content = _text_of(content) or json.dumps(content)
-    return _quote(str(content))
+    if not isinstance(content, list):
+        return _quote(str(content))
+    said, media = [], []
+    for inner in content:
+        source = inner.get("source") or {}
+        if inner.get("type") == "text":
+            said.append(inner.get("text", ""))
+        elif inner.get("type") == "document" and source.get("type") == "text":
+            said.append(source.get("data", ""))
+        elif inner.get("type") in ("image", "document"):
+            media.append(inner)
+    text = _quote("\n".join(t for t in said if t))
+    parts = [part for part in (text, " ".join(_media_notes(request, media))) if part]
+    return " ".join(parts) if parts else _quote(json.dumps(content))
 
 
 def _answer_tool_results(request: Request, results: list[dict]) -> str:
@@ -250,15 +263,17 @@ def _answer_tool_results(request: Request, results: list[dict]) -> str:
     for block in results:
         key = "tool_error_reply" if block.get("is_error") else "tool_result_reply"
         tool = names.get(block["tool_use_id"], "tool")
-        lines.append(_fill(texts()[key], {"tool": tool, "result": _result_text(block)}))
+        lines.append(_fill(texts()[key], {"tool": tool, "result": _result_text(request, block)}))
     return "\n".join(lines)
 
 
-def _media_notes(request: Request) -> list[str]:
-    """One note per image or PDF of the last user turn: what the kit computed from the bytes, nothing seen."""
+def _media_notes(request: Request, blocks: Optional[list[dict]] = None) -> list[str]:
+    """One note per image or PDF of the last user turn (or of ``blocks``): what the kit computed from the bytes,
+    nothing seen."""
     words = texts()["media"]
     notes = []
-    blocks = [b for b in request.messages[-1]["content"] if b.get("type") in ("image", "document")]
+    if blocks is None:
+        blocks = [b for b in request.messages[-1]["content"] if b.get("type") in ("image", "document")]
     for n, block in enumerate(blocks, start=1):
         source = block.get("source") or {}
         values = {"n": n, "model": request.model.id}

@@ -85,6 +85,32 @@ def test_tool_result_content_is_a_string_or_text_image_and_document_blocks(api, 
     assert answer.stop_reason == "end_turn" and text_of(answer)
 
 
+@pytest.mark.parametrize("content", [
+    [image_block(png(40, 30), "image/png")],
+    [{"type": "text", "text": "The cover:"}, image_block(png(40, 30), "image/png")],
+], ids=["image-only", "text-and-image"])
+def test_an_image_in_a_tool_result_is_answered_from_its_facts_never_its_bytes(api, content):
+    """The answer to a tool result with an image notes what the kit read from the bytes, as for an image in a user
+    turn, and carries no base64: a reply quoting the encoded picture would be no one's answer."""
+    question = user("Which books by Tolkien does the library hold?")
+    first = api.create(**params(question, tools=[LOOKUP], **NO_THINKING))
+    (call,) = [b for b in first.content if b.type == "tool_use"]
+    result = user([{"type": "tool_result", "tool_use_id": call.id, "content": content}])
+    answer = text_of(api.create(**params(question, first.to_param(), result, tools=[LOOKUP])))
+    assert "40 × 30 pixels" in answer and content[-1]["source"]["data"][:16] not in answer
+    assert ("The cover:" in answer) == (len(content) == 2)
+
+
+def test_a_text_document_in_a_tool_result_is_quoted(api):
+    question = user("Which books by Tolkien does the library hold?")
+    first = api.create(**params(question, tools=[LOOKUP], **NO_THINKING))
+    (call,) = [b for b in first.content if b.type == "tool_use"]
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The Hobbit, 1937."}}
+    result = user([{"type": "tool_result", "tool_use_id": call.id, "content": [document]}])
+    answer = text_of(api.create(**params(question, first.to_param(), result, tools=[LOOKUP])))
+    assert "The Hobbit, 1937." in answer and '"source"' not in answer
+
+
 def _all_of_schema(first: str, second: str) -> dict:
     return {
         "type": "object",

@@ -44,8 +44,8 @@ def test_batch_requests_right_answers_pass(learner, body):
 
 @pytest.mark.parametrize("lazy, words", [
     ("return requests", "make one per prompt"),                                   # the lesson's own four
-    (REQUESTS_RIGHT.replace('f"prompt-{i}"', "prompt"), "should match pattern"),    # the prompt as its id
-    (REQUESTS_RIGHT.replace('f"prompt-{i}"', 'prompt[:60].replace(" ", "-").strip("?")'), "pattern"),
+    (REQUESTS_RIGHT.replace('f"prompt-{i}"', "prompt"), "the API refuses a batch"),  # the prompt as its id
+    (REQUESTS_RIGHT.replace('f"prompt-{i}"', 'prompt[:60].replace(" ", "-").strip("?")'), "the API refuses"),
     (REQUESTS_RIGHT.replace('f"prompt-{i}"', 'f"p{abs(hash(prompt))}"'), "more than once"),  # same prompt, same id
     (REQUESTS_RIGHT.replace('"model": model', '"model": DEFAULT_MODEL'), "not the model"),
     (REQUESTS_RIGHT.replace('"max_tokens": 300, ', ""), "would end `errored`"),

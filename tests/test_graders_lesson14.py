@@ -112,6 +112,7 @@ def test_sort_results_right_answers_pass(learner, body):
     (SORT_RIGHT.replace("return answers, resend", "return answers"), "return two things"),
     (SORT_RIGHT.replace("return answers, resend", 'return answers, ",".join(resend)'), "set of custom_ids"),
     (SORT_RIGHT.replace("answers, resend = {}, set()", "answers, resend = {'question-1': 'x'}, set()"), "answers include"),
+    ("return check.lesson14._expected_sorting(results)", "PermissionError"),              # the grader's reference
 ])
 def test_sort_results_lazy_and_wrong_answers_are_refused(learner, lazy, words):
     result = learner.answer(SORT, lazy)
@@ -187,6 +188,17 @@ def test_batch_saving_puts_the_catalogs_price_back():
 
     real = catalog.batch_multiplier
     check.lesson14.batch_saving(lambda results: (0.0, 0.0))
+    assert catalog.batch_multiplier is real
+
+    def raising_at_the_drawn_price(results):
+        if catalog.batch_multiplier() != real():
+            raise RuntimeError("boom")
+        alone = sum(catalog.cost_usd(r.result.message.model, r.result.message.usage.input_tokens,
+                                     r.result.message.usage.output_tokens)
+                    for r in results if r.result.type == "succeeded")
+        return alone * real(), alone
+
+    assert "boom" in check.lesson14.batch_saving(raising_at_the_drawn_price).message
     assert catalog.batch_multiplier is real
 
 

@@ -364,3 +364,17 @@ def test_an_upload_that_stopped_run_never_heard_back_about_frees_its_room(tmp_pa
     second.recover()
     assert second.hold_upload(learner, 900, 1000)[0] is not None
     second.close()
+
+
+def test_serve_takes_the_file_caps_in_mb_and_refuses_a_size_that_is_none(capsys):
+    from helpers.classroom import __main__ as cli
+
+    args = cli._parser().parse_args(["serve", "--file-mb", "5", "--files-mb", "50.5"])
+    assert (args.file_mb, args.files_mb) == (5.0, 50.5)
+    defaults = cli._parser().parse_args(["serve"])
+    assert (defaults.file_mb, defaults.files_mb) == (32, 256) == (FileLimits().per_file_bytes // 2**20,
+                                                                  FileLimits().per_learner_bytes // 2**20)
+    for bad in ("0", "-1", "lots", "inf"):
+        with pytest.raises(SystemExit):
+            cli._parser().parse_args(["serve", "--file-mb", bad])
+        assert "is not a size in MB" in capsys.readouterr().err

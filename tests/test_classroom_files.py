@@ -378,3 +378,21 @@ def test_serve_takes_the_file_caps_in_mb_and_refuses_a_size_that_is_none(capsys)
         with pytest.raises(SystemExit):
             cli._parser().parse_args(["serve", "--file-mb", bad])
         assert "is not a size in MB" in capsys.readouterr().err
+
+
+def _files_rows(room) -> int:
+    return room.store._read("SELECT COUNT(*) AS n FROM files")[0]["n"]
+
+
+def test_an_upload_the_api_refuses_or_never_answers_holds_no_room(offline_room, tmp_path):
+    token = add_learners(offline_room, ["ann"])["ann"]
+    with pytest.raises(anthropic.BadRequestError):  # the API's own check of the name, passed on
+        client(offline_room, token).files.upload(file=("a<b>.txt", b"text", "text/plain"))
+    assert _files_rows(offline_room) == 0
+    closed = RecordingUpstream()
+    closed.stop()  # nothing listens there any more
+    with classroom(tmp_path / "gone.db", key=KEY, upstream_url=closed.url) as room:
+        token = add_learners(room, ["ann"])["ann"]
+        with pytest.raises(anthropic.InternalServerError) as raised:
+            client(room, token).files.upload(file=("a.txt", b"text", "text/plain"))
+        assert raised.value.status_code == 502 and _files_rows(room) == 0

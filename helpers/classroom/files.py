@@ -98,8 +98,11 @@ class FileDesk:
 
     def refuse_unowned(self, learner_id: int, body: Any) -> Optional["Answer"]:
         """The API's 404 for the first file the request names that is not the learner's, or None."""
+        owned: Optional[set[str]] = None  # read once: a body may name a file a million times
         for file_id in referenced_file_ids(body):
-            if self.room.store.file_owner(file_id) != learner_id:
+            if owned is None:
+                owned = {mine for _, mine in self.room.store.learner_files(learner_id)}
+            if file_id not in owned:
                 self.room._note(learner_id, f"HTTP 404 not_found_error: file {file_id[:100]} is not one of yours, "
                                             "or is gone")
                 return self._unknown(file_id)

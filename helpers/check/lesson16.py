@@ -44,7 +44,7 @@ HINTS = {
     "16.3": (
         "Upload the bytes of this run's file with `client.files.upload(file=(file_task.filename, "
         "file_task.text.encode(), \"text/plain\"))` and keep what it returns: its `.id` is the file's id.",
-        "Section 5 sends a document by id: `{\"type\": \"document\", \"source\": {\"type\": \"file\", \"file_id\": "
+        "Section 6 sends a document by id: `{\"type\": \"document\", \"source\": {\"type\": \"file\", \"file_id\": "
         "uploaded.id}, \"citations\": {\"enabled\": True}}`, then a text block with your question, in one user "
         "turn. Pass the reply and the upload's metadata to the grader.",
     ),

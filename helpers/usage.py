@@ -122,20 +122,26 @@ class Record:
         return "count_tokens" if self.path.endswith("count_tokens") else ("stream" if self.streamed else "create")
 
 
-def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool]]:
-    """The pair (seal, sealed_by_kit) around a key made for this process; the key lives only in their closure."""
+_SEALED_FIELDS = tuple(f.name for f in dataclasses.fields(Record) if f.name not in ("seal", "request_body", "response"))
+
+
+def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool], Callable[[Record], bool]]:
+    """(seal, sealed_by_kit, just_sealed) around a key made for this process; the key lives only in their closure."""
     key = secrets.token_bytes(32)
+    fresh = threading.local()  # the record this thread sealed last, until the log takes it
 
     def digest(record: Record) -> str:
-        fields = [(f.name, getattr(record, f.name)) for f in dataclasses.fields(record)
-                  if f.name not in ("seal", "request_body", "response")]
+        fields = [(name, getattr(record, name)) for name in _SEALED_FIELDS]
         mac = hmac.new(key, repr(fields).encode(), hashlib.sha256)
         mac.update(b"\0" + record.request_body + b"\0")
         mac.update(json.dumps(record.response, sort_keys=True, default=repr).encode())
         return mac.hexdigest()
 
     def seal(record: Record) -> Record:
-        return dataclasses.replace(record, seal=digest(record))
+        sealed = dataclasses.replace(record, seal="")
+        object.__setattr__(sealed, "seal", digest(sealed))
+        fresh.record = sealed
+        return sealed
 
     def sealed_by_kit(record: Any) -> bool:
         """Whether ``record`` was made by the kit's transport and is unchanged since (fields and response alike)."""
@@ -144,10 +150,16 @@ def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool]]:
         except Exception:  # noqa: BLE001 - anything that cannot be digested is not the transport's record
             return False
 
-    return seal, sealed_by_kit
+    def just_sealed(record: Record) -> bool:
+        """Whether ``record`` is the one ``seal`` returned last in this thread, asked once: the transport hands
+        it straight to the log, so nothing can have changed it since and it need not be digested again."""
+        last, fresh.record = getattr(fresh, "record", None), None
+        return last is record
+
+    return seal, sealed_by_kit, just_sealed
 
 
-_seal, sealed_by_kit = _make_sealer()
+_seal, sealed_by_kit, _just_sealed = _make_sealer()
 
 
 class RecordsView(Sequence):
@@ -205,7 +217,7 @@ class UsageLog:
 
     def _add(self, record: Record) -> None:
         """The transport's way in: only a record it sealed is taken."""
-        if not sealed_by_kit(record):
+        if not (_just_sealed(record) or sealed_by_kit(record)):
             raise PermissionError("this record was not made by the kit's transport (or was changed since)")
         with self._lock:
             # Calls are listed in the order they were made: a stream is recorded when it ends,

@@ -122,23 +122,26 @@ class Record:
         return "count_tokens" if self.path.endswith("count_tokens") else ("stream" if self.streamed else "create")
 
 
+_RESPONSE_ENCODER = json.JSONEncoder(sort_keys=True, default=repr, check_circular=False)  # a response is a tree
 _SEALED_FIELDS = tuple(f.name for f in dataclasses.fields(Record) if f.name not in ("seal", "request_body", "response"))
 
 
-def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool], Callable[[Record], bool]]:
+def _make_sealer() -> tuple[Callable[..., Record], Callable[[Any], bool], Callable[[Record], bool]]:
     """(seal, sealed_by_kit, just_sealed) around a key made for this process; the key lives only in their closure."""
     key = secrets.token_bytes(32)
     fresh = threading.local()  # the record this thread sealed last, until the log takes it
 
     def digest(record: Record) -> str:
-        fields = [(name, getattr(record, name)) for name in _SEALED_FIELDS]
+        fields = tuple([getattr(record, name) for name in _SEALED_FIELDS])  # in the fixed order of _SEALED_FIELDS
         mac = hmac.new(key, repr(fields).encode(), hashlib.sha256)
         mac.update(b"\0" + record.request_body + b"\0")
-        mac.update(json.dumps(record.response, sort_keys=True, default=repr).encode())
+        mac.update(_RESPONSE_ENCODER.encode(record.response).encode())
         return mac.hexdigest()
 
-    def seal(record: Record) -> Record:
-        sealed = dataclasses.replace(record, seal="")
+    def seal(record: Record, *, in_place: bool = False) -> Record:
+        """A sealed copy of ``record``; or ``record`` itself, sealed, when its maker holds the only reference
+        (the transport, which has just made it)."""
+        sealed = record if in_place else dataclasses.replace(record, seal="")
         object.__setattr__(sealed, "seal", digest(sealed))
         fresh.record = sealed
         return sealed
@@ -508,7 +511,7 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         try:
             record = make()
             if self._seals:
-                record = _seal(record)
+                record = _seal(record, in_place=True)  # made just above: nobody else holds it yet
             self.log._add(record)
         except Exception as error:  # noqa: BLE001 - see the module docstring
             warnings.warn(f"The usage log could not record a call ({type(error).__name__}: {error}); "

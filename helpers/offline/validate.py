@@ -209,7 +209,7 @@ def _merge(messages: list[dict]) -> tuple[list[dict], list[int]]:
         if merged and merged[-1]["role"] == message["role"]:
             merged[-1]["content"].extend(blocks)
         else:
-            merged.append({"role": message["role"], "content": list(blocks)})
+            merged.append({"role": message["role"], "content": blocks})  # a new list already: _as_blocks copies
             starts.append(i)
     return merged, starts
 

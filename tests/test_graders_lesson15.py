@@ -8,7 +8,7 @@ from grading_support import last_hint_code
 from helpers import check, usage_log
 
 LESSON = "15_evaluating_a_prompt.ipynb"
-LABEL_CHECK, HARNESS = "cell-27", "cell-29"
+LABEL_CHECK, HARNESS, BATCH = "cell-27", "cell-29", "cell-31"
 
 
 def test_the_exercise_cells_are_where_the_tests_look():
@@ -17,6 +17,7 @@ def test_the_exercise_cells_are_where_the_tests_look():
     cells = {c["id"]: source(c) for c in load(NOTEBOOKS / LESSON)["cells"]}
     assert "check.lesson15.label_check(" in cells[LABEL_CHECK]
     assert "check.lesson15.harness(" in cells[HARNESS]
+    assert "check.lesson15.batch(" in cells[BATCH]
 
 
 # 15.1 a code-graded check
@@ -172,13 +173,101 @@ def test_the_same_seed_draws_the_same_cases_and_another_seed_others():
     assert seen != first_run
 
 
+# 15.3 the eval as a Message Batch
+
+BATCH_RIGHT = """import time
+requests = [{"custom_id": case["id"],
+             "params": {"model": model, "max_tokens": 200, "system": prompt["system"],
+                        "messages": [*prompt["examples"], {"role": "user", "content": case["input"]}]}}
+            for case in cases]
+batch = client.messages.batches.create(requests=requests)
+while batch.processing_status != "ended":
+    time.sleep(0.5)
+    batch = client.messages.batches.retrieve(batch.id)
+results = {entry.custom_id: entry.result for entry in client.messages.batches.results(batch.id)}
+rows = []
+for case in cases:
+    result = results[case["id"]]
+    if result.type != "succeeded":
+        rows.append({"id": case["id"], "passed": False, "cost_usd": 0.0})
+        continue
+    usage = result.message.usage
+    cost = catalog.cost_usd(model, usage.input_tokens, usage.output_tokens) * catalog.batch_multiplier()
+    rows.append({"id": case["id"], "passed": grade(result.message, case["expected"]), "cost_usd": cost})
+return rows"""
+
+BATCH_WITH_REQUEST_OBJECTS = """import time
+from anthropic.types.messages.batch_create_params import Request
+batch = client.messages.batches.create(requests=[
+    Request(custom_id=c["id"], params={"model": model, "max_tokens": 100, "system": prompt["system"],
+                                       "messages": prompt["examples"] + [{"role": "user", "content": c["input"]}]})
+    for c in cases])
+while client.messages.batches.retrieve(batch.id).processing_status != "ended":
+    time.sleep(0.5)
+by_id = {}
+for entry in client.messages.batches.results(batch.id):
+    ok = entry.result.type == "succeeded"
+    price = catalog.get(model).price
+    by_id[entry.custom_id] = {
+        "id": entry.custom_id, "passed": ok and grade(entry.result.message, next(c["expected"] for c in cases
+                                                                               if c["id"] == entry.custom_id)),
+        "cost_usd": ok and round(price.cost_usd(entry.result.message.usage.input_tokens,
+                                                entry.result.message.usage.output_tokens)
+                                 * catalog.batch_multiplier(), 7) or 0}
+return [by_id[c["id"]] for c in cases]"""
+
+
+@pytest.mark.parametrize("body", [BATCH_RIGHT, BATCH_WITH_REQUEST_OBJECTS])
+def test_batch_right_answers_pass(learner, body):
+    result = learner.answer(BATCH, body)
+    assert result.passed, result
+    assert "one Message Batch" in result.message and "batch price" in result.message
+
+
+BY_POSITION = BATCH_RIGHT.replace(
+    'results = {entry.custom_id: entry.result for entry in client.messages.batches.results(batch.id)}',
+    'results = {case["id"]: entry.result for case, entry in zip(cases, client.messages.batches.results(batch.id))}')
+
+
+@pytest.mark.parametrize("lazy, words", [
+    (BY_POSITION, "position"),
+    (HARNESS_RIGHT, "one at a time"),                                           # exercise 2's harness
+    (BATCH_RIGHT.replace(" * catalog.batch_multiplier()", ""), "standard price"),
+    (BATCH_RIGHT.replace('"custom_id": case["id"]', '"custom_id": f"r{cases.index(case)}"')
+     .replace("{entry.custom_id: entry.result", '{cases[int(entry.custom_id[1:])]["id"]: entry.result'), "custom_id"),
+    (BATCH_RIGHT.replace('rows.append({"id": case["id"], "passed": False, "cost_usd": 0.0})\n        continue',
+                         'continue'), "5 rows for 6 cases"),                 # the errored case dropped
+    (BATCH_RIGHT.replace('"passed": False, "cost_usd": 0.0', '"passed": True, "cost_usd": 0.0'), "did not succeed"),
+    (BATCH_RIGHT.replace("for case in cases]\nbatch", "for case in cases if case['input']]\nbatch")
+     .replace('result = results[case["id"]]', 'result = results.get(case["id"])')
+     .replace("if result.type", "if result is None or result.type"), "no requests of the batch"),  # empty one skipped
+    (BATCH_RIGHT.replace('"system": prompt["system"],', ''), "system prompt"),
+    ("""batch = client.messages.batches.create(requests=[{"custom_id": c["id"], "params": {"model": model,
+    "max_tokens": 100, "system": prompt["system"], "messages": [*prompt["examples"],
+    {"role": "user", "content": c["input"]}]}} for c in cases])
+return [{"id": c["id"], "passed": False, "cost_usd": 0} for c in cases]""", "never read the batch's results"),
+    ("return [{'id': c['id'], 'passed': False, 'cost_usd': 0} for c in cases]", "created no Message Batch"),
+])
+def test_batch_lazy_and_wrong_answers_are_refused(learner, lazy, words):
+    result = learner.answer(BATCH, lazy)
+    assert not result.passed and words in result.message, result
+
+
+def test_batch_unsolved_and_the_kit_function_itself(learner):
+    result = learner.answer(BATCH)
+    assert not result.passed and "returned None" in result.message
+    result = check.lesson15.batch(check.lesson15.grader_client)
+    assert not result.passed and "kit's own" in result.message
+
+
 def test_graders_leave_the_usage_log_alone():
     before = len(usage_log)
     check.lesson15.label_check(lambda reply, expected: False)
     check.lesson15.harness(lambda client, model, prompt, cases, grade: [])
+    check.lesson15.batch(lambda client, model, prompt, cases, grade: [])
     assert len(usage_log) == before
 
 
 def test_hints_are_opt_in_and_numbered():
-    for exercise in ("15.1", "15.2"):
+    for exercise in ("15.1", "15.2", "15.3"):
         assert check.hint(exercise).total == 2

@@ -1,4 +1,4 @@
-"""Graders for lesson 15: a code-graded check, and a harness that runs a prompt over a test set.
+"""Graders for lesson 15: a code-graded check, a harness that runs a prompt over a test set, the eval as a batch.
 
 Both are graded on inputs drawn for each run: replies built as the API sends them for the check, and
 test cases, prompts and a model drawn from the catalog for the harness, run on the grader's own offline
@@ -9,13 +9,17 @@ Evaluations as the docs describe them: https://platform.claude.com/docs/en/test-
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any, Optional
 
 import anthropic
+import httpx2
 
 from .. import catalog
-from ..usage import UsageLog
+from ..connection import OFFLINE_BASE_URL, OFFLINE_KEY
+from ..offline.transport import OfflineTransport
+from ..usage import BATCH_RESULTS, RecordingTransport, UsageLog
 from . import correct, draw, grader, grader_client, kit_function, not_yet, over_rounded, same_cost, text_of_content
 
 HINTS = {
@@ -34,6 +38,14 @@ HINTS = {
         "Section 2's `evaluate` sends and grades each case; take `client`, `cases` and the check from the "
         "parameters instead of the notebook. Price each reply on the model it went to, not on `DEFAULT_MODEL`: "
         "`catalog.cost_usd(model, input_tokens, output_tokens)`.",
+    ),
+    "15.3": (
+        "One `client.messages.batches.create(requests=[...])` with a request per case, `custom_id` its `id`; poll "
+        "`client.messages.batches.retrieve(batch.id)` until `processing_status` is \"ended\", then read "
+        "`client.messages.batches.results(batch.id)` and match each result to its case by `custom_id`.",
+        "Section 6 does all of it for the lesson's cases; take the client, model, prompt, cases and check from the "
+        "parameters. A result whose `result.type` is not \"succeeded\" has no message: its row fails at no cost. "
+        "A succeeded one costs `catalog.cost_usd(model, input_tokens, output_tokens) * catalog.batch_multiplier()`.",
     ),
 }
 
@@ -161,7 +173,11 @@ CASES = 5
 
 def _draw_cases(rng: random.Random) -> list[dict]:
     numbers = rng.sample(range(100, 1000), 6)
-    picked = rng.sample(TICKETS, CASES)
+    by_label: dict[str, list[str]] = {}
+    for text, label in TICKETS:
+        by_label.setdefault(label, []).append(text)
+    # One case per label: a reply graded against another case's label always shows.
+    picked = [(rng.choice(by_label[label]), label) for label in rng.sample(sorted(by_label), CASES)]
     return [{"id": f"case-{n}", "input": text, "expected": label} for n, (text, label) in zip(numbers, picked)]
 
 
@@ -314,6 +330,158 @@ def harness(function: Any, *, seed: Optional[int] = None) -> Any:
                    "prompt's system prompt and examples, and your rows, in the order of the cases, carry what `grade` "
                    "returned for each reply, the tokens of its usage and its cost at the catalog's prices for that "
                    "model.")
+
+
+# --- 15.3 ---------------------------------------------------------------------------------------------------------
+
+class _ResultsInAnyOrder(httpx2.BaseTransport):
+    """Around the grader's recording transport: a batch's results in another order than its requests (the API
+    promises no order), keeping what the usage log does not: the batches created, which reply answered which
+    ``custom_id``. The log below it records the calls as the kit's offline backend answered them."""
+
+    def __init__(self, log: UsageLog) -> None:
+        self.inner = RecordingTransport(OfflineTransport(), offline=True, log=log)
+        self.created: list[dict] = []
+        self.answered: dict[str, dict] = {}  # custom_id -> its result, as the results carried it
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = self.inner.handle_request(request)
+        path = request.url.path.rstrip("/")
+        if response.status_code != 200:
+            return response
+        if request.method == "POST" and path == "/v1/messages/batches":
+            self.created.append(json.loads(request.content))
+        if request.method == "GET" and BATCH_RESULTS.fullmatch(path):
+            lines = response.read().splitlines()
+            for line in lines:
+                entry = json.loads(line)
+                self.answered[entry["custom_id"]] = entry["result"]
+            lines = lines[1:] + lines[:1]  # every result moves: matching by position cannot work
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            return httpx2.Response(200, headers=headers, content=b"\n".join(lines) + b"\n", request=request)
+        return response
+
+
+def _batch_client(transport: _ResultsInAnyOrder) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=OFFLINE_BASE_URL, max_retries=0,
+                               http_client=httpx2.Client(transport=transport))
+
+
+def _batch_request_problem(created: list[dict], cases: list[dict], model: str, prompt: dict) -> Optional[str]:
+    if not created:
+        return "batch_eval() created no Message Batch with the client it was given: send every case in one batch."
+    if len(created) > 1:
+        return f"batch_eval() created {len(created)} batches: send every case in one."
+    requests = [r for r in created[0].get("requests") or [] if isinstance(r, dict)]
+    for case in cases:
+        mine = [r for r in requests if r.get("custom_id") == case["id"]]
+        if len(mine) != 1:
+            return (f"{'no' if not mine else len(mine)} requests of the batch have the custom_id {case['id']!r}: "
+                    "give each case's request its `id` as `custom_id`, once.")
+        params = mine[0].get("params") or {}
+        turns = _turns(params.get("messages"))
+        if not turns or turns[-1] != ("user", " ".join(case["input"].split())):
+            return (f"the request with custom_id {case['id']!r} does not end with that case's input as its user "
+                    "turn: each case's request carries its own input.")
+        problem = _request_problem(params, case, model, prompt)
+        if problem:
+            return problem
+    if len(requests) > len(cases):
+        return f"the batch has {len(requests)} requests for {len(cases)} cases: one request per case."
+    return None
+
+
+def _batch_row_problem(row: Any, case: dict, result: dict, log: UsageLog, verdicts: _Verdicts) -> Optional[str]:
+    name = f"the row of {case['id']}"
+    if not isinstance(row, dict) or any(k not in row for k in ("id", "passed", "cost_usd")):
+        return f"{name} is not a dict with the keys 'id', 'passed' and 'cost_usd'."
+    if row["id"] != case["id"]:
+        return (f"row {case['id']!r} holds {row['id']!r}: return one row per case, in the order of `cases` (the "
+                "results come back in any order: match them by `custom_id`).")
+    if result.get("type") != "succeeded":
+        if row["passed"] is not False or row["cost_usd"] != 0:
+            return (f"the request of {case['id']} ended {result.get('type')} (its input is empty), but its row says "
+                    f"passed={row['passed']!r}, cost_usd={row['cost_usd']!r}: count a request that did not succeed "
+                    "as failed, at no cost.")
+        return None
+    message_id = result["message"]["id"]
+    given = verdicts.given.get(message_id)
+    if given is None:
+        return (f"`grade` never got the reply to {case['id']}, the message of the result whose custom_id is "
+                f"{case['id']!r}: match each result to its case by `custom_id`, not by position.")
+    if given[0] != case["expected"] or row["passed"] is not given[1]:
+        return (f"{name} does not carry `grade(message, case[\"expected\"])` for the result whose custom_id is "
+                f"{case['id']!r}: match each result to its case by `custom_id`, not by position.")
+    record = log.find(message_id)
+    cost = row["cost_usd"]
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)):
+        return f"{name} has cost_usd={cost!r}: give the cost in dollars, as a number."
+    if record is None:
+        return f"the usage log has no record of the reply to {case['id']}: read the results with the client given."
+    if same_cost(cost, record.cost_usd):
+        return None
+    if same_cost(cost, record.cost_usd / catalog.batch_multiplier()):
+        return (f"{name} is priced at the standard price: a batch's requests cost `catalog.batch_multiplier()` "
+                "times it.")
+    return over_rounded(cost, record.cost_usd, name) or (
+        f"{name} costs ${cost:.8f} by your function, but its {record.input_tokens:,} input and "
+        f"{record.output_tokens:,} output tokens cost ${record.cost_usd:.8f} at the catalog's batch price.")
+
+
+@grader("15.3 the eval as a Message Batch")
+def batch(function: Any, *, seed: Optional[int] = None) -> Any:
+    if not callable(function):
+        return not_yet("define `batch_eval(client, model, prompt, cases, grade)` and pass the function itself: "
+                       "`check.lesson15.batch(batch_eval)`.")
+    if kit_function(function):
+        return not_yet("that is one of the kit's own functions: write `batch_eval(client, model, prompt, cases, "
+                       "grade)` yourself.")
+    rng, seed = draw(seed)
+    cases, model, prompt = _draw_cases(rng), _draw_model(rng), _draw_prompts(rng)[1]
+    unused = sorted(set(LABELS) - {case["expected"] for case in cases})
+    cases.insert(rng.randrange(len(cases) + 1), {"id": f"case-{rng.randrange(1000, 10000)}", "input": "",
+                                                 "expected": rng.choice(unused)})  # sent empty: it ends errored
+    log = UsageLog()
+    transport, verdicts = _ResultsInAnyOrder(log), _Verdicts(rng, len(cases) - 1)
+    rows, error = None, None
+    try:
+        rows = function(_batch_client(transport), model, {"system": prompt["system"],
+                        "examples": list(prompt["examples"])}, [dict(case) for case in cases], verdicts)
+    except Exception as raised:  # noqa: BLE001 - the learner's function can raise anything
+        error = raised
+    one_by_one = [r for r in log.records if r.path == "/v1/messages"]
+    if one_by_one:  # before the error: the empty case's own call is then what failed
+        return not_yet(f"batch_eval() sent {len(one_by_one)} requests one at a time: put every case in one Message "
+                       "Batch, with `client.messages.batches.create`.")
+    if error is not None:
+        return not_yet(f"batch_eval() raised {type(error).__name__}: {error} (seed {seed}). Its signature is "
+                       "`batch_eval(client, model, prompt, cases, grade)`; use the `client` it is given.")
+    if rows is None:
+        return not_yet("batch_eval() returned None: return a list with one row (a dict) per case.")
+    problem = _batch_request_problem(transport.created, cases, model, prompt)
+    if problem:
+        return not_yet(problem)
+    if not transport.answered:
+        return not_yet("batch_eval() never read the batch's results: poll until `processing_status` is \"ended\", "
+                       "then read `client.messages.batches.results(batch.id)`.")
+    if not isinstance(rows, list) or len(rows) != len(cases):
+        return not_yet(f"batch_eval() returned {len(rows) if isinstance(rows, list) else type(rows).__name__} "
+                       f"rows for {len(cases)} cases: return a list with one row per case.")
+    expected_of = {case["id"]: case["expected"] for case in cases}
+    for custom_id, result in transport.answered.items():
+        given = verdicts.given.get(result["message"]["id"]) if result.get("type") == "succeeded" else None
+        if given is not None and given[0] != expected_of.get(custom_id):
+            return not_yet(f"`grade` got the reply whose custom_id is {custom_id!r} with {given[0]!r}, the expected "
+                           "label of another case: the results come back in any order, so match each result to its "
+                           f"case by `custom_id`, not by position (seed {seed}).")
+    for row, case in zip(rows, cases):
+        problem = _batch_row_problem(row, case, transport.answered.get(case["id"], {}), log, verdicts)
+        if problem:
+            return not_yet(f"{problem} (seed {seed})")
+    return correct(f"{len(cases)} cases drawn for this run went out in one Message Batch, each with its id as "
+                   "`custom_id`; the results came back in another order, and your rows, in the order of the cases, "
+                   "carry what `grade` returned for each case's own result, its cost at the catalog's batch price, "
+                   "and a failed row at no cost for the request that ended errored.")
 
 
 from . import keep_own_names  # noqa: E402 - last: the module's names are all defined

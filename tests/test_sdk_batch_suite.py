@@ -13,14 +13,18 @@ Without network and with nothing cached, the test skips, saying why, except unde
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import anthropic
 import pytest
 
 import sdk_tests_support
@@ -120,3 +124,42 @@ def test_their_calls_reached_the_loopback_server(run):
         assert state == plugin.NEEDS[call], test
     cancels = [t for t in run["outcomes"] if "_cancel" in t and "path_params" not in t]
     assert cancels and all(any(s.endswith(t) for s in report["seeded"]) for t in cancels)
+
+
+# -- the locked sdist ------------------------------------------------------------------------------------------------
+
+
+def _archive_of(tmp_path: Path, files: dict[str, bytes], version: str = "9.9.9") -> sdk_tests_support.Sdist:
+    path = tmp_path / "upstream.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"anthropic-{version}/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return sdk_tests_support.Sdist(version, path.as_uri(), hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def test_the_sdist_is_the_locked_version_of_the_installed_sdk():
+    sdist = sdk_tests_support.locked()
+    assert sdist.version == anthropic.__version__
+    assert sdist.url.startswith("https://files.pythonhosted.org/") and sdist.url.endswith(f"-{sdist.version}.tar.gz")
+    assert re.fullmatch(r"[0-9a-f]{64}", sdist.sha256)
+
+
+def test_only_the_tests_and_the_pytest_settings_are_unpacked(tmp_path, monkeypatch):
+    monkeypatch.setattr(sdk_tests_support, "CACHE", tmp_path / "cache")
+    sdist = _archive_of(tmp_path, {"pyproject.toml": b"[tool.pytest.ini_options]\n", "tests/test_x.py": b"x = 1\n",
+                                   "src/anthropic/__init__.py": b"", "tests.txt": b""})
+    folder = sdk_tests_support.tests_folder(sdist)
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert files == [sdk_tests_support.DONE, "pyproject.toml", "tests/test_x.py"]
+    assert sdk_tests_support.tests_folder(sdist) == folder  # the second time, from the cache
+
+
+def test_an_archive_whose_hash_is_not_the_locks_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(sdk_tests_support, "CACHE", tmp_path / "cache")
+    sdist = _archive_of(tmp_path, {"tests/test_x.py": b"x = 1\n"})
+    tampered = sdk_tests_support.Sdist(sdist.version, sdist.url, "0" * 64)
+    with pytest.raises(AssertionError, match="but uv.lock says"):
+        sdk_tests_support.tests_folder(tampered)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == []  # nothing kept, nothing unpacked

@@ -287,7 +287,7 @@ def test_a_stream_error_mid_way_passes_through_and_is_charged_conservatively(roo
 def test_only_the_messages_api_is_forwarded(room):
     tokens = add_learners(room, ["ann"])
     learner = client(room, tokens["ann"])
-    for call in (lambda: learner.beta.files.list(), lambda: learner.get("/v1/organizations/me", cast_to=object)):
+    for call in (lambda: learner.beta.skills.list(), lambda: learner.get("/v1/organizations/me", cast_to=object)):
         with pytest.raises(anthropic.NotFoundError, match="forwards Messages calls"):
             call()
 

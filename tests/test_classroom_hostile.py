@@ -103,7 +103,7 @@ CRAFTED = [
     ("GET", "/v1/models/../files"), ("GET", "/v1/models/../../v1/files"), ("GET", "/v1/models/x/../../messages/batches"),
     ("GET", "/v1/models/%2e%2e/files"), ("GET", "/v1/models/..%2Ffiles"), ("GET", "/v1/models/x%2F..%2F..%2Ffiles"),
     ("GET", "/v1/models/.."), ("GET", "/v1/models/."), ("GET", "/v1/models/x/y"), ("GET", "/v1/models//files"),
-    ("GET", "/v1/models/x\\..\\..\\files"), ("GET", "/v1/models/%2E%2E%2Ffiles"), ("GET", "/v1/files"),
+    ("GET", "/v1/models/x\\..\\..\\files"), ("GET", "/v1/models/%2E%2E%2Ffiles"), ("GET", "/v1/files/"),
     ("GET", "/v1/messages/batches/../../files"), ("GET", "/v1/messages/batches/msgbatch_x/../../../files"),
     ("GET", "/v1/messages/batches/not-a-batch"), ("GET", "/v1/messages/batches/msgbatch_x/results/x"),
     ("PUT", "/v1/messages/batches"), ("GET", "/v1/messages/batches/msgbatch_x/cancel"),
@@ -235,7 +235,7 @@ def test_the_instructors_account_headers_never_reach_a_learner(tmp_path, echoing
 def test_a_beta_the_catalog_does_not_price_is_refused_and_named(live_room, echoing):
     token = add_learners(live_room, ["ann"])["ann"]
     learner = client(live_room, token)
-    for betas in ("files-api-2025-04-14", "token-efficient-tools-2025-02-19, managed-agents-2026-04-01"):
+    for betas in ("mcp-client-2025-04-04", "token-efficient-tools-2025-02-19, managed-agents-2026-04-01"):
         with pytest.raises(anthropic.BadRequestError) as raised:
             learner.messages.create(model=MODEL, max_tokens=8, messages=HI, extra_headers={"anthropic-beta": betas})
         named = betas.split(",")[-1].strip()

@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 from ..offline import server as http_server
 from . import roster
 from .dashboard import dollars, top_up_command
-from .limits import RateLimits
+from .limits import MB, FileLimits, RateLimits
 from .pricing import to_nano, to_usd
 from .service import DEFAULT_DB, DEFAULT_PORT, build
 from .store import Caps, SqliteStore, StorageError
@@ -34,6 +34,16 @@ def _money(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text} is not a dollar amount (a number of dollars, 0 or more)")
+    return value
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a size in MB (a number above 0, such as 32)")
     return value
 
 
@@ -91,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"requests a learner may send at once (default {RateLimits.burst})")
     serve.add_argument("--concurrent", type=int, default=RateLimits.concurrent,
                        help=f"calls of one learner running at once (default {RateLimits.concurrent})")
+    serve.add_argument("--file-mb", type=_megabytes, default=FileLimits.per_file_bytes // MB,
+                       help=f"the largest file a learner may upload, in MB (default {FileLimits.per_file_bytes // MB})")
+    serve.add_argument("--files-mb", type=_megabytes, default=FileLimits.per_learner_bytes // MB,
+                       help="all of one learner's uploaded files together at most, in MB (default "
+                            f"{FileLimits.per_learner_bytes // MB})")
     serve.add_argument("--stuck-after", type=int, default=3,
                        help="failed tries of one exercise after which the dashboard lists a learner as stuck")
 
@@ -209,8 +224,10 @@ def _serve(args) -> None:
     except SetupError as error:
         raise SystemExit(str(error)) from None
     limits = RateLimits(args.per_minute, args.burst, args.concurrent)
+    file_limits = FileLimits(int(args.file_mb * MB), int(args.files_mb * MB))
     try:
-        started = build(args.db, key=key, upstream_url=args.upstream, limits=limits, stuck_after=args.stuck_after)
+        started = build(args.db, key=key, upstream_url=args.upstream, limits=limits, stuck_after=args.stuck_after,
+                        file_limits=file_limits)
     except StorageError as error:
         raise SystemExit(str(error)) from None
     del key

@@ -1,4 +1,5 @@
-"""Per-learner rate limits: requests per minute (a token bucket with a burst) and calls at once.
+"""Per-learner rate limits: requests per minute (a token bucket with a burst) and calls at once; and how much a
+learner may store with the Files API (``FileLimits``, kept by the store).
 
 Kept in memory: a restart gives everyone a full bucket, which costs nothing (money is limited
 by the budgets in the store, not here). A refusal says how long to wait, for ``retry-after``.
@@ -21,6 +22,21 @@ class RateLimits:
     """Requests a learner may send at once after a quiet spell."""
     concurrent: int = 8
     """Requests of one learner being answered at the same time (open streams included)."""
+
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What one learner may upload: the API itself takes files of up to 500 MB and 100 GB for the whole
+    organisation (https://platform.claude.com/docs/en/build-with-claude/files, "File storage and limits"), which a
+    class shares; a lesson's PDFs and images are a few MB."""
+
+    per_file_bytes: int = 32 * MB
+    """One file at most (32 MB: as large as a whole Messages request may be)."""
+    per_learner_bytes: int = 256 * MB
+    """All of a learner's files together at most; deleting one frees its room."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ from ..usage import _StreamedMessage
 from . import dashboard, pricing, routes
 from .batches import BatchDesk
 from .evidence import request_shape, voucher
-from .limits import GuessThrottle, RateLimiter, RateLimits, standing
+from .files import FileDesk
+from .limits import FileLimits, GuessThrottle, RateLimiter, RateLimits, standing
 from .redaction import Redactor
 from .store import Call, Refused, Store
 from .tokens import from_headers
@@ -61,9 +62,10 @@ class Answer:
     body: bytes
 
 
-def _error(status: int, error_type: str, message: str, *, retry: bool = False, headers: Optional[dict] = None) -> Answer:
+def _error(status: int, error_type: str, message: str, *, retry: bool = False, headers: Optional[dict] = None,
+           code: Optional[str] = None) -> Answer:
     request_id = new_id("req")
-    body = json.dumps(error_body(error_type, message, request_id)).encode()
+    body = json.dumps(error_body(error_type, message, request_id, code)).encode()
     return Answer(status, {**JSON_HEADERS, "request-id": request_id, "x-should-retry": "true" if retry else "false",
                            **(headers or {})}, body)
 
@@ -181,7 +183,7 @@ class Classroom:
     instructor's key out of every answer."""
 
     def __init__(self, store: Store, upstream: Upstream, limits: RateLimits = RateLimits(), *,
-                 stuck_after: int = 3, redactor: Optional[Redactor] = None):
+                 stuck_after: int = 3, redactor: Optional[Redactor] = None, file_limits: FileLimits = FileLimits()):
         self.store = store
         self.upstream = upstream
         self.limiter = RateLimiter(limits)
@@ -189,6 +191,8 @@ class Classroom:
         self.stuck_after = stuck_after
         self.redactor = redactor or Redactor(None)
         self.batches = BatchDesk(self)
+        self.file_limits = file_limits
+        self.files = FileDesk(self)
 
     # -- ASGI --------------------------------------------------------------------------------------------------
 
@@ -227,12 +231,14 @@ class Classroom:
         host = headers.get("host", "")
         # This server as the learner reached it (a batch's results_url); a relative URL if the Host is odd.
         own_url = f"{scope.get('scheme', 'http')}://{host}" if HOST.fullmatch(host) else ""
+        upload = method == "POST" and path == "/v1/files"  # a file may be larger than a Messages request
         try:
-            body = await http_server._body(receive, headers)
+            body = await http_server._body(receive, headers, self.files.body_limit() if upload else None)
         except http_server._ClientGone:
             return
         if body is None:
-            answer = _error(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.")
+            answer = self.files.too_large() if upload else _error(413, "request_too_large", "Request exceeds the "
+                                                                  "maximum allowed number of bytes.")
         elif path == "/classroom" or path.startswith("/classroom/"):
             answer = self._classroom(method, path, headers, body, address)
         else:
@@ -381,7 +387,7 @@ class Classroom:
         route = routes.match(method, raw_path, query)
         if route is None:  # before the token, as the API does: a browser's /favicon.ico gets 404, not 401
             return _error(404, "not_found_error", f"This classroom server forwards Messages calls (create, stream), "
-                                                  f"count_tokens, models and Message Batches; not {method} "
+                                                  f"count_tokens, models, Message Batches and Files; not {method} "
                                                   f"{raw_path[:200]}.")
         learner_id = self._learner(headers, address)
         if isinstance(learner_id, Answer):
@@ -403,6 +409,12 @@ class Classroom:
             if refused is not None:
                 self._note(learner_id, _error_text(400, refused.body))
                 return refused
+            if route.name in JSON_ROUTES:  # a file that is not the learner's is never named to the API
+                refused = self.files.refuse_unowned(learner_id, parsed)
+                if refused is not None:
+                    return refused
+            if route.name.startswith("file_"):
+                return await self.files.answer(learner_id, route, headers, body, send)
             if route.name.startswith("batch_"):
                 return await self.batches.answer(learner_id, route, headers, body, parsed, own_url, send)
             shape = request_shape(route.name, parsed)

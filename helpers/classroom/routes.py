@@ -1,5 +1,5 @@
 """The endpoints the classroom server forwards, and nothing else: an allow-list matched on the request's path
-(Messages, count_tokens, models, and the Message Batches endpoints).
+(Messages, count_tokens, models, the Message Batches endpoints and the Files API).
 
 A learner's path is never sent on. It must be one of the routes below exactly, in plain characters (no
 percent-encoding, no empty, ``.`` or ``..`` segments, no trailing slash): the form the SDK sends. The
@@ -22,6 +22,7 @@ QUERY_VALUE = re.compile(r"[A-Za-z0-9_\-.:@]{1,128}")
 
 
 BATCH_ID = re.compile(r"msgbatch_[A-Za-z0-9]{1,100}")
+FILE_ID = re.compile(r"file_[A-Za-z0-9]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Route:
     name: str  # "messages", "count_tokens", "models", or "batch_create", "batch_list", "batch_get", ...
     target: str  # the path and query sent upstream, built from the route
     batch_id: str = ""  # the batch a batch route is about
+    file_id: str = ""  # the file a file route is about
 
 
 # Per route: the method, and the query parameters the SDK sends that the route passes on.
@@ -43,6 +45,12 @@ _BATCH_ROUTES = {("GET", ""): "batch_get", ("DELETE", ""): "batch_delete", ("POS
                  ("GET", "/results"): "batch_results"}
 _BATCH_LIST_QUERY = ("beta", "limit", "after_id", "before_id")
 _MODEL_QUERY = ("beta",)
+_FILES = "/v1/files"
+# A file's own routes: (method, what follows its id) -> route name. SDK 2.17 ``resources/files.py`` and
+# ``resources/beta/files.py``: ``?beta=true`` from ``client.beta.files``, and on the list ``ids`` (sent as
+# ``ids[]``), ``limit``, ``page`` and ``scope_id``; ``before_id`` and ``after_id`` page the beta list's shape.
+_FILE_ROUTES = {("GET", ""): "file_get", ("DELETE", ""): "file_delete", ("GET", "/content"): "file_content"}
+_FILE_LIST_QUERY = ("beta", "ids[]", "ids", "limit", "page", "scope_id", "before_id", "after_id")
 
 
 def _query(raw: str, allowed: tuple[str, ...]) -> str:
@@ -69,6 +77,17 @@ def match(method: str, raw_path: str, raw_query: str = "") -> Optional[Route]:
             return None
         return Route(name, f"{_BATCHES}/{batch_id}" + ("/" + rest if rest else "") + _query(raw_query, ("beta",)),
                      batch_id)
+    if raw_path == _FILES:
+        if method == "POST":
+            return Route("file_upload", _FILES + _query(raw_query, ("beta",)))
+        return Route("file_list", _FILES + _query(raw_query, _FILE_LIST_QUERY)) if method == "GET" else None
+    if raw_path.startswith(_FILES + "/"):
+        file_id, _, rest = raw_path[len(_FILES) + 1:].partition("/")
+        name = _FILE_ROUTES.get((method, "/" + rest if rest else ""))
+        if name is None or not FILE_ID.fullmatch(file_id):
+            return None
+        return Route(name, f"{_FILES}/{file_id}" + ("/" + rest if rest else "") + _query(raw_query, ("beta",)),
+                     file_id=file_id)
     prefix, _, model_id = raw_path.rpartition("/")
     if prefix == "/v1/models" and method == "GET" and MODEL_ID.fullmatch(model_id) and not set(model_id) <= {"."}:
         return Route("models", f"/v1/models/{model_id}" + _query(raw_query, _MODEL_QUERY))

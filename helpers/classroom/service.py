@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional, Union
 
 from ..offline import server as http_server
 from . import tokens as tk
-from .limits import RateLimits
+from .limits import FileLimits, RateLimits
 from .proxy import Classroom
 from .redaction import Redactor
 from .store import SqliteStore, StorageError, storage_trouble
@@ -32,7 +32,8 @@ class Started:
 
 
 def build(db: Union[str, Path], *, key: Optional[str], upstream_url: str = API_URL, limits: RateLimits = RateLimits(),
-          instructor_secret: Optional[str] = None, transport=None, stuck_after: int = 3) -> Started:
+          instructor_secret: Optional[str] = None, transport=None, stuck_after: int = 3,
+          file_limits: FileLimits = FileLimits()) -> Started:
     """The app on ``db``. A new instructor token each run unless ``instructor_secret`` is given. A database that
     cannot be opened or written raises ``StorageError``, whose message names the file and the fix."""
     redactor = Redactor(key)
@@ -46,7 +47,7 @@ def build(db: Union[str, Path], *, key: Optional[str], upstream_url: str = API_U
         raise StorageError(storage_trouble(str(db), error)) from None
     store.checkpoint_in_background()
     upstream = Upstream(key=key, url=upstream_url, transport=transport)
-    app = Classroom(store, upstream, limits, stuck_after=stuck_after, redactor=redactor)
+    app = Classroom(store, upstream, limits, stuck_after=stuck_after, redactor=redactor, file_limits=file_limits)
     return Started(app, store, tk.instructor_token(secret), recovered, redactor.watch_logs())
 
 

@@ -1,4 +1,5 @@
-"""The classroom's state: learners, budgets, spending, reservations and progress, in SQLite.
+"""The classroom's state: learners, budgets, spending, reservations, progress, and who owns which batch and
+file, in SQLite.
 
 ``Store`` is the small interface the server uses; ``SqliteStore`` is the one implementation.
 Every change is one transaction (``BEGIN IMMEDIATE``: one writer at a time, also across
@@ -83,6 +84,16 @@ CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY,
     learner_id INTEGER NOT NULL REFERENCES learners(id),
     reservation INTEGER,            -- NULL once settled
+    created REAL NOT NULL
+);
+-- A file a learner uploaded: only they may see it or use it. ``id`` is NULL while the upload is on its way: its
+-- size already counts against the learner's storage, so that uploads at the same time cannot pass it together.
+CREATE TABLE IF NOT EXISTS files (
+    row INTEGER PRIMARY KEY,
+    id TEXT UNIQUE,
+    learner_id INTEGER NOT NULL REFERENCES learners(id),
+    size_bytes INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
     created REAL NOT NULL
 );
 -- An exercise cell's run, opened by the kit when the cell starts: calls made since may vouch for its pass.
@@ -493,9 +504,52 @@ class SqliteStore(Store):
                            (row["nano"], row["tokens"], nano, tokens, row["learner_id"]))
         self._write(work)
 
+    # -- files ---------------------------------------------------------------------------------------------------
+
+    def hold_upload(self, learner_id: int, size: int, most: int) -> tuple[Optional[int], int]:
+        """``(row, stored)``: an upload of ``size`` bytes held against the learner's storage (``row``, to keep or
+        drop once the API answered), or ``None`` when the learner's files (``stored`` bytes, uploads on their way
+        included) and this one would pass ``most``. One transaction: uploads at the same time cannot pass it."""
+        def work(db):
+            stored = int(db.execute("SELECT TOTAL(size_bytes) FROM files WHERE learner_id = ?",
+                                    (learner_id,)).fetchone()[0])
+            if stored + size > most:
+                return None, stored
+            cursor = db.execute("INSERT INTO files (learner_id, size_bytes, run_id, created) VALUES (?, ?, ?, ?)",
+                                (learner_id, size, self.run_id, time.time()))
+            return cursor.lastrowid, stored
+        return self._write(work)
+
+    def keep_file(self, row: int, file_id: str, size_bytes: int, call: Optional["Call"] = None) -> None:
+        """The upload held in ``row`` is the API's file ``file_id`` of ``size_bytes`` bytes."""
+        def work(db):
+            held = db.execute("UPDATE files SET id = ?, size_bytes = ? WHERE row = ? RETURNING learner_id",
+                              (file_id, size_bytes, row)).fetchone()
+            if held is not None:
+                self._keep_call(db, held["learner_id"], call)
+                self._count_call(db, held["learner_id"], None)
+        self._write(work)
+
+    def drop_upload(self, row: int) -> None:
+        self._write(lambda db: db.execute("DELETE FROM files WHERE row = ? AND id IS NULL", (row,)))
+
+    def file_owner(self, file_id: str) -> Optional[int]:
+        rows = self._read("SELECT learner_id FROM files WHERE id = ?", (file_id,))
+        return rows[0]["learner_id"] if rows else None
+
+    def learner_files(self, learner_id: int) -> list[tuple[int, str]]:
+        """``(row, file id)`` of the learner's files, newest first (the API's order)."""
+        return [(r["row"], r["id"]) for r in self._read(
+            "SELECT row, id FROM files WHERE learner_id = ? AND id IS NOT NULL ORDER BY row DESC", (learner_id,))]
+
+    def forget_file(self, file_id: str) -> None:
+        self._write(lambda db: db.execute("DELETE FROM files WHERE id = ?", (file_id,)))
+
     def recover(self):
         """Settle, at their full bound, the reservations that another run of the server left behind."""
         def work(db):
+            # An upload that a stopped run never heard back about: no one was given its id, nor can be.
+            db.execute("DELETE FROM files WHERE id IS NULL AND run_id != ?", (self.run_id,))
             # A batch's reservation outlives the run that made it: its results, read later, settle it.
             rows = db.execute("SELECT * FROM reservations WHERE run_id != ? AND kind != 'batch'",
                               (self.run_id,)).fetchall()

@@ -167,6 +167,15 @@ def _expires(raw: Optional[_Part]) -> Optional[int]:
     return seconds
 
 
+def upload_size(body: bytes, content_type: str) -> Optional[int]:
+    """The size of an upload's file (its part ``file``), or None when the body is no upload this module can read."""
+    try:
+        part = _parts(body, content_type).get("file")
+    except ApiError:
+        return None
+    return len(part.content) if part is not None else None
+
+
 def upload(body: bytes, content_type: str) -> dict:
     global _uploads
     parts = _parts(body, content_type)

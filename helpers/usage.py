@@ -27,6 +27,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import marshal
 import re
 import secrets
 import threading
@@ -122,20 +123,40 @@ class Record:
         return "count_tokens" if self.path.endswith("count_tokens") else ("stream" if self.streamed else "create")
 
 
-def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool]]:
-    """The pair (seal, sealed_by_kit) around a key made for this process; the key lives only in their closure."""
+_SEALED_FIELDS = tuple(f.name for f in dataclasses.fields(Record)
+                       if f.name not in ("time", "seal", "request_body", "response"))
+_FALLBACK_ENCODER = json.JSONEncoder(sort_keys=True, default=repr)
+
+
+def _sealed_bytes(value: Any) -> bytes:
+    """``value`` as bytes for the seal: ``marshal`` (version 2, which writes no back-references, so equal values
+    give equal bytes) for the plain values a record holds, many times faster than JSON; anything else by its
+    JSON or ``repr``, under another prefix, so that a value swapped for a look-alike of another type differs."""
+    try:
+        return b"m" + marshal.dumps(value, 2)
+    except ValueError:
+        return b"j" + _FALLBACK_ENCODER.encode(value).encode("utf-8", "surrogatepass")
+
+
+def _make_sealer() -> tuple[Callable[..., Record], Callable[[Any], bool], Callable[[Record], bool]]:
+    """(seal, sealed_by_kit, just_sealed) around a key made for this process; the key lives only in their closure."""
     key = secrets.token_bytes(32)
+    fresh = threading.local()  # the record this thread sealed last, until the log takes it
 
     def digest(record: Record) -> str:
-        fields = [(f.name, getattr(record, f.name)) for f in dataclasses.fields(record)
-                  if f.name not in ("seal", "request_body", "response")]
-        mac = hmac.new(key, repr(fields).encode(), hashlib.sha256)
+        fields = (repr(record.time), *[getattr(record, name) for name in _SEALED_FIELDS])
+        mac = hmac.new(key, _sealed_bytes(fields), hashlib.sha256)
         mac.update(b"\0" + record.request_body + b"\0")
-        mac.update(json.dumps(record.response, sort_keys=True, default=repr).encode())
+        mac.update(_sealed_bytes(record.response))
         return mac.hexdigest()
 
-    def seal(record: Record) -> Record:
-        return dataclasses.replace(record, seal=digest(record))
+    def seal(record: Record, *, in_place: bool = False) -> Record:
+        """A sealed copy of ``record``; or ``record`` itself, sealed, when its maker holds the only reference
+        (the transport, which has just made it)."""
+        sealed = record if in_place else dataclasses.replace(record, seal="")
+        object.__setattr__(sealed, "seal", digest(sealed))
+        fresh.record = sealed
+        return sealed
 
     def sealed_by_kit(record: Any) -> bool:
         """Whether ``record`` was made by the kit's transport and is unchanged since (fields and response alike)."""
@@ -144,10 +165,16 @@ def _make_sealer() -> tuple[Callable[[Record], Record], Callable[[Any], bool]]:
         except Exception:  # noqa: BLE001 - anything that cannot be digested is not the transport's record
             return False
 
-    return seal, sealed_by_kit
+    def just_sealed(record: Record) -> bool:
+        """Whether ``record`` is the one ``seal`` returned last in this thread, asked once: the transport hands
+        it straight to the log, so nothing can have changed it since and it need not be digested again."""
+        last, fresh.record = getattr(fresh, "record", None), None
+        return last is record
+
+    return seal, sealed_by_kit, just_sealed
 
 
-_seal, sealed_by_kit = _make_sealer()
+_seal, sealed_by_kit, _just_sealed = _make_sealer()
 
 
 class RecordsView(Sequence):
@@ -205,7 +232,7 @@ class UsageLog:
 
     def _add(self, record: Record) -> None:
         """The transport's way in: only a record it sealed is taken."""
-        if not sealed_by_kit(record):
+        if not (_just_sealed(record) or sealed_by_kit(record)):
             raise PermissionError("this record was not made by the kit's transport (or was changed since)")
         with self._lock:
             # Calls are listed in the order they were made: a stream is recorded when it ends,
@@ -496,7 +523,7 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         try:
             record = make()
             if self._seals:
-                record = _seal(record)
+                record = _seal(record, in_place=True)  # made just above: nobody else holds it yet
             self.log._add(record)
         except Exception as error:  # noqa: BLE001 - see the module docstring
             warnings.warn(f"The usage log could not record a call ({type(error).__name__}: {error}); "

@@ -311,14 +311,16 @@ class _Counting:
 
 
 def _long_stream_body() -> bytes:
-    """A streamed tool call whose input is long: thousands of input_json_delta events."""
+    """A streamed tool call whose input is long: thousands of input_json_delta events, over a megabyte in all, so
+    that a client's socket buffers (about 200 KB on loopback until it reads) cannot take in most of the stream
+    however late the test's close reaches the server."""
     tool = {
         "name": "store_note", "description": "Store a note.",
-        "input_schema": {"type": "object", "properties": {"note": {"type": "string", "const": "n" * 40_000}},
+        "input_schema": {"type": "object", "properties": {"note": {"type": "string", "const": "n" * 150_000}},
                          "required": ["note"]},
     }
     return json.dumps({
-        "model": DEFAULT_MODEL, "max_tokens": 60_000, "stream": True, "tools": [tool],
+        "model": DEFAULT_MODEL, "max_tokens": 100_000, "stream": True, "tools": [tool],
         "tool_choice": {"type": "tool", "name": "store_note"},
         "messages": [{"role": "user", "content": "Store the note."}],
     }).encode()

@@ -119,6 +119,25 @@ def test_a_record_that_ends_late_is_listed_where_its_call_started():
     assert [r.request_id for r in log.records] == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize("tamper", [
+    lambda record: record.response["usage"].update(output_tokens=float(record.response["usage"]["output_tokens"])),
+    lambda record: record.response["content"][0].update(type=record.response["content"][0]["type"] + " "),
+    lambda record: record.response.update(stop_sequence=False),  # None and False, 1 and True: not the same
+    lambda record: object.__setattr__(record, "offline", 1),
+    lambda record: object.__setattr__(record, "latency_s", record.latency_s + 1e-12),
+    lambda record: object.__setattr__(record, "text_deltas", [5]),
+])
+def test_a_sealed_record_changed_in_place_no_longer_matches(tamper):
+    connect("offline", quiet=True).messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=HELLO)
+    [record] = usage_log.records
+    assert usage.sealed_by_kit(record) and usage.sealed_by_kit(record)  # checking it changes nothing
+    tamper(record)
+    assert not usage.sealed_by_kit(record)
+    log = usage.UsageLog()
+    with pytest.raises(PermissionError):
+        log._add(record)
+
+
 def test_a_listener_that_raises_never_repeats_or_breaks_a_call():
     """An error inside the transport looks like a network failure to the SDK, which would send the request again."""
     from call_counter import CallCounter

@@ -272,6 +272,19 @@ def answer(method: str, path: str, query: dict, body: object, version: str, base
     raise ApiError("not_found_error", say("not_found_route"))
 
 
+def seed(batch_id: str, body: dict, version: str = validate.API_VERSIONS[0], *, ended: bool = False) -> None:
+    """Keep a batch of ``body``'s requests (checked as ``create`` checks them) under a chosen id, in place of
+    any batch of that id: for tests whose calls name a fixed id, as the SDK's own tests do.
+
+    It is ``in_progress`` as if created now; with ``ended``, as if created ``PROCESSING_S`` ago, so the next
+    call sees it ended, with its results."""
+    created = clock() - (PROCESSING_S if ended else 0.0)
+    batch = Batch(batch_id, check_requests(body), version, created)
+    with _lock:
+        _batches.pop(batch_id, None)  # so that it lists as the newest
+    _keep(batch)
+
+
 def forget() -> None:
     """Drop every batch (tests)."""
     with _lock:

@@ -55,16 +55,19 @@ def _sources(messages: list) -> Iterator[tuple[str, int, dict, str]]:
     counts = {"document": 0, "search_result": 0}
     for i, message in enumerate(messages):
         content = message.get("content") if isinstance(message, dict) else None
-        for j, block in enumerate(content if isinstance(content, list) else ()):
-            where = f"messages.{i}.content.{j}"
-            inner = block.get("content") if isinstance(block, dict) and block.get("type") == "tool_result" else None
-            items = [(block, where)] + [(item, f"{where}.tool_result.content.{k}")
-                                        for k, item in enumerate(inner if isinstance(inner, list) else ())]
-            for item, at in items:
-                kind = item.get("type") if isinstance(item, dict) else None
-                if kind in counts:
-                    yield kind, counts[kind], item, f"{at}.{kind}"
-                    counts[kind] += 1
+        if not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind in counts:  # (paths are written only for the blocks yielded: most blocks are neither)
+                yield kind, counts[kind], block, f"messages.{i}.content.{j}.{kind}"
+                counts[kind] += 1
+            elif kind == "tool_result" and isinstance(block.get("content"), list):
+                for k, item in enumerate(block["content"]):
+                    inner = item.get("type") if isinstance(item, dict) else None
+                    if inner in counts:
+                        yield inner, counts[inner], item, f"messages.{i}.content.{j}.tool_result.content.{k}.{inner}"
+                        counts[inner] += 1
 
 
 def _check_setting(block: dict, where: str) -> None:

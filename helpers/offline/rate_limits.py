@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Callable
 
 WINDOW_S = 60  # the limits are per minute, and the buckets refill continuously
@@ -32,8 +33,12 @@ clock: Callable[[], float] = time.time
 def _reset(used: int, limit: int, now: float) -> str:
     """When a bucket that ``used`` took from is full again, to the second (rounded up)."""
     refill_s = WINDOW_S * min(used, limit) / limit
-    moment = datetime.fromtimestamp(math.ceil(now + refill_s), tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339(math.ceil(now + refill_s))
+
+
+@lru_cache(maxsize=256)  # calls in the same few seconds share their reset times
+def _rfc3339(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _bucket(name: str, limit: int, used: int, now: float) -> dict[str, str]:

@@ -61,11 +61,16 @@ class Draft:
 class _Context:
     turns: int
     last_user: str
-    earlier: list[str]  # every turn before the last user turn, user's and assistant's alike
+    history: list[dict]  # every turn before the last user turn, user's and assistant's alike
     system: str
     prefill: str
     examples: list[tuple[str, str]] = field(default_factory=list)  # few-shot pairs: (input, label)
     values: dict = field(default_factory=dict)
+
+    @property
+    def earlier(self) -> list[str]:
+        """The text of each turn of ``history``: only recalling replies read it, so it is made when asked for."""
+        return [_text_of(m["content"]) for m in self.history]
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +114,7 @@ def _context(request: Request) -> _Context:
     context = _Context(
         turns=turns,
         last_user=_text_of(request.messages[last]["content"]) if users else "",
-        earlier=[_text_of(m["content"]) for m in request.messages[:last]],
+        history=request.messages[:last],
         system=request.system_text,
         prefill=request.prefill or "",
         examples=_examples(request.messages[:last]),
@@ -146,8 +151,11 @@ def _examples(turns: list[dict]) -> list[tuple[str, str]]:
     if len(turns) < 2 * _MIN_EXAMPLES or len(turns) % 2:
         return []
     pairs, other = [], 0
+    exchanges = len(turns) // 2
     for user, assistant in zip(turns[0::2], turns[1::2]):
         if user["role"] != "user" or assistant["role"] != "assistant":
+            return []
+        if 2 * other >= exchanges:  # the labelled pairs can no longer outnumber the other exchanges
             return []
         spoken = [b for b in assistant["content"] if b.get("type") not in _NOT_SPOKEN]
         if any(b.get("type") in _TOOL_BLOCKS for b in (*user["content"], *spoken)):
@@ -170,11 +178,12 @@ def _entry_text(entry: dict, context: _Context) -> str:
         return _fill(entry["reply"], context.values)
     pattern = re.compile(entry["recall"], re.IGNORECASE)
     # Like the model, the backend reads every earlier turn, the ones you wrote for the assistant too.
-    for earlier in reversed(context.earlier):
+    earlier_texts = context.earlier
+    for earlier in reversed(earlier_texts):
         found = pattern.search(earlier)
         if found:
             return _fill(entry["reply"], {**context.values, "recall": found.group(1)})
-    if not context.earlier:  # the history was not sent: say so
+    if not earlier_texts:  # the history was not sent: say so
         return _fill(entry["otherwise"], context.values)
     # The history was sent, but not in the words the backend looks for: never claim it is missing.
     return _fill(texts()["recall_missed"], {**context.values, "looks_for": entry["looks_for"]})

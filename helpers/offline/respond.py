@@ -68,7 +68,9 @@ def _thinking_block(request: Request, plan: Draft, limit: int) -> tuple[Optional
     used = min(full, limit)
     if used == 0:
         return None, 0, full > 0
-    shown = "".join(tokens.pieces(plan.thinking.shown, tokenizer)[:used])
+    shown = plan.thinking.shown
+    if tokens.count_text(shown, tokenizer) > used:  # cut: the pieces are the tokens counted, in order
+        shown = "".join(tokens.pieces(shown, tokenizer)[:used])
     return {"type": "thinking", "thinking": shown, "signature": plan.thinking.signature}, used, used < full
 
 
@@ -108,11 +110,11 @@ def message(request: Request, plan: Optional[Draft] = None) -> dict:
                 used += tokens.count_text(text + stop[1], tokenizer)
                 stop_reason, stop_sequence = "stop_sequence", stop[1]
             else:
-                pieces = tokens.pieces(text, tokenizer)
-                if len(pieces) > left:
-                    text = "".join(pieces[:left])
+                count = tokens.count_text(text, tokenizer)  # the number of pieces, counted once per text
+                if count > left:
+                    text = "".join(tokens.pieces(text, tokenizer)[:left])
                     stop_reason = limit_reason
-                used += min(len(pieces), left)
+                used += min(count, left)
             if text:
                 # A citation follows its text (streamed, after the text deltas): a cut text loses it.
                 cited = block.get("citations") if text == block["text"] else None

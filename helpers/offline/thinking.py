@@ -98,8 +98,7 @@ def _canonical(value: Any) -> bytes:
 
 
 def _feed(digest: Any, part: bytes) -> None:
-    digest.update(b"%d:" % len(part))  # length first: no two conversations feed the same bytes
-    digest.update(part)
+    digest.update(b"%d:%s" % (len(part), part))  # length first: no two conversations feed the same bytes
 
 
 def _turn_bytes(message: dict) -> bytes:
@@ -133,12 +132,15 @@ def prefix_digests(body: dict, wanted: Optional[set[int]] = None) -> dict[int, s
     _feed(digest, _canonical([{"type": "text", "text": system}] if isinstance(system, str) else system or None))
     _feed(digest, _canonical(body.get("tools") or []))
     digests = {}
+    last_wanted = max(wanted, default=-1)
+    update = digest.update
     for i, message in enumerate(messages):
         if i in wanted:
             digests[i] = digest.hexdigest()[:32]
-        if i >= max(wanted, default=-1):
+        if i >= last_wanted:
             return digests
-        _feed(digest, _turn_bytes(message))
+        part = _turn_bytes(message)
+        update(b"%d:%s" % (len(part), part))
     if len(messages) in wanted:
         digests[len(messages)] = digest.hexdigest()[:32]
     return digests

@@ -165,20 +165,24 @@ def _check_messages(messages: Any) -> tuple[list[dict], int]:
         raise invalid(say("too_many_messages", limit=MAX_MESSAGES))
     breakpoints = 0
     for i, message in enumerate(messages):
-        where = f"messages.{i}"
-        _expect(message, dict, "dictionary", where)
-        for key in message:
-            if key not in ("role", "content"):
-                raise invalid(say("extra_input", field=f"{where}.{key}"))
-        for key in ("role", "content"):
-            if key not in message:
-                raise invalid(say("field_required", field=f"{where}.{key}"))
-        _literal(message["role"], ROLES, f"{where}.role")
+        # The usual turn (a dict of a role and a content) passes with few tests; anything else is checked in full.
+        if not isinstance(message, dict) or len(message) != 2 or "role" not in message or "content" not in message:
+            where = f"messages.{i}"
+            _expect(message, dict, "dictionary", where)
+            for key in message:
+                if key not in ("role", "content"):
+                    raise invalid(say("extra_input", field=f"{where}.{key}"))
+            for key in ("role", "content"):
+                if key not in message:
+                    raise invalid(say("field_required", field=f"{where}.{key}"))
+        if message["role"] not in ROLES:
+            _literal(message["role"], ROLES, f"messages.{i}.role")
         content = message["content"]
-        _expect(content, (str, list), "string or list", f"{where}.content")
         if isinstance(content, list):
             for j, block in enumerate(content):
-                breakpoints += blocks.check(block, f"{where}.content.{j}")
+                breakpoints += blocks.check(block, f"messages.{i}.content.{j}")
+        elif not isinstance(content, str):
+            _expect(content, (str, list), "string or list", f"messages.{i}.content")
     last = len(messages) - 1
     for i, message in enumerate(messages):
         final_assistant = i == last and message["role"] == "assistant"
@@ -206,7 +210,7 @@ def _merge(messages: list[dict]) -> tuple[list[dict], list[int]]:
         if merged and merged[-1]["role"] == message["role"]:
             merged[-1]["content"].extend(blocks)
         else:
-            merged.append({"role": message["role"], "content": list(blocks)})
+            merged.append({"role": message["role"], "content": blocks})  # a new list already: _as_blocks copies
             starts.append(i)
     return merged, starts
 

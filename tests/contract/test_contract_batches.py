@@ -3,12 +3,15 @@ pagination, cancel, delete, and results as JSONL, with processing on a clock the
 
 from __future__ import annotations
 
+import re
+
 import anthropic
 import pytest
 
 from contract_support import check_error
 from helpers import DEFAULT_MODEL, catalog
 from helpers.offline import batches
+from helpers.offline.errors import ApiError
 from helpers.offline.wording import say
 
 HI = [{"role": "user", "content": "Say hello."}]
@@ -146,3 +149,18 @@ def test_every_batch_answer_passes_the_sdks_strict_response_validation(loopback_
         assert strict.messages.batches.cancel(other.id).processing_status == "canceling"
         assert strict.messages.batches.delete(made.id).type == "message_batch_deleted"
         batches.forget()
+
+
+def test_a_seeded_batch_answers_under_its_chosen_id_in_the_state_asked_for(api):
+    """``batches.seed`` (for tests whose calls name a fixed id) makes a batch as ``create`` would, under that id."""
+    api.call(api.client.messages.batches.create, requests=[_request("older")])
+    batches.seed("fixed_id", {"requests": [_request("a")]}, ended=True)
+    ended = api.call(api.client.messages.batches.retrieve, "fixed_id")
+    assert ended.processing_status == "ended" and ended.request_counts.succeeded == 1
+    assert set(_results(api, "fixed_id")) == {"a"}
+    batches.seed("fixed_id", {"requests": [_request("b"), _request("c")]})  # in place of the ended one
+    assert api.call(api.client.messages.batches.list).data[0].id == "fixed_id"
+    canceling = api.call(api.client.messages.batches.cancel, "fixed_id")
+    assert canceling.processing_status == "canceling" and canceling.request_counts.processing == 2
+    with pytest.raises(ApiError, match=re.escape(say("batch_empty"))):
+        batches.seed("fixed_id", {"requests": []})  # checked as create checks a batch

@@ -64,13 +64,15 @@ def test_show_with_sources_right_answers_pass(learner, body):
      "thinking"),
     (SHOW_RIGHT.replace('f\'[{n}] "{c.cited_text}"\'', 'f\'[{n}] "{html.escape(c.cited_text)}"\'')
      .replace("parts, sources", "import html\nparts, sources"), "escaped"),
-    (SHOW_RIGHT.replace('return "\\n".join(lines)', 'from IPython.display import HTML\nreturn HTML("<br>".join(lines))'),
+    (SHOW_RIGHT.replace('return "\\n".join(lines)',
+                        'from IPython.display import HTML\nreturn HTML("<br>".join(lines))'),
      "returned a HTML"),
     (SHOW_RIGHT.replace("title = c.title if c.type == \"search_result_location\" else c.document_title",
                         "title = c.document_title"), "has no attribute"),
     (SHOW_RIGHT.replace(' + (f" ({title})" if title else "")', ""), "does not name its source"),
     # markers numbered per block, from 1 each time
-    (SHOW_RIGHT.replace("for citation in block.citations or []:", "for k, citation in enumerate(block.citations or []):")
+    (SHOW_RIGHT.replace("for citation in block.citations or []:",
+                        "for k, citation in enumerate(block.citations or []):")
      .replace('parts.append(f"[{len(sources)}]")', 'parts.append(f"[{k + 1}]")'), "marker"),
     # every marker at the end of the text, not after its block
     (SHOW_RIGHT.replace('parts.append(f"[{len(sources)}]")', "pass")
@@ -222,7 +224,7 @@ def test_every_seed_draws_a_case_of_each_kind():
 
     for seed in range(40):
         rng, _ = check.draw(seed)
-        message = lesson16._reply_with_sources(rng)
+        message = lesson16._reply_with_sources(rng, seed % 2 == 0)
         kinds = {c.type for b in message.content if b.type == "text" for c in b.citations or []}
         assert kinds == set(lesson16.KINDS)
         documents = lesson16._documents(rng)

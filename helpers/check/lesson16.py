@@ -58,7 +58,8 @@ MARKUP = ("<b>bold</b>", "<script>alert(1)</script>", "**not bold**", "&amp;", "
 
 def _sentences() -> list[str]:
     prose = " ".join(line for line in GARDEN_HANDBOOK.splitlines() if line and not line.startswith("#"))
-    return [s.strip() + " " for s in re.findall(r"[^.!?]+[.!?]", prose) if len(s.split()) >= 5 and s.strip()[0].isupper()]
+    found = (s.strip() for s in re.findall(r"[^.!?]+[.!?]", prose))
+    return [s + " " for s in found if len(s.split()) >= 5 and s[0].isupper()]
 
 
 SENTENCES = _sentences()
@@ -93,17 +94,17 @@ def _cited(rng: random.Random, kind: str, markup: str) -> dict:
         block = rng.randrange(0, 8)
         return {"type": kind, "cited_text": text, "document_index": index, "document_title": title,
                 "start_block_index": block, "end_block_index": block + 1, "file_id": None}
-    return {"type": kind, "cited_text": text, "search_result_index": index, "source": f"https://example.com/{_token(rng)}",
-            "title": title, "start_block_index": 0, "end_block_index": 1}
+    return {"type": kind, "cited_text": text, "search_result_index": index, "title": title,
+            "source": f"https://example.com/{_token(rng)}", "start_block_index": 0, "end_block_index": 1}
 
 
 KINDS = ("char_location", "page_location", "content_block_location", "search_result_location")
 
 
-def _reply_with_sources(rng: random.Random) -> anthropic.types.Message:
-    """A made-up reply: maybe a thinking block first, text blocks with and without citations, every kind cited."""
+def _reply_with_sources(rng: random.Random, thinking: bool) -> anthropic.types.Message:
+    """A made-up reply: a thinking block first if asked, text blocks with and without citations, every kind cited."""
     content: list[dict] = []
-    if rng.random() < 0.7:
+    if thinking:
         content.append({"type": "thinking", "thinking": f"Thinking {_token(rng, 10)}.", "signature": _token(rng)})
     kinds = list(KINDS) + rng.sample(KINDS, 2)
     rng.shuffle(kinds)
@@ -180,7 +181,8 @@ def show_with_sources(function: Any, *, seed: Optional[int] = None) -> Any:
     if kit_function(function):
         return not_yet("that is one of the kit's own functions: write `show_with_sources(message)` yourself.")
     rng, seed = draw(seed)
-    runs = [_reply_with_sources(rng) for _ in range(3)]
+    runs = [_reply_with_sources(rng, thinking) for thinking in (True, rng.random() < 0.5, False)]
+    rng.shuffle(runs)
     for message in runs:
         try:
             got = function(message)
@@ -193,9 +195,9 @@ def show_with_sources(function: Any, *, seed: Optional[int] = None) -> Any:
         if problem:
             return not_yet(f"{problem} (seed {seed})")
     return correct(f"on {len(runs)} replies made up for this run (citations of all four location types, quotes "
-                   "holding markup, thinking blocks first), show_with_sources() returned plain text with every text "
-                   "block in order, each citation's marker after its block, and a list quoting each `cited_text` "
-                   "as it is, with its source's title.")
+                   "holding markup, one reply opening with a thinking block), show_with_sources() returned plain "
+                   "text with every text block in order, each citation's marker after its block, and a list quoting "
+                   "each `cited_text` as it is, with its source's title.")
 
 
 # --- 16.2 ---------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ https://platform.claude.com/docs/en/build-with-claude/search-results; SDK 2.17 `
 - Citations and structured outputs (``output_config.format``) cannot be combined: a 400 (the structured outputs
   page lists citations among the incompatible features).
 
-What is the kit's own: it cites the first passage (first sentence, first page with text, first text block) of
+What is the kit's own: it cites the first passage (first sentence of prose, first page with text, first text block) of
 each citable source, at most ``MAX_CITED``; search results cite only when their ``citations`` say ``enabled``,
 and, like documents, all or none of them (UNCONFIRMED both: the search results page shows the setting, not a
 default). A PDF whose text the kit cannot read (compressed pages) and a source it cannot fetch (a URL) are named,
@@ -41,7 +41,25 @@ from .errors import invalid
 from .wording import say
 
 MAX_CITED = 8
-_SENTENCE = re.compile(r".*?[.!?]+(?:\s+|$)", re.S)
+# A sentence ends at . ! or ? before a space, or at a line's end (a heading, a list item); it takes the spaces after it.
+_SENTENCE = re.compile(r".*?(?:[.!?]+(?=\s|$)|(?=\n)|$)\s*", re.S)
+MIN_PROSE_WORDS = 4
+
+
+def _first_sentence(text: str) -> tuple[int, int]:
+    """Where the first sentence of prose is: the kit's reply cites a sentence, as the API's plain-text citations
+    do, and passes over Markdown headings and short list labels ("## 1. ") to the first one of a few words."""
+    fallback, start = None, 0
+    while start < len(text):
+        found = _SENTENCE.match(text, start)
+        end = found.end() if found and found.end() > start else len(text)
+        piece = text[start:end].strip()
+        if piece and fallback is None:
+            fallback = (start, end)
+        if len(piece.split()) >= MIN_PROSE_WORDS and not piece.startswith(("#", "|", ">")):
+            return start, end
+        start = end
+    return fallback or (0, len(text))
 
 
 def _enabled(block: dict) -> bool:
@@ -124,10 +142,9 @@ def _document(index: int, block: dict, file_id: Optional[str]) -> Cited:
     kind = source.get("type")
     if kind == "text" and str(source.get("data", "")).strip():
         text = source["data"]
-        found = _SENTENCE.match(text)
-        end = found.end() if found else len(text)
-        return Cited("document", index, title, {"type": "char_location", "cited_text": text[:end],
-                                                 "start_char_index": 0, "end_char_index": end, **common}, "text")
+        start, end = _first_sentence(text)
+        return Cited("document", index, title, {"type": "char_location", "cited_text": text[start:end],
+                                                 "start_char_index": start, "end_char_index": end, **common}, "text")
     if kind == "base64":
         layout = media.pdf_page_layout(base64.b64decode(source.get("data", "")))
         for number, page in enumerate(layout or (), start=1):

@@ -408,3 +408,12 @@ def test_a_malformed_citations_setting_is_refused_at_its_place(api, setting, fie
         _ask(api, _doc(plain, citations=setting))
     check_error(caught.value, 400, "invalid_request_error",
                 say("wrong_type", field=f"messages.0.content.0.document.{field}", kind=kind))
+
+
+def test_a_plain_text_citation_passes_over_headings_to_a_sentence_of_prose(api):
+    text = "# Handbook\n\n## 1. Plots\n\nEach member gets one plot of ten square metres. Plots open in March.\n"
+    reply = api.create(model=DEFAULT_MODEL, max_tokens=400, messages=[{"role": "user", "content": [
+        _doc({"type": "text", "media_type": "text/plain", "data": text}, citations={"enabled": True}), QUESTION]}])
+    cited, = [c for b in reply.content if b.type == "text" for c in (b.citations or [])]
+    assert text[cited.start_char_index:cited.end_char_index] == cited.cited_text
+    assert cited.cited_text == "Each member gets one plot of ten square metres. "

@@ -193,6 +193,15 @@ def test_file_turn_unsolved_and_a_reply_from_before_the_attempt(learner):
     assert not result.passed, result  # the cell draws a new file, and the reply came before its attempt
 
 
+def test_file_turn_asks_for_the_file_where_the_request_went(learner, monkeypatch):
+    # A key in the environment would make connect() live; this learner's client is offline on purpose.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "kit-lesson16-sentinel")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("KIT_MODE", raising=False)
+    result = learner.answer(FILE, 'client = connect("offline", quiet=True)\n' + FILE_RIGHT)
+    assert result.passed, result
+
+
 def test_file_turn_a_file_of_an_earlier_run_is_refused(learner):
     learner.run("file_task = check.lesson16.file_task(seed=1)\n" + UPLOAD + "old = uploaded")
     result = learner.answer(FILE, "uploaded = old\n" + DOCUMENT + SEND)

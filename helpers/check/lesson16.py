@@ -351,11 +351,12 @@ def _blocks(content: Any) -> list[dict]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
-def _metadata(file_id: str) -> Any:
-    """The file's metadata, asked of the API the lesson's ``connect()`` reaches (live, classroom or offline)."""
+def _metadata(file_id: str, offline: bool) -> Any:
+    """The file's metadata, asked where the graded request went: the offline backend when its record says so
+    (whatever ``connect()`` would choose now), else the API the lesson's ``connect()`` reaches (live or classroom)."""
     from ..connection import connect
 
-    return connect(quiet=True).files.retrieve_metadata(file_id)
+    return connect("offline" if offline else None, quiet=True).files.retrieve_metadata(file_id)
 
 
 @grader("16.3 a file uploaded once and sent by its id, with citations on")
@@ -394,7 +395,7 @@ def file_turn(reply: Any, uploaded: Any = None) -> Any:
     if not any(b.get("type") == "text" and str(b.get("text", "")).strip() for b in blocks):
         return not_yet("the request named the file but asked nothing: add a text block with your question.")
     try:
-        stored = _metadata(uploaded.id)
+        stored = _metadata(uploaded.id, record.offline)
     except anthropic.APIStatusError as error:
         return not_yet(f"the API has no file {uploaded.id!r} now ({error.status_code}): upload this run's file in "
                        "this cell and send the request that names it.")

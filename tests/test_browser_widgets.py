@@ -85,6 +85,20 @@ def lab(tmp_path_factory):
 NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
+# Resolves once the notebook's width has stayed the same for a few frames (at most about half a second): a new
+# window size or a closed sidebar is laid out by then.
+LAID_OUT = """() => new Promise(done => {
+  let last = null, same = 0, frames = 0;
+  const look = () => {
+    const width = document.querySelector('.jp-Notebook')?.getBoundingClientRect().width;
+    same = width === last ? same + 1 : 0;
+    last = width;
+    if (same >= 3 || ++frames > 30) done(); else requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})"""
+
+
 def _show(page, locator) -> None:
     """Scroll ``locator`` to the top of the notebook; offscreen cells are laid out only once they are near, so
     it is scrolled again until it stays there (a few frames, then with longer pauses on a busy machine)."""
@@ -107,7 +121,7 @@ def _set_left_sidebar(page, *, shown: bool) -> None:
         page.evaluate("() => window.jupyterapp?.commands.execute('application:toggle-left-area')")
         if page.locator("#jp-left-stack").is_visible() != shown:
             page.keyboard.press("Control+b")
-        page.wait_for_timeout(300)
+        page.evaluate(LAID_OUT)
 
 
 def _misfits(page, locator) -> list[str]:
@@ -153,7 +167,7 @@ def _check_fit(page, url: str, lesson: str) -> None:
             page.set_viewport_size({"width": width, "height": 1000})
             if sidebar == "no-sidebar":  # the file browser closed: a wider output area, as many learners use it
                 _set_left_sidebar(page, shown=False)
-            page.wait_for_timeout(500)
+            page.evaluate(LAID_OUT)
             problems = []
             widgets = page.locator(WIDGETS)
             for index in range(widgets.count()):
@@ -185,7 +199,7 @@ def test_widgets_and_grader_results_fit_the_notebook_column(lab, name, request):
 def test_history_editor_and_docked_usage_viewer_in_jupyterlab(lesson03_run):
     page = lesson03_run
     page.set_viewport_size({"width": 1400, "height": 1000})  # as the lesson ran (the fit check ends narrower)
-    page.wait_for_timeout(500)
+    page.evaluate(LAID_OUT)
     try:
         editor = page.locator(".kit-history-editor").first
         viewer = page.locator(".kit-usage-viewer").first

@@ -218,32 +218,14 @@ class BatchDesk:
 
     async def _results(self, learner_id, route, headers, send) -> Optional["Answer"]:
         """The results file passed through as it comes; its usage, added up on the way, settles the batch."""
-        from .proxy import Answer, _error_text, http_server  # noqa: PLC0415
+        cost = ResultsCost()
 
-        try:
-            response = await self.room.upstream.send("GET", route.target, headers, b"")
-        except httpx2.HTTPError as error:
-            self.room._note(learner_id, f"the API could not be reached ({type(error).__name__})")
-            return self.room._unreachable(error)
-        try:
-            if response.status_code != 200:
-                data = await response.aread()
-                self.room._note(learner_id, _error_text(response.status_code, data))
-                return Answer(response.status_code, self.room._returned(response, learner_id), data)
-            cost = ResultsCost()
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": http_server._raw_headers(self.room._returned(response, learner_id))})
-            async for chunk in response.aiter_bytes():
-                cost.feed(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        def settle() -> None:
             cost.finish()
             # Settled before the file's end reaches the learner: what they read next is already charged.
             self.room.store.settle_batch(route.batch_id, cost.nano, cost.tokens)
-            self.room._note(learner_id)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return None
-        finally:
-            await response.aclose()
+
+        return await self.room._relay(learner_id, route.target, headers, send, feed=cost.feed, before_end=settle)
 
     async def _settle_from_results(self, batch_id: str, headers: dict[str, str]) -> None:
         """Read a batch's results here (before it is deleted), so that it is charged what it cost."""

@@ -284,25 +284,5 @@ class FileDesk:
 
     async def _download(self, learner_id, route, headers, send) -> Optional["Answer"]:
         """The file's content passed through as it comes (the API lets only files that tools made be downloaded)."""
-        from .proxy import Answer, _error_text, http_server  # noqa: PLC0415
-
-        try:
-            response = await self.room.upstream.send("GET", route.target, headers, b"")
-        except httpx2.HTTPError as error:
-            self.room._note(learner_id, f"the API could not be reached ({type(error).__name__})")
-            return self.room._unreachable(error)
-        call = Call(response.headers.get("request-id"), response.status_code, {"route": "file_content"})
-        try:
-            if response.status_code != 200:
-                data = await response.aread()
-                self.room._note(learner_id, _error_text(response.status_code, data), call)
-                return Answer(response.status_code, self.room._returned(response, learner_id), data)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": http_server._raw_headers(self.room._returned(response, learner_id))})
-            async for chunk in response.aiter_bytes():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            self.room._note(learner_id, None, call)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return None
-        finally:
-            await response.aclose()
+        return await self.room._relay(learner_id, route.target, headers, send,
+                                      call=Call(None, 0, {"route": "file_content"}))

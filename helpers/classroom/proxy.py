@@ -439,6 +439,36 @@ class Classroom:
                    Call(response.headers.get("request-id"), response.status_code, shape))
         return Answer(response.status_code, self._returned(response, learner_id), data)
 
+    async def _relay(self, learner_id: int, target: str, headers: dict[str, str], send, *,
+                     call: Optional[Call] = None, feed=None, before_end=None) -> Optional[Answer]:
+        """A GET of the API passed to the learner as it comes: an error whole; a 200 chunk by chunk, each seen by
+        ``feed``, with ``before_end`` run before the last byte goes out (what the learner reads next is settled)."""
+        try:
+            response = await self.upstream.send("GET", target, headers, b"")
+        except httpx2.HTTPError as error:
+            self._note(learner_id, f"the API could not be reached ({type(error).__name__})")
+            return self._unreachable(error)
+        if call is not None:
+            call = Call(response.headers.get("request-id"), response.status_code, call.shape)
+        try:
+            if response.status_code != 200:
+                data = await response.aread()
+                self._note(learner_id, _error_text(response.status_code, data), call)
+                return Answer(response.status_code, self._returned(response, learner_id), data)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": http_server._raw_headers(self._returned(response, learner_id))})
+            async for chunk in response.aiter_bytes():
+                if feed is not None:
+                    feed(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if before_end is not None:
+                before_end()
+            self._note(learner_id, None, call)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return None
+        finally:
+            await response.aclose()
+
     @staticmethod
     def _unreachable(error: Exception) -> Answer:
         return _error(502, "api_error", f"The classroom server could not get an answer from the API "

@@ -13,9 +13,13 @@ tasks sharing one ``httpx2.AsyncClient`` (lighter than the SDK, so the servers g
 cores), each with its own token.
 
 1. Latency: the same sequence of valid calls (create, streamed create, count_tokens) from 20
-   learners, against the direct server and the classroom in alternating rounds; p50/p99 of each
-   and their ratio (target: classroom at most 1.2x direct), and the CPU time per call of each server
-   process, which says where the time goes whatever the machine's load.
+   learners, against the direct server, the classroom, and a third server in rotating rounds; p50/p99
+   of each, the ratio classroom/direct (target: at most 1.2x) and the milliseconds it adds, and the CPU
+   time per call of each server process, which says where the time goes whatever the machine's load.
+   The third is the same classroom in rehearsal (``serve --rehearsal``: the offline backend in its own
+   process): one HTTP hop, as direct, so its ratio is the classroom's own work (tokens, limits, its
+   database, redaction) without the second hop's HTTP server and client. It has no target: a rehearsal
+   answers its streams without the pause per event the loopback server makes, so it is not paced alike.
 2. The room: 100 learners, a mix per learner of create (50%), stream (25%), count_tokens (15%)
    and bursts (10%: 12 creates at once, over the per-learner limit of 8 running calls, so some
    get 429 with retry-after); 10 learners have a budget of $0.0005 and run out (402). Every
@@ -39,6 +43,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -219,7 +224,7 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-classroom-"))
-    db = workdir / "room.db"
+    db, rehearsal_db = workdir / "room.db", workdir / "rehearsal.db"
     store = SqliteStore(db)
     rich = roster.add(store, [f"rich-{n:03d}" for n in range(LEARNERS - POOR)], budget_nano=pricing.to_nano(100.0),
                       budget_tokens=None)
@@ -228,55 +233,73 @@ def main() -> int:
     timing = roster.add(store, [f"timing-{n:02d}" for n in range(20)], budget_nano=pricing.to_nano(100.0),
                         budget_tokens=None)
     store.close()
-    classroom_port, direct_port = _free_port(), _free_port()
+    shutil.copyfile(db, rehearsal_db)  # the same learners and tokens, in a database of its own
+    classroom_port, direct_port, rehearsal_port = _free_port(), _free_port(), _free_port()
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": ""}
     classroom_url, direct_url = f"http://127.0.0.1:{classroom_port}", f"http://127.0.0.1:{direct_port}"
+    rehearsal_url = f"http://127.0.0.1:{rehearsal_port}"
+    serve_options = ["--per-minute", "1000000", "--burst", "100000", "--concurrent", "8"]
     direct = subprocess.Popen([sys.executable, "-m", "helpers.offline", "--port", str(direct_port)], cwd=workdir,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Not --rehearsal: the classroom forwards to the direct server over HTTP, with the stand-in key.
     classroom = subprocess.Popen(
         [sys.executable, "-m", "helpers.classroom", "--db", str(db), "serve", "--upstream", direct_url, "--port",
-         str(classroom_port), "--per-minute", "1000000", "--burst", "100000", "--concurrent", "8"],
+         str(classroom_port), *serve_options],
         cwd=workdir, env={**env, "ANTHROPIC_API_KEY": STAND_IN_KEY}, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
+    # A rehearsal: the same classroom with the offline backend in its own process, as the direct server has it.
+    rehearsal = subprocess.Popen(
+        [sys.executable, "-m", "helpers.classroom", "--db", str(rehearsal_db), "serve", "--rehearsal", "--port",
+         str(rehearsal_port), *serve_options],
+        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     failures = []
     try:
-        asyncio.run(_wait_up(direct_url))
-        asyncio.run(_wait_up(classroom_url))
+        for url in (direct_url, classroom_url, rehearsal_url):
+            asyncio.run(_wait_up(url))
         timing_tokens = [item.token for item in timing]
-        asyncio.run(latency_round(direct_url, timing_tokens, 5))  # warm-up
-        asyncio.run(latency_round(classroom_url, timing_tokens, 5))
-        direct_times, classroom_times = [], []
-        # CPU time per call of each server process: where the classroom's cost goes, whatever the machine's load.
-        cpu = {"direct": 0.0, "classroom": 0.0, "behind": 0.0}
-        for _ in range(args.rounds):
-            used = _cpu_s(direct.pid)
-            direct_times += asyncio.run(latency_round(direct_url, timing_tokens, args.calls))
-            cpu["direct"] += _cpu_s(direct.pid) - used
-            used, behind = _cpu_s(classroom.pid), _cpu_s(direct.pid)
-            classroom_times += asyncio.run(latency_round(classroom_url, timing_tokens, args.calls))
-            cpu["classroom"] += _cpu_s(classroom.pid) - used
-            cpu["behind"] += _cpu_s(direct.pid) - behind
-        print(f"Latency, 20 learners, {len(direct_times)} calls each way (create/stream/count_tokens), "
-              f"{args.rounds} alternating rounds; direct: the loopback server, classroom: the classroom in front "
-              "of that same server:")
+        for url in (direct_url, classroom_url, rehearsal_url):
+            asyncio.run(latency_round(url, timing_tokens, 5))  # warm-up
+        times: dict[str, list[tuple[str, float]]] = {"direct": [], "rehearsal": [], "classroom": []}
+        urls = {"direct": direct_url, "rehearsal": rehearsal_url, "classroom": classroom_url}
+        # CPU time per call of each server process: where the time goes, whatever the machine's load.
+        cpu = {"direct": 0.0, "rehearsal": 0.0, "classroom": 0.0, "behind": 0.0}
+        pids = {"direct": direct.pid, "rehearsal": rehearsal.pid, "classroom": classroom.pid}
+        for round_ in range(args.rounds):
+            names = list(times)
+            for name in names[round_ % 3:] + names[:round_ % 3]:  # rotate who goes first: drift hits all alike
+                used, behind = _cpu_s(pids[name]), _cpu_s(direct.pid)
+                times[name] += asyncio.run(latency_round(urls[name], timing_tokens, args.calls))
+                cpu[name] += _cpu_s(pids[name]) - used
+                if name == "classroom":
+                    cpu["behind"] += _cpu_s(direct.pid) - behind
+        calls = len(times["direct"])
+        print(f"Latency, 20 learners, {calls} calls each (create/stream/count_tokens), {args.rounds} rotating "
+              "rounds. direct: the offline backend's loopback server; rehearsal: the classroom answering from the "
+              "offline backend in its own process (one hop, as direct); forwarding: the classroom in front of "
+              "that loopback server (two hops, as in a room):")
         for kind in ("create", "stream", "count"):
-            d = [t for k, t in direct_times if k == kind]
-            c = [t for k, t in classroom_times if k == kind]
-            print(f"  {kind:>6}: p50 {pct(d, .5) * 1000:6.2f} -> {pct(c, .5) * 1000:6.2f} ms, "
-                  f"p99 {pct(d, .99) * 1000:6.2f} -> {pct(c, .99) * 1000:6.2f} ms (direct -> classroom)")
-        per_call = {k: 1000 * v / len(direct_times) for k, v in cpu.items()}
-        print(f"  server CPU per call: direct {per_call['direct']:.2f} ms; classroom {per_call['classroom']:.2f} ms "
-              f"in the classroom server + {per_call['behind']:.2f} ms in the loopback server behind it")
-        direct_times = [t for _, t in direct_times]
-        classroom_times = [t for _, t in classroom_times]
+            d, r, c = ([t for k, t in times[n] if k == kind] for n in ("direct", "rehearsal", "classroom"))
+            print(f"  {kind:>6}: p50 {pct(d, .5) * 1000:6.2f} / {pct(r, .5) * 1000:6.2f} / {pct(c, .5) * 1000:6.2f} ms,"
+                  f" p99 {pct(d, .99) * 1000:6.2f} / {pct(r, .99) * 1000:6.2f} / {pct(c, .99) * 1000:6.2f} ms "
+                  "(direct / rehearsal / forwarding)")
+        per_call = {k: 1000 * v / calls for k, v in cpu.items()}
+        print(f"  server CPU per call: direct {per_call['direct']:.2f} ms; rehearsal {per_call['rehearsal']:.2f} ms; "
+              f"forwarding {per_call['classroom']:.2f} ms in the classroom + {per_call['behind']:.2f} ms in the "
+              "loopback server behind it")
+        flat = {name: [t for _, t in values] for name, values in times.items()}
+        print("  Forwarding, the classroom's cost in a room (the classroom in front of the same server direct calls):")
         for name, q in (("p50", 0.50), ("p99", 0.99)):
-            d, c = pct(direct_times, q), pct(classroom_times, q)
+            d, c = pct(flat["direct"], q), pct(flat["classroom"], q)
             verdict = "PASS" if c <= 1.2 * d else "FAIL"
-            print(f"  {name}: direct {d * 1000:7.2f} ms   classroom {c * 1000:7.2f} ms   ratio {c / d:4.2f}x  "
+            print(f"    {name}: direct {d * 1000:7.2f} ms   classroom {c * 1000:7.2f} ms   ratio {c / d:4.2f}x  "
                   f"(added {1000 * (c - d):+.2f} ms; target <= 1.2x: {verdict})")
             if verdict == "FAIL":
                 failures.append(f"{name} latency ratio {c / d:.2f}x")
+        print("  Rehearsal, the classroom's own work without the second hop (one HTTP hop, as direct; no target):")
+        for name, q in (("p50", 0.50), ("p99", 0.99)):
+            d, c = pct(flat["direct"], q), pct(flat["rehearsal"], q)
+            print(f"    {name}: direct {d * 1000:7.2f} ms   rehearsal {c * 1000:7.2f} ms   ratio {c / d:4.2f}x  "
+                  f"(added {1000 * (c - d):+.2f} ms)")
 
         before = _rss_mb(classroom.pid)
         started = time.perf_counter()
@@ -314,7 +337,7 @@ def main() -> int:
         if growth > args.max_growth_mb:
             failures.append("memory")
     finally:
-        for process in (classroom, direct):
+        for process in (classroom, rehearsal, direct):
             process.terminate()
             try:
                 process.wait(timeout=30)

@@ -33,8 +33,8 @@ html_title = "Claude Messages kit"
 extensions = ["myst_nb"]
 exclude_patterns = ["**/.ipynb_checkpoints"]
 nb_execution_mode = "off"
-# The site shows the widget's text form and a note instead (see _note_widgets): a widget view needs a kernel,
-# and the notebooks store no widget state to replay.
+# The site shows the widget's static form (its text/html snapshot, else its text) and a note (_note_widgets):
+# a widget view needs a kernel, and the notebooks store no widget state to replay.
 nb_mime_priority_overrides = [("html", WIDGET_VIEW, None)]
 # Never load ipywidgets' JavaScript from a CDN, even if a notebook one day stores widget state.
 nb_ipywidgets_js = {}
@@ -102,16 +102,16 @@ def _header_launch_button(app, pagename, templatename, context, doctree) -> None
 
 
 def _note_widgets(app, doctree) -> None:
-    """After each output that is a live widget in a running notebook, say so: the page shows its text form."""
+    """After each output that is a live widget in a running notebook, say so: the page shows its static form."""
     for bundle in list(doctree.findall(nodes.container)):
         if bundle.get("nb_element") != "mime_bundle":
             continue
         if not any(child.get("mime_type") == WIDGET_VIEW for child in bundle.children):
             continue
         note = nodes.paragraph(classes=["kit-widget-note"])
-        note += nodes.Text("In a running notebook this output is a live widget; a static page can show only its "
-                           "text, above. Open the notebook with one of the links at the top of the page, or "
-                           "locally with ")
+        note += nodes.Text("In a running notebook this output is a live widget, which needs a kernel: this page "
+                           "shows its static form, above. Open the notebook with one of the links at the top of the "
+                           "page, or locally with ")
         note += nodes.literal(text="make lab")
         note += nodes.Text(", and run it to use the widget.")
         bundle.parent.insert(bundle.parent.index(bundle) + 1, note)

@@ -2,8 +2,9 @@
 
 Every shipped notebook has a page with its title and outputs; every local link and anchor leads somewhere; the
 launch links are those of tools/launch_links.py; no page loads anything from elsewhere (no CDN) and none holds
-a key-like string; and a few pages, opened in chromium, show their lesson. The build runs with the network
-cut off (`unshare -n`) wherever that is allowed, so a theme or extension that fetches something fails it.
+a key-like string; a widget's output shows its static form and a note; and a few pages, opened in chromium,
+show their lesson. The build runs with the network cut off (`unshare -n`) wherever that is allowed, so a theme
+or extension that fetches something fails it.
 These tests run under `make test-site` (KIT_TEST_SITE=1), never inside `make test`; there, a missing tool fails.
 """
 
@@ -247,3 +248,15 @@ def test_a_lesson_page_in_chromium_shows_its_title_outputs_and_launch_links(site
             assert notes.first.is_visible()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"site-{notebook.stem}.png"))
+
+
+def test_with_a_hub_given_the_jupyterhub_launch_link_is_launch_links_nbgitpuller_url(monkeypatch):
+    """`make site JUPYTERHUB=...`: the pages then link to that hub (the built pages above show the template)."""
+    monkeypatch.setenv("KIT_SITE_JUPYTERHUB", "https://hub.example.edu/")
+    spec = importlib.util.spec_from_file_location("site_conf_with_hub", ROOT / "site" / "conf.py")
+    configured = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(configured)
+    path = LESSONS[0].relative_to(ROOT).as_posix()
+    targets = dict(configured.launch_targets(path))
+    assert targets["JupyterHub"] == launch_links.nbgitpuller_url("https://hub.example.edu", path)
+    assert targets["JupyterHub"] != dict(site_conf.launch_targets(path))["JupyterHub"]

@@ -15,12 +15,15 @@ SYNC       := $(UV_ENV) $(UV) sync --frozen --quiet --python python3
 # Left by each sync: a .venv whose marker is newer than uv.lock and pyproject.toml has nothing to download.
 LAB_SYNCED  := $(VENV)/.kit-lab-synced
 TEST_SYNCED := $(VENV)/.kit-test-synced
+SITE_SYNCED := $(VENV)/.kit-site-synced
 needs_sync   = $(shell [ -f $(1) ] && [ $(1) -nt uv.lock ] && [ $(1) -nt pyproject.toml ] || echo yes)
 
 # Optional: `make lab PORT=8899`, `make serve PORT=9000`.
 PORT ?=
 # `make test` runs the tests in parallel, one pytest-xdist worker per core (TEST_WORKERS=0: in this process).
 TEST_WORKERS ?= auto
+# `make site JUPYTERHUB=https://hub.example.edu`: the lesson pages link to that hub (nbgitpuller).
+JUPYTERHUB ?=
 # Where `make lab` keeps the learner's own copies of the lessons (git-ignored).
 WORKSPACE ?= workspace
 
@@ -34,11 +37,13 @@ JUPYTER_DIRS := \
 	JUPYTER_DATA_DIR=$(CACHE)/jupyter/data \
 	JUPYTER_RUNTIME_DIR=$(CACHE)/jupyter/runtime
 
-.PHONY: help lab test lessons serve classroom bench upgrade check-upstream lab-env test-env clean
+.PHONY: help lab test test-site site lessons serve classroom bench upgrade check-upstream lab-env test-env site-env clean
 
 help:
 	@echo "make lab             set up .venv and open your copies of the lessons in JupyterLab (PORT=... optional)"
 	@echo "make test            set up .venv with the test tools and run every test"
+	@echo "make site            build the course site from the stored notebooks into site/_build/html (JUPYTERHUB=... optional)"
+	@echo "make test-site       build the course site in a temporary folder and test its pages (CI runs it after make test)"
 	@echo "make lessons         re-execute every shipped notebook in place, offline"
 	@echo "make serve           run the offline backend's loopback HTTP server (PORT, default 8765)"
 	@echo "make classroom       run the classroom server on loopback (see README, \"Running a classroom\"; PORT, default 8780)"
@@ -64,6 +69,12 @@ test-env: $(UV)
 	@$(SYNC) --extra test
 	@touch $(LAB_SYNCED) $(TEST_SYNCED)
 
+# The course site's tools, added to .venv without taking the test tools away.
+site-env: $(UV)
+	@$(if $(call needs_sync,$(SITE_SYNCED)),echo "Adding the course site's tools (Sphinx, myst-nb, sphinx-book-theme) to .venv ...")
+	@$(SYNC) --inexact --extra site
+	@touch $(LAB_SYNCED) $(SITE_SYNCED)
+
 lab: lab-env
 	@$(PYTHON) -m helpers.lab_settings
 	@$(PYTHON) -m helpers.workspace notebooks $(WORKSPACE)
@@ -73,6 +84,17 @@ lab: lab-env
 test: test-env
 	@mkdir -p $(CACHE)
 	$(JUPYTER_DIRS) $(PYTHON) -m pytest -n $(TEST_WORKERS)
+
+site: site-env
+	@KIT_SITE_JUPYTERHUB=$(JUPYTERHUB) $(PYTHON) tools/build_site.py --out site/_build
+
+# Apart from `make test`: the whole site is built once, which takes longer than the suite's budget allows.
+test-site: $(UV)
+	@$(if $(call needs_sync,$(SITE_SYNCED)),echo "Setting up .venv from uv.lock with the test tools and the course site's tools ...")
+	@$(SYNC) --extra test --extra site
+	@touch $(LAB_SYNCED) $(TEST_SYNCED) $(SITE_SYNCED)
+	@mkdir -p $(CACHE)
+	KIT_TEST_SITE=1 $(JUPYTER_DIRS) $(PYTHON) -m pytest -n 0 tests/test_site.py
 
 # Streams are coalesced after running, so a print split by a busy machine is stored as one output.
 lessons: test-env
@@ -113,5 +135,5 @@ check-upstream: $(UV)
 		--lock uv.lock --sdist "$$(ls $(CACHE)/upstream/sdist/anthropic-*.tar.gz)"
 
 clean:
-	rm -rf $(VENV) .cache tests/artifacts *.egg-info
+	rm -rf $(VENV) .cache tests/artifacts site/_build *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

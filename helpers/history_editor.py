@@ -4,7 +4,8 @@ An ipywidgets container (JupyterLab 4, VS Code): every turn with its role and
 editable content, buttons to add, delete, move and switch turns, a system prompt,
 a prefill box, a model picker fed by the catalog, and Send. Problems are shown
 before sending; API errors are shown in the widget and nothing typed is lost.
-Long histories are shown a page of turns at a time.
+Long histories are shown a page of turns at a time. Where no widget can run (a
+static page of the lesson), the output shows a snapshot of the history instead.
 
 Text that comes from a file, a learner or an API response is only ever shown as
 text: in text widgets, or escaped where a widget renders HTML. An import is checked
@@ -32,6 +33,13 @@ from .conversation import Conversation, Problem, as_param, history_problems
 from .conversation_file import ConversationFileError, message_problems
 
 PAGE_SIZE = 20
+SNAPSHOT_CHARS = 2000
+"""The most of one turn's text the static snapshot keeps (``snapshot_html``): a long document stays in the editor."""
+SNAPSHOT_STYLE = ("<style>.kit-history-snapshot table { border-collapse: collapse; font-size: 90%; }"
+                  " .kit-history-snapshot th, .kit-history-snapshot td { border: 1px solid rgba(128, 128, 128, 0.35);"
+                  " padding: 2px 6px; text-align: left; vertical-align: top; }"
+                  " .kit-history-snapshot th { white-space: nowrap; }"
+                  " .kit-history-snapshot td > div { white-space: pre-wrap; overflow-wrap: anywhere; }</style>")
 ROLES = ("user", "assistant")
 DEFAULT_MAX_TOKENS = 1024
 NEXT_STEP = "next_step"  # Problem.kind of what normally comes next (a user turn to add or write), not a mistake
@@ -590,6 +598,31 @@ class HistoryEditor(w.VBox):
         self.page_label.value = f"turns {start}–{start + len(shown) - 1} of {total}" if total else "no turns"
         self.previous_page.disabled = self._page == 0
         self.next_page.disabled = self._page == last_page
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        # Where no widget can run (a static page of the lesson, a viewer without widgets), the history as it was
+        # when the cell ran; wherever widgets work, the live editor is shown instead.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self.snapshot_html()
+        return bundle
+
+    def snapshot_html(self) -> str:
+        """The history (system prompt, turns, prefill) as static HTML, every text escaped: never rendered as markup."""
+        def row(label: str, text: str, note: str = "") -> str:
+            if len(text) > SNAPSHOT_CHARS:
+                text = text[:SNAPSHOT_CHARS] + "…"
+            return (f'<tr><th>{_as_text(label)}</th><td><div>{_as_text(text)}</div>'
+                    f'{_note_html(note) if note else ""}</td></tr>')
+
+        rows = [row("system", self.system)] if self.system else []
+        rows += [row(f"{index} · {message['role']}", _content_text(message["content"]),
+                     _thinking_note(message["content"])) for index, message in enumerate(self._messages)]
+        if self.prefill_box.value:
+            rows.append(row("prefill", self.prefill_box.value))
+        caption = (f"History editor, as it was when the cell ran ({len(self._messages)} turns, model "
+                   f"{self.model}); run the notebook to edit and send it.")
+        return (f'{SNAPSHOT_STYLE}<div class="kit-history-snapshot"><p style="font-size: 90%; opacity: 0.8">'
+                f'{_as_text(caption)}</p><table>{"".join(rows)}</table></div>')
 
     def __repr__(self) -> str:
         roles = ", ".join(m["role"] for m in self._messages) or "no turns"

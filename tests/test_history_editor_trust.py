@@ -226,3 +226,18 @@ def test_send_in_live_mode_without_a_key_shows_how_to_set_one_up(no_key, monkeyp
     editor = HistoryEditor([{"role": "user", "content": "Hello"}], client=anthropic.Anthropic(api_key=None))
     editor.send_button.click()
     assert "this client has no API key" in editor.status.value and "set_api_key()" in editor.status.value
+
+
+def test_the_static_snapshot_shows_every_text_escaped_and_long_turns_cut(client):
+    editor = HistoryEditor([{"role": "user", "content": MARK},
+                            {"role": "assistant", "content": [THINKING, {"type": "text", "text": MARK}]},
+                            {"role": "user", "content": "x" * 5000}], client=client, system=MARK)
+    editor.prefill_box.value = MARK
+    bundle = editor._repr_mimebundle_()
+    snapshot = bundle["text/html"]
+    assert "<img" not in snapshot
+    assert snapshot.count(html.escape(MARK, quote=False)) == 4  # the system prompt, two turns and the prefill
+    assert "Locked: 1 thinking block" in snapshot
+    assert "x" * 2000 + "…" in snapshot and "x" * 2001 not in snapshot
+    # The live editor and its text form are still what a notebook with widgets shows.
+    assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["text/plain"] == repr(editor)

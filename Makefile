@@ -34,11 +34,13 @@ JUPYTER_DIRS := \
 	JUPYTER_DATA_DIR=$(CACHE)/jupyter/data \
 	JUPYTER_RUNTIME_DIR=$(CACHE)/jupyter/runtime
 
-.PHONY: help lab test lessons serve classroom bench upgrade check-upstream lab-env test-env clean
+.PHONY: help lab test test-colab links lessons serve classroom bench upgrade check-upstream lab-env test-env clean
 
 help:
 	@echo "make lab             set up .venv and open your copies of the lessons in JupyterLab (PORT=... optional)"
 	@echo "make test            set up .venv with the test tools and run every test"
+	@echo "make test-colab      run every lesson alone in an emulated Google Colab (its pins; never part of make test)"
+	@echo "make links           put the Colab badge and the setup preamble in every shipped notebook"
 	@echo "make lessons         re-execute every shipped notebook in place, offline"
 	@echo "make serve           run the offline backend's loopback HTTP server (PORT, default 8765)"
 	@echo "make classroom       run the classroom server on loopback (see README, \"Running a classroom\"; PORT, default 8780)"
@@ -52,16 +54,16 @@ $(UV):
 	@python3 -m venv $(UV_HOME)
 	@$(UV_HOME)/bin/pip install --quiet --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# A learner's install: what the lessons need, exactly as locked.
+# A learner's install: what the lessons need and JupyterLab (the `lab` extra), exactly as locked.
 lab-env: $(UV)
 	@$(if $(call needs_sync,$(LAB_SYNCED)),echo "Setting up .venv from uv.lock (a new install downloads about 60 MB: a minute or two) ...")
-	@$(SYNC) --inexact
+	@$(SYNC) --inexact --extra lab
 	@touch $(LAB_SYNCED)
 
 # A developer's install: the same plus the test tools.
 test-env: $(UV)
 	@$(if $(call needs_sync,$(TEST_SYNCED)),echo "Setting up .venv from uv.lock with the test tools (a new install: a minute or two) ...")
-	@$(SYNC) --extra test
+	@$(SYNC) --extra lab --extra test
 	@touch $(LAB_SYNCED) $(TEST_SYNCED)
 
 lab: lab-env
@@ -73,6 +75,10 @@ lab: lab-env
 test: test-env
 	@mkdir -p $(CACHE)
 	$(JUPYTER_DIRS) $(PYTHON) -m pytest -n $(TEST_WORKERS)
+
+# The Colab badge and the setup cell's preamble, made from [project.urls] Repository (tools/launch_links.py).
+links:
+	python3 tools/launch_links.py --write
 
 # Streams are coalesced after running, so a print split by a busy machine is stored as one output.
 lessons: test-env
@@ -98,7 +104,7 @@ bench: test-env
 # Moves the lock on purpose: newest versions within pyproject.toml's bounds, then the whole suite on them.
 upgrade: $(UV)
 	$(UV_ENV) $(UV) lock --upgrade --python python3
-	$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --format requirements-txt -o requirements/lab.txt
+	$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --extra lab --format requirements-txt -o requirements/lab.txt
 	$(MAKE) test
 
 # A look at the moving world: the newest SDK in a scratch environment, compared with the catalog.

@@ -76,6 +76,21 @@ test: test-env
 	@mkdir -p $(CACHE)
 	$(JUPYTER_DIRS) $(PYTHON) -m pytest -n $(TEST_WORKERS)
 
+# Google Colab emulated: its own versions in a venv of their own (remade only when requirements/colab-host.txt
+# changes), every notebook run there alone after its setup cell installs the kit. Never part of `make test`.
+COLAB_ENV    := $(CACHE)/colab-env
+COLAB_PYTHON ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3,\
+	$(if $(shell $(p) -c 'print(1)' 2>/dev/null),$(p))))
+test-colab: test-env
+	@if ! cmp -s requirements/colab-host.txt $(COLAB_ENV)/pins.txt; then \
+		echo "Setting up $(COLAB_ENV) with Colab's versions on $$($(COLAB_PYTHON) -V) (a minute) ..." && \
+		rm -rf $(COLAB_ENV) && $(COLAB_PYTHON) -m venv $(COLAB_ENV) && \
+		$(COLAB_ENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/colab-host.txt && \
+		cp requirements/colab-host.txt $(COLAB_ENV)/pins.txt; fi
+	@$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --format requirements-txt \
+		-o $(COLAB_ENV)/kit-lock.txt
+	COLAB_ENV=$(COLAB_ENV) $(JUPYTER_DIRS) $(PYTHON) -m pytest -n 0 -p no:cacheprovider tests/colab/test_colab_host.py
+
 # The Colab badge and the setup cell's preamble, made from [project.urls] Repository (tools/launch_links.py).
 links:
 	python3 tools/launch_links.py --write

@@ -48,23 +48,27 @@ def _load_dotenv() -> Optional[Path]:
     return Path(found)
 
 
-def _key_from_colab_secrets() -> Optional[str]:
-    """The key from Google Colab's Secrets panel (``google.colab.userdata``), which is not in ``os.environ``;
-    None outside Colab, or when no such secret exists or the notebook was not given access to it."""
+def _colab_secret(*names: str) -> Optional[str]:
+    """The first of these secrets in Google Colab's Secrets panel (``google.colab.userdata``), which is not in
+    ``os.environ``; None outside Colab, or when no such secret exists or the notebook was not given access to it."""
     if not on_colab():
         return None
     try:
         from google.colab import userdata  # noqa: PLC0415 - exists on Colab only
     except ImportError:
         return None
-    for name in KEY_VARIABLES:
+    for name in names:
         try:
             value = (userdata.get(name) or "").strip()
-        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError: no key from there
+        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError: nothing from there
             continue
         if value:
             return value
     return None
+
+
+def _key_from_colab_secrets() -> Optional[str]:
+    return _colab_secret(*KEY_VARIABLES)
 
 
 def _ask_for_key() -> Optional[str]:
@@ -103,6 +107,10 @@ def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False, ask_
         if secret:  # the SDK reads the environment; the kernel's own, never printed or saved
             os.environ[KEY_VARIABLES[0]] = secret
             has_key = from_colab = True
+            # A classroom's address goes beside its token, so a Colab learner sets both in the Secrets panel.
+            base_url = None if os.environ.get("ANTHROPIC_BASE_URL") else _colab_secret("ANTHROPIC_BASE_URL")
+            if base_url:
+                os.environ["ANTHROPIC_BASE_URL"] = base_url
     from_prompt = False
     if not has_key and ask_key and chosen != "offline":
         typed = _ask_for_key()

@@ -270,3 +270,12 @@ def test_on_colab_the_banner_says_where_the_key_goes_and_that_saved_files_vanish
     connect()
     live = capsys.readouterr().out
     assert live.startswith("Live mode") and "/content" in live and SENTINEL_KEY not in live
+
+
+def test_a_classroom_address_in_colab_secrets_goes_with_the_token_from_there(monkeypatch, tmp_path, capsys):
+    with running() as base_url:
+        _fake_colab(monkeypatch, tmp_path, {"ANTHROPIC_API_KEY": SENTINEL_KEY, "ANTHROPIC_BASE_URL": base_url})
+        client = connect()
+        assert str(client.base_url).rstrip("/") == base_url.rstrip("/")
+        assert client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=HELLO).content
+    assert base_url in capsys.readouterr().out

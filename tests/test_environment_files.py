@@ -369,4 +369,5 @@ def test_ci_run_calls_make_test():
     assert lines[0] in ("#!/usr/bin/env bash", "#!/bin/bash")
     assert "set -euo pipefail" in lines
     assert "make test" in lines
+    assert lines.index("make test-colab") > lines.index("make test"), "the emulated Colab runs after the suite"
     assert os.access(script, os.X_OK), ".ci/run must be executable"

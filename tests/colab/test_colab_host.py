@@ -53,7 +53,8 @@ def _name(requirement: str) -> str:
 
 
 def _versions(python: Path) -> dict[str, str]:
-    script = "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    script = ("import importlib.metadata as m, json; "
+              "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
     listed = json.loads(_run(python, "-c", script))
     return {_name(name): version for name, version in listed.items()}
 

@@ -9,11 +9,6 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 ROOT = Path(__file__).resolve().parents[1]
 BRANCH = "main"
 """The branch every link opens: the lessons and the kit a bare kernel fetches come from the same one."""
@@ -22,6 +17,10 @@ COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 def repository(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """The repository's address, for example ``https://github.com/OWNER/REPO`` (no trailing slash, no ``.git``)."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415 - here, so that lesson_minutes imports this module with the stdlib alone
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # noqa: PLC0415
     url = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["urls"]["Repository"]
     return url.rstrip("/").removesuffix(".git")
 

@@ -87,7 +87,10 @@ class Host:
         (fake / "__init__.py").write_text("")
         (fake / "userdata.py").write_text(
             "class SecretNotFoundError(Exception): pass\n"
+            "import os\n"
             f"def get(key):\n    if key == 'ANTHROPIC_API_KEY': return {SENTINEL_KEY!r}\n"
+            "    if key == 'ANTHROPIC_BASE_URL' and os.environ.get('FAKE_COLAB_BASE_URL'):\n"
+            "        return os.environ['FAKE_COLAB_BASE_URL']\n"
             "    raise SecretNotFoundError(key)\n")
         common = {
             "PYTHONPATH": str(root / "fake-colab"),
@@ -187,14 +190,15 @@ def test_runs_alone_top_to_bottom(path, runs):
             assert SENTINEL_KEY not in output_text(output)
 
 
-def test_a_key_in_colab_secrets_is_found_and_never_shown(host, runs):
-    with running() as base_url:
-        env = {**host.common_env, "KIT_MODE": "", "ANTHROPIC_BASE_URL": base_url}
+def test_a_key_and_a_classroom_address_in_colab_secrets_are_found_and_the_key_never_shown(host, runs):
+    with running() as base_url:  # the loopback server stands in for a classroom server
+        env = {**host.common_env, "KIT_MODE": "", "FAKE_COLAB_BASE_URL": base_url}
         _kernel_spec(host.kernels, "colab-live", host.python, env)
         notebook = host.execute(NOTEBOOKS_RUN[0], kernel="colab-live")
     code = [c for c in notebook.cells if c.cell_type == "code"]
     banner = output_text(code[0].outputs[0])
-    assert banner.startswith("Live mode") and "from Colab's Secrets" in banner, banner
+    assert banner.startswith("Live mode") and "from Colab's Secrets" in banner and base_url in banner, banner
+    assert not any(o.output_type == "error" and RAISES_MARKER not in source(c) for c in code for o in c.outputs)
     assert SENTINEL_KEY not in nbformat.writes(notebook), "the Colab secret appeared in the notebook"
 
 

@@ -202,6 +202,35 @@ def test_a_key_and_a_classroom_address_in_colab_secrets_are_found_and_the_key_ne
     assert SENTINEL_KEY not in nbformat.writes(notebook), "the Colab secret appeared in the notebook"
 
 
+WIDGET_CHECK = """\
+import warnings
+# ipywidgets 7 takes an option it does not know with only a warning (traitlets): make it fail here.
+warnings.filterwarnings("error", message="Passing unrecognized arguments")
+from helpers import HistoryEditor, UsageViewer, connect
+from helpers.usage_viewer import PLACEHOLDER
+client = connect(quiet=True)
+editor = HistoryEditor([{"role": "user", "content": "Hello"}], client=client)
+editor.send()
+viewer = UsageViewer()
+print(len(viewer.usage.records), editor.last_error, PLACEHOLDER, sep="\n")
+viewer
+"""
+
+
+def test_the_widgets_use_only_what_ipywidgets_7_has(host, runs, tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIDGET_CHECK)])
+    path = tmp_path / "widget_check.ipynb"
+    nbformat.write(notebook, path)
+    cell = host.execute(path).cells[0]
+    errors = [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
+    assert not errors, errors
+    printed, shown = cell.outputs[0], cell.outputs[-1]
+    calls, error, placeholder = printed.text.splitlines()
+    assert (calls, error) == ("1", "None"), "the editor's Send should have made one call"
+    assert shown.data["text/plain"] == placeholder, "the viewer's placeholder must show where the widget cannot"
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
+
+
 def _wait_for(url: str, deadline: float) -> None:
     while True:
         try:

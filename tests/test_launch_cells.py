@@ -59,6 +59,7 @@ def test_another_address_makes_other_links_and_another_install_source():
     notebook = load(SHIPPED[0])
     relative = SHIPPED[0].relative_to(ROOT).as_posix()
     moved = launch_links.with_launch_cells(notebook, relative, "https://github.com/someone/fork")
+    assert notebook == load(SHIPPED[0]), "the generator changes a copy, not the notebook it was given"
     assert moved != notebook
     assert "github/someone/fork/blob/main/" in source(moved["cells"][0])
     assert '"git+https://github.com/someone/fork@main"' in source(code_cells(moved)[0])

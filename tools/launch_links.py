@@ -4,6 +4,7 @@ repository address in ``pyproject.toml`` (``[project.urls] Repository``) and the
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -107,8 +108,8 @@ def _lines(text: str) -> list[str]:
 
 
 def with_launch_cells(notebook: dict, path: str, url: str | None = None) -> dict:
-    """``notebook`` with exactly one badge cell, first, and the preamble atop its first code cell."""
-    cells = [c for c in notebook["cells"] if c.get("id") != BADGE_CELL_ID and COLAB_BADGE not in _text(c)]
+    """A copy of ``notebook`` with exactly one badge cell, first, and the preamble atop its first code cell."""
+    cells = [copy.deepcopy(c) for c in notebook["cells"] if c.get("id") != BADGE_CELL_ID and COLAB_BADGE not in _text(c)]
     badge = {"cell_type": "markdown", "id": BADGE_CELL_ID, "metadata": {}, "source": _lines(badge_markdown(path, url))}
     setup = next(c for c in cells if c["cell_type"] == "code")
     setup["source"] = _lines(preamble(url) + without_preamble(_text(setup)))

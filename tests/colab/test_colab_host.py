@@ -212,7 +212,7 @@ client = connect(quiet=True)
 editor = HistoryEditor([{"role": "user", "content": "Hello"}], client=client)
 editor.send()
 viewer = UsageViewer()
-print(len(viewer.usage.records), editor.last_error, PLACEHOLDER, sep="\n")
+print(len(viewer.usage.records), editor.last_error, PLACEHOLDER, sep="\\n")
 viewer
 """
 

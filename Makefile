@@ -37,13 +37,15 @@ JUPYTER_DIRS := \
 	JUPYTER_DATA_DIR=$(CACHE)/jupyter/data \
 	JUPYTER_RUNTIME_DIR=$(CACHE)/jupyter/runtime
 
-.PHONY: help lab test test-site site lessons serve classroom bench upgrade check-upstream lab-env test-env site-env clean
+.PHONY: help lab test test-site test-colab site links lessons serve classroom bench upgrade check-upstream lab-env test-env site-env clean
 
 help:
 	@echo "make lab             set up .venv and open your copies of the lessons in JupyterLab (PORT=... optional)"
 	@echo "make test            set up .venv with the test tools and run every test"
 	@echo "make site            build the course site from the stored notebooks into site/_build/html (JUPYTERHUB=... optional)"
 	@echo "make test-site       build the course site in a temporary folder and test its pages (CI runs it after make test)"
+	@echo "make test-colab      run every lesson alone in an emulated Google Colab (its pins; never part of make test)"
+	@echo "make links           put the Colab badge and the setup preamble in every shipped notebook"
 	@echo "make lessons         re-execute every shipped notebook in place, offline"
 	@echo "make serve           run the offline backend's loopback HTTP server (PORT, default 8765)"
 	@echo "make classroom       run the classroom server on loopback (see README, \"Running a classroom\"; PORT, default 8780)"
@@ -57,16 +59,16 @@ $(UV):
 	@python3 -m venv $(UV_HOME)
 	@$(UV_HOME)/bin/pip install --quiet --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# A learner's install: what the lessons need, exactly as locked.
+# A learner's install: what the lessons need and JupyterLab (the `lab` extra), exactly as locked.
 lab-env: $(UV)
 	@$(if $(call needs_sync,$(LAB_SYNCED)),echo "Setting up .venv from uv.lock (a new install downloads about 60 MB: a minute or two) ...")
-	@$(SYNC) --inexact
+	@$(SYNC) --inexact --extra lab
 	@touch $(LAB_SYNCED)
 
 # A developer's install: the same plus the test tools.
 test-env: $(UV)
 	@$(if $(call needs_sync,$(TEST_SYNCED)),echo "Setting up .venv from uv.lock with the test tools (a new install: a minute or two) ...")
-	@$(SYNC) --extra test
+	@$(SYNC) --extra lab --extra test
 	@touch $(LAB_SYNCED) $(TEST_SYNCED)
 
 # The course site's tools, added to .venv without taking the test tools away.
@@ -91,10 +93,29 @@ site: site-env
 # Apart from `make test`: the whole site is built once, which takes longer than the suite's budget allows.
 test-site: $(UV)
 	@$(if $(call needs_sync,$(SITE_SYNCED)),echo "Setting up .venv from uv.lock with the test tools and the course site's tools ...")
-	@$(SYNC) --extra test --extra site
+	@$(SYNC) --extra lab --extra test --extra site
 	@touch $(LAB_SYNCED) $(TEST_SYNCED) $(SITE_SYNCED)
 	@mkdir -p $(CACHE)
 	KIT_TEST_SITE=1 $(JUPYTER_DIRS) $(PYTHON) -m pytest -n 0 tests/test_site.py
+
+# Google Colab emulated: its own versions in a venv of their own (remade only when requirements/colab-host.txt
+# changes), every notebook run there alone after its setup cell installs the kit. Never part of `make test`.
+COLAB_ENV    := $(CACHE)/colab-env
+COLAB_PYTHON ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3,\
+	$(if $(shell $(p) -c 'print(1)' 2>/dev/null),$(p))))
+test-colab: test-env
+	@if ! cmp -s requirements/colab-host.txt $(COLAB_ENV)/pins.txt; then \
+		echo "Setting up $(COLAB_ENV) with Colab's versions on $$($(COLAB_PYTHON) -V) (a minute) ..." && \
+		rm -rf $(COLAB_ENV) && $(COLAB_PYTHON) -m venv $(COLAB_ENV) && \
+		$(COLAB_ENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/colab-host.txt && \
+		cp requirements/colab-host.txt $(COLAB_ENV)/pins.txt; fi
+	@$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --format requirements-txt \
+		-o $(COLAB_ENV)/kit-lock.txt
+	COLAB_ENV=$(COLAB_ENV) $(JUPYTER_DIRS) $(PYTHON) -m pytest -n 0 -p no:cacheprovider tests/colab/test_colab_host.py
+
+# The Colab badge and the setup cell's preamble, made from [project.urls] Repository (tools/launch_links.py).
+links:
+	python3 tools/launch_links.py --write
 
 # Streams are coalesced after running, so a print split by a busy machine is stored as one output.
 lessons: test-env
@@ -120,7 +141,7 @@ bench: test-env
 # Moves the lock on purpose: newest versions within pyproject.toml's bounds, then the whole suite on them.
 upgrade: $(UV)
 	$(UV_ENV) $(UV) lock --upgrade --python python3
-	$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --format requirements-txt -o requirements/lab.txt
+	$(UV_ENV) $(UV) export --frozen --quiet --no-hashes --no-emit-project --no-header --extra lab --format requirements-txt -o requirements/lab.txt
 	$(MAKE) test
 
 # A look at the moving world: the newest SDK in a scratch environment, compared with the catalog.

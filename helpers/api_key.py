@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from dotenv import dotenv_values, find_dotenv
 
+from .colab import on_colab
 from .safe_file import replace_file
 
 KEY_NAME = "ANTHROPIC_API_KEY"
@@ -69,6 +70,8 @@ def set_api_key(*, ask: Optional[Callable[[str], str]] = None) -> None:
     _forget_loaded_copy(path)
     _write_private(path, "\n".join([*_lines_without_key(path), f"{KEY_NAME}={key}"]) + "\n")
     print(f"Saved your key in {path} (readable only by you). Run connect() again to work live.")
+    if on_colab():
+        print("On Colab this file is gone when the runtime ends; a key in Colab's Secrets panel stays.")
     if os.environ.get(KEY_NAME) and os.environ[KEY_NAME] != key:
         print(f"Note: {KEY_NAME} is also set in this kernel's environment, and that one wins over .env. "
               "Unset it there (or restart from a shell without it) to use the saved key.")

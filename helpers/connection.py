@@ -17,6 +17,8 @@ import httpx2
 from dotenv import find_dotenv, load_dotenv
 
 from . import error_display
+from .colab import FILES_NOTE as COLAB_FILES_NOTE
+from .colab import on_colab
 from .budget import BudgetGuard
 from .offline.transport import OfflineTransport
 from .usage import RecordingTransport
@@ -46,25 +48,35 @@ def _load_dotenv() -> Optional[Path]:
     return Path(found)
 
 
-def _key_from_colab_secrets() -> Optional[str]:
-    """The key from Google Colab's Secrets panel (``google.colab.userdata``), which is not in ``os.environ``;
-    None outside Colab, or when no such secret exists or the notebook was not given access to it."""
-    import importlib.util  # noqa: PLC0415 - only this look-up needs it
-
-    try:
-        if importlib.util.find_spec("google.colab") is None:
-            return None
-        from google.colab import userdata  # noqa: PLC0415 - exists on Colab only
-    except (ImportError, ValueError):
+def _colab_secret(*names: str) -> Optional[str]:
+    """The first of these secrets in Google Colab's Secrets panel (``google.colab.userdata``), which is not in
+    ``os.environ``; None outside Colab, or when no such secret exists or the notebook was not given access to it."""
+    if not on_colab():
         return None
-    for name in KEY_VARIABLES:
+    try:
+        from google.colab import userdata  # noqa: PLC0415 - exists on Colab only
+    except ImportError:
+        return None
+    for name in names:
         try:
             value = (userdata.get(name) or "").strip()
-        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError: no key from there
+        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError: nothing from there
             continue
         if value:
             return value
     return None
+
+
+def _key_from_colab_secrets() -> Optional[str]:
+    return _colab_secret(*KEY_VARIABLES)
+
+
+def _ask_for_key() -> Optional[str]:
+    # Looked up at call time: Jupyter kernels install their own getpass for each cell they run.
+    import getpass  # noqa: PLC0415
+
+    key = getpass.getpass("Paste your Anthropic API key (hidden; kept in this kernel only), then press Enter: ")
+    return key.strip() or None
 
 
 def _dotenv_words(path: Path) -> str:
@@ -74,8 +86,11 @@ def _dotenv_words(path: Path) -> str:
     return f"the API key from {path}, a .env file in a folder above the working directory ({here})"
 
 
-def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False) -> tuple[str, str]:
-    """The mode to use and, for live, where the key came from, in words (the key itself is never shown)."""
+def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False, ask_key: bool = False) -> tuple[str, str]:
+    """The mode to use and, for live, where the key came from, in words (the key itself is never shown).
+
+    The key is looked for in this order: passed to ``connect()``, the environment, ``.env``, Colab's Secrets, and
+    last, with ``ask_key=True`` and a mode other than offline, a hidden prompt."""
     key_was_set = _key_in_environment()
     mode_was_set = bool(os.environ.get("KIT_MODE"))
     dotenv_path = _load_dotenv()
@@ -92,12 +107,25 @@ def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False) -> t
         if secret:  # the SDK reads the environment; the kernel's own, never printed or saved
             os.environ[KEY_VARIABLES[0]] = secret
             has_key = from_colab = True
+            # A classroom's address goes beside its token, so a Colab learner sets both in the Secrets panel.
+            base_url = None if os.environ.get("ANTHROPIC_BASE_URL") else _colab_secret("ANTHROPIC_BASE_URL")
+            if base_url:
+                os.environ["ANTHROPIC_BASE_URL"] = base_url
+    from_prompt = False
+    if not has_key and ask_key and chosen != "offline":
+        typed = _ask_for_key()
+        if typed:  # like a Colab secret: this kernel's environment only, never printed or saved
+            os.environ[KEY_VARIABLES[0]] = typed
+            has_key = from_prompt = True
+        del typed
     if explicit_key:
         source = "the API key passed to connect()"
     elif key_was_set:
         source = "the API key from the environment"
     elif from_colab:
         source = "the API key from Colab's Secrets (ANTHROPIC_API_KEY)"
+    elif from_prompt:
+        source = "the API key typed at the prompt (kept in this kernel only, not saved)"
     else:
         source = _dotenv_words(dotenv_path) if has_key and dotenv_path else ""
     mode_from_dotenv = mode is None and not mode_was_set and bool(os.environ.get("KIT_MODE")) and dotenv_path
@@ -108,7 +136,8 @@ def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False) -> t
         raise SetupError(
             f"Live mode needs an API key, and none is set{asked}. Run helpers.set_api_key() to save your key in .env "
             "(it stays hidden), or copy .env.example to .env and paste your key after ANTHROPIC_API_KEY= (or set "
-            "ANTHROPIC_API_KEY in your environment), then run connect() again. "
+            "ANTHROPIC_API_KEY in your environment, or on Colab in its Secrets panel), then run connect() again; "
+            "connect(ask_key=True) asks for it instead, for this kernel only. "
             "To work without a key, use connect('offline') or KIT_MODE=offline."
         )
     if chosen is None:
@@ -117,15 +146,16 @@ def resolve_mode(mode: Optional[str] = None, *, explicit_key: bool = False) -> t
 
 
 def _banner(mode: str, source: str, base_url: str) -> str:
+    colab = on_colab()
     if mode == "offline":
-        return (
-            "Offline mode: replies come from the kit's offline backend, deterministic text written for this kit, "
-            "not Claude's. Add an API key to .env for live mode."
-        )
-    text = f"Live mode: requests go to {base_url}, with {source}."
-    if ".env" in source:
-        text += " To work offline instead, use connect('offline') or set KIT_MODE=offline."
-    return text
+        where = "ANTHROPIC_API_KEY in Colab's Secrets panel" if colab else "an API key to .env"
+        text = ("Offline mode: replies come from the kit's offline backend, deterministic text written for this kit, "
+                f"not Claude's. Add {where} for live mode.")
+    else:
+        text = f"Live mode: requests go to {base_url}, with {source}."
+        if ".env" in source:
+            text += " To work offline instead, use connect('offline') or set KIT_MODE=offline."
+    return f"{text}\n{COLAB_FILES_NOTE}" if colab else text
 
 
 def _offline_options(client_options: dict[str, Any], http_client: type) -> dict[str, Any]:
@@ -147,9 +177,14 @@ def _with_guard(options: dict[str, Any]) -> dict[str, Any]:
     return {**options, "middleware": [BudgetGuard(), *(options.get("middleware") or ())]}
 
 
-def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.Anthropic:
-    """The SDK's ``anthropic.Anthropic`` client, live or offline; ``client_options`` go to the SDK."""
-    chosen, source = resolve_mode(mode, explicit_key=any(client_options.get(o) for o in KEY_OPTIONS))
+def connect(
+    mode: Optional[str] = None, *, quiet: bool = False, ask_key: bool = False, **client_options: Any
+) -> anthropic.Anthropic:
+    """The SDK's ``anthropic.Anthropic`` client, live or offline; ``client_options`` go to the SDK.
+
+    ``ask_key=True``: where no key is found, ask for one with a hidden prompt (for this kernel only)."""
+    explicit = any(client_options.get(o) for o in KEY_OPTIONS)
+    chosen, source = resolve_mode(mode, explicit_key=explicit, ask_key=ask_key)
     if chosen == "offline":
         client = anthropic.Anthropic(**_with_guard(_offline_options(client_options, httpx2.Client)))
     else:
@@ -160,9 +195,12 @@ def connect(mode: Optional[str] = None, *, quiet: bool = False, **client_options
     return client
 
 
-def aconnect(mode: Optional[str] = None, *, quiet: bool = False, **client_options: Any) -> anthropic.AsyncAnthropic:
+def aconnect(
+    mode: Optional[str] = None, *, quiet: bool = False, ask_key: bool = False, **client_options: Any
+) -> anthropic.AsyncAnthropic:
     """The async twin of ``connect``: the SDK's ``anthropic.AsyncAnthropic``."""
-    chosen, source = resolve_mode(mode, explicit_key=any(client_options.get(o) for o in KEY_OPTIONS))
+    explicit = any(client_options.get(o) for o in KEY_OPTIONS)
+    chosen, source = resolve_mode(mode, explicit_key=explicit, ask_key=ask_key)
     if chosen == "offline":
         client = anthropic.AsyncAnthropic(**_with_guard(_offline_options(client_options, httpx2.AsyncClient)))
     else:

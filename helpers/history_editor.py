@@ -137,7 +137,7 @@ class _TurnRow(w.HBox):
         self.editor = editor
         self.index: Optional[int] = None
         self.number = w.Label(layout=w.Layout(width="2.5em"))
-        self.role = w.Dropdown(options=ROLES, layout=w.Layout(width="7.5em"), description_allow_html=False)
+        self.role = w.Dropdown(options=ROLES, layout=w.Layout(width="7.5em"))
         self.content = w.Textarea(layout=w.Layout(width="100%", min_height="3em"), continuous_update=True)
         self.thinking_note = w.HTML(layout=w.Layout(display="none"))  # escaped text: never rendered as markup
         self.thinking_note_text = ""

@@ -289,10 +289,17 @@ class UsageViewer(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         # Shown where the widget cannot be (a notebook opened before its cells run, a static render):
-        # say what this is and how to see it, rather than counts from some earlier run.
-        bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = PLACEHOLDER
-        return bundle
+        # say what this is and how to see it, rather than counts from some earlier run. The view part is the one
+        # ipywidgets 7 and 8 both send.
+        view = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
+        return {"text/plain": PLACEHOLDER, "application/vnd.jupyter.widget-view+json": view}
+
+    if hasattr(w.DOMWidget, "_ipython_display_"):  # ipywidgets 7 (Colab) displays through this, not the above
+        def _ipython_display_(self, **kwargs: Any) -> None:
+            from IPython.display import display  # noqa: PLC0415 - ipywidgets 7 only
+
+            display(self._repr_mimebundle_(), raw=True)
+            self._handle_displayed(**kwargs)
 
     def __repr__(self) -> str:
         return (f"UsageViewer({len(self.usage.records)} calls, {self.usage.total_input_tokens} input / "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -13,6 +14,10 @@ SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*_solution.ipynb")
 APPENDICES = sorted(NOTEBOOKS.glob("appendix_*.ipynb"))
 """Optional, unnumbered notebooks: not lessons, but run, linked and checked like them."""
 ALL = LESSONS + SOLUTIONS + APPENDICES
+_spec = importlib.util.spec_from_file_location("launch_links", ROOT / "tools" / "launch_links.py")
+launch_links = importlib.util.module_from_spec(_spec)
+"""tools/launch_links.py: writes each notebook's Colab badge and setup preamble (`make links`)."""
+_spec.loader.exec_module(launch_links)
 RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
 GRADER_CALL = re.compile(r"^check\.lesson\d\d\.\w+\(", re.MULTILINE)
 

@@ -139,3 +139,18 @@ def test_the_helper_is_importable_from_a_fresh_interpreter_without_side_effects(
     result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "True True", result.stderr
     assert not (project / ".env").exists()
+
+
+def test_on_colab_the_key_goes_to_the_working_folder_and_the_learner_hears_it_will_vanish(tmp_path, monkeypatch,
+                                                                                           capsys):
+    # A pip-installed kit (Colab's) has no project folder: .env goes where the notebook runs (/content there).
+    content = tmp_path / "content"
+    content.mkdir()
+    monkeypatch.setattr(api_key, "KIT_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(api_key, "on_colab", lambda: True)
+    monkeypatch.chdir(content)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    api_key.set_api_key(ask=lambda prompt: SENTINEL)
+    assert (content / ".env").read_text() == f"ANTHROPIC_API_KEY={SENTINEL}\n"
+    out = capsys.readouterr().out
+    assert "gone when the runtime ends" in out and "Secrets" in out and SENTINEL not in out

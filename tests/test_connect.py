@@ -226,3 +226,56 @@ def test_the_environment_and_dotenv_come_before_colab_secrets(monkeypatch, tmp_p
     _fake_colab(monkeypatch, tmp_path, {"ANTHROPIC_API_KEY": "kit-colab-key-not-this-one"})
     (clean_env.parent / ".env").write_text(f"ANTHROPIC_API_KEY={SENTINEL_KEY}\n")
     assert connect().api_key == SENTINEL_KEY and ".env" in capsys.readouterr().out
+
+
+def _prompt(monkeypatch, answer: str) -> list:
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or answer)
+    return asked
+
+
+def test_ask_key_prompts_only_when_told_and_only_where_no_key_was_found(monkeypatch, capsys):
+    asked = _prompt(monkeypatch, f"  {SENTINEL_KEY}\n")
+    assert isinstance(_transport(connect()), OfflineTransport) and asked == []
+    client = connect(ask_key=True)
+    assert client.api_key == SENTINEL_KEY and len(asked) == 1 and "hidden" in asked[0]
+    out = capsys.readouterr().out
+    assert "typed at the prompt" in out and "not saved" in out and SENTINEL_KEY not in out
+    connect(ask_key=True)  # the typed key now stands in this kernel's environment: no second prompt
+    assert len(asked) == 1
+
+
+def test_ask_key_comes_after_colab_secrets_and_never_runs_offline(monkeypatch, tmp_path, capsys):
+    asked = _prompt(monkeypatch, "kit-typed-key-not-this-one")
+    assert isinstance(_transport(connect("offline", ask_key=True)), OfflineTransport) and asked == []
+    _fake_colab(monkeypatch, tmp_path, {"ANTHROPIC_API_KEY": SENTINEL_KEY})
+    assert connect(ask_key=True).api_key == SENTINEL_KEY and asked == []
+
+
+def test_an_empty_answer_at_the_prompt_leaves_the_kit_offline_or_says_how_to_add_a_key(monkeypatch, capsys):
+    _prompt(monkeypatch, "   ")
+    assert isinstance(_transport(connect(ask_key=True)), OfflineTransport)
+    with pytest.raises(SetupError, match="ask_key=True"):
+        connect("live", ask_key=True)
+
+
+def test_on_colab_the_banner_says_where_the_key_goes_and_that_saved_files_vanish(monkeypatch, tmp_path, capsys):
+    connect()
+    assert "Colab" not in capsys.readouterr().out
+    _fake_colab(monkeypatch, tmp_path, {})
+    connect()
+    offline = capsys.readouterr().out
+    assert "Colab's Secrets panel" in offline and "/content" in offline and "emptied" in offline
+    _fake_colab(monkeypatch, tmp_path / "with-secret", {"ANTHROPIC_API_KEY": SENTINEL_KEY})
+    connect()
+    live = capsys.readouterr().out
+    assert live.startswith("Live mode") and "/content" in live and SENTINEL_KEY not in live
+
+
+def test_a_classroom_address_in_colab_secrets_goes_with_the_token_from_there(monkeypatch, tmp_path, capsys):
+    with running() as base_url:
+        _fake_colab(monkeypatch, tmp_path, {"ANTHROPIC_API_KEY": SENTINEL_KEY, "ANTHROPIC_BASE_URL": base_url})
+        client = connect()
+        assert str(client.base_url).rstrip("/") == base_url.rstrip("/")
+        assert client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=HELLO).content
+    assert base_url in capsys.readouterr().out

@@ -157,8 +157,8 @@ def _project_entry(lock: dict, pyproject: dict) -> dict:
     return entry
 
 
-def _lab_closure(lock: dict, pyproject: dict) -> set[str]:
-    """Every locked package the kit needs without its own extras (markers ignored: all platforms)."""
+def _closure(lock: dict, pyproject: dict, extras: tuple[str, ...] = ()) -> set[str]:
+    """Every locked package the kit needs with these extras of its own (markers ignored: all platforms)."""
     packages: dict[str, list] = {}
     for package in lock["package"]:
         packages.setdefault(_normalise_name(package["name"]), []).append(package)
@@ -171,7 +171,7 @@ def _lab_closure(lock: dict, pyproject: dict) -> set[str]:
                 deps += entry.get("optional-dependencies", {}).get(extra, [])
         return [(_normalise_name(d["name"]), tuple(d.get("extra", ()))) for d in deps]
 
-    todo = needs(_normalise_name(pyproject["project"]["name"]))
+    todo = needs(_normalise_name(pyproject["project"]["name"]), extras)
     seen: set[tuple] = set()
     while todo:
         item = todo.pop()
@@ -249,11 +249,19 @@ def test_lab_requirements_are_the_locked_lab_packages(lock, pyproject):
     wrong = pins - _locked_versions(lock)
     assert not wrong, f"requirements/lab.txt pins versions that uv.lock does not: {sorted(wrong)}; run `make upgrade`"
     names = {name for name, _ in pins}
-    assert names == _lab_closure(lock, pyproject)
+    assert names == _closure(lock, pyproject, ("lab",))
     test_tools = {_normalise_name(_NAME.match(r).group(1))
                   for r in pyproject["project"]["optional-dependencies"]["test"] if ";" not in r}
     assert {"pytest", "nbval", "playwright"} <= test_tools
     assert not test_tools & names, "a learner's install must not carry the test tools"
+
+
+def test_the_kit_alone_brings_no_jupyter_of_its_own(lock, pyproject):
+    # A lesson's setup cell installs the kit into a host's kernel (Colab): it must not replace that host's Jupyter.
+    bare = _closure(lock, pyproject)
+    assert "ipywidgets" in bare and "anthropic" in bare
+    assert not bare & {"jupyterlab", "notebook", "jupyter-server", "nbconvert"}, sorted(bare)
+    assert "jupyterlab" in _closure(lock, pyproject, ("lab",))
 
 
 def test_every_locked_package_has_an_exact_version_and_hashes(lock):
@@ -361,4 +369,5 @@ def test_ci_run_calls_make_test():
     assert lines[0] in ("#!/usr/bin/env bash", "#!/bin/bash")
     assert "set -euo pipefail" in lines
     assert "make test" in lines
+    assert lines.index("make test-colab") > lines.index("make test"), "the emulated Colab runs after the suite"
     assert os.access(script, os.X_OK), ".ci/run must be executable"

@@ -19,6 +19,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from launch_links import BADGE_CELL_ID, without_preamble  # noqa: E402 - the tools' folder first
+
 READING_WORDS_PER_MINUTE = 150
 """Careful reading of technical prose, well below the 200-300 words a minute of everyday reading."""
 SECONDS_PER_CODE_CELL = 30
@@ -72,7 +75,9 @@ def estimate(notebook: dict, fallback_title: str = "") -> Estimate:
     words = cells = lines = exercises = 0
     title = ""
     for cell in notebook.get("cells", []):
-        text = _source(cell)
+        if cell.get("id") == BADGE_CELL_ID:
+            continue  # the Colab badge and the setup preamble are the same in every lesson, not its content
+        text = without_preamble(_source(cell))
         if cell["cell_type"] == "markdown":
             words += len(WORD.findall(text))
             title = title or next(iter(TITLE.findall(text)), "")

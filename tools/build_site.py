@@ -11,9 +11,14 @@ need. The configuration is ``site/conf.py``. Nothing is fetched: the theme and i
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import launch_links  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "site"
@@ -27,7 +32,11 @@ def stage(source: Path) -> None:
     (source / "notebooks" / "solutions").mkdir(parents=True)
     shutil.copy2(CONF / "index.md", source / "index.md")
     for notebook in [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("notebooks/solutions/*.ipynb")]:
-        shutil.copy2(notebook, source / notebook.relative_to(ROOT))
+        # The Colab badge's image is on Colab's site, and the page's own launch links (made from the same
+        # address) open the lesson there already: the page leaves the badge cell out and loads nothing from elsewhere.
+        content = json.loads(notebook.read_text(encoding="utf-8"))
+        content["cells"] = [cell for cell in content["cells"] if cell.get("id") != launch_links.BADGE_CELL_ID]
+        (source / notebook.relative_to(ROOT)).write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
 
 
 def build(out: Path = OUT, quiet: bool = True) -> Path:

@@ -78,7 +78,8 @@ def test_preamble_lines_are_short_and_installs_from_the_branch_the_badges_open()
 def _run_preamble(monkeypatch, *, installed: bool, kit_source: str | None) -> list:
     calls = []
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if installed else None)
-    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append((args, kwargs))
+                        or subprocess.CompletedProcess(args[0], 0, "", ""))
     if kit_source is None:
         monkeypatch.delenv("KIT_SOURCE", raising=False)
     else:
@@ -97,7 +98,7 @@ def test_preamble_installs_nothing_where_helpers_imports(monkeypatch):
 def test_preamble_installs_the_kit_where_helpers_is_missing(monkeypatch):
     (args, kwargs), = _run_preamble(monkeypatch, installed=False, kit_source=None)
     assert args[0][:4] == [sys.executable, "-m", "pip", "install"] and args[0][-1] == launch_links.kit_source()
-    assert kwargs == {"check": True}
+    assert kwargs == {"capture_output": True, "text": True}
     (args, _), = _run_preamble(monkeypatch, installed=False, kit_source="/tmp/kit.whl")
     assert args[0][-1] == "/tmp/kit.whl"
 
@@ -108,6 +109,19 @@ def test_the_preamble_in_a_real_interpreter_where_helpers_imports_does_nothing(t
                           env={"PATH": "/usr/bin:/bin", "KIT_SOURCE": str(tmp_path / "missing.whl")})
     assert done.returncode == 0, done.stderr
     assert done.stdout == "ok\n" and done.stderr == ""
+
+
+def test_a_failed_install_says_so_with_pips_own_words(tmp_path):
+    """A kernel without the kit (the machine's own python3, isolated), and a kit source that does not exist."""
+    missing = tmp_path / "claude_messages_kit-0-py3-none-any.whl"
+    done = subprocess.run(["python3", "-I", "-c", launch_links.preamble()], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "KIT_SOURCE": str(missing)})
+    assert done.returncode != 0
+    assert f"RuntimeError: Installing the kit from {missing} failed; pip said:" in done.stderr
+    direct = subprocess.run(["python3", "-I", "-m", "pip", "install", "--quiet", str(missing)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    last_words = direct.stderr.strip().splitlines()[-1]
+    assert direct.returncode != 0 and last_words in done.stderr.split("pip said:", 1)[1]  # pip's own message
 
 
 def test_make_links_runs_the_generator_and_the_check_finds_nothing_stale():

@@ -90,7 +90,9 @@ def preamble(url: str | None = None) -> str:
         "import importlib.util, os, subprocess, sys",
         'if importlib.util.find_spec("helpers") is None:',
         f'    kit = os.environ.get("{KIT_SOURCE_VARIABLE}") or "{kit_source(url)}"',
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", kit], check=True)',
+        '    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", kit], capture_output=True, text=True)',
+        "    if pip.returncode:  # pip's own words, which a notebook would not show otherwise",
+        '        raise RuntimeError(f"Installing the kit from {kit} failed; pip said:\\n{pip.stderr[-1500:]}")',
         "    importlib.invalidate_caches()",
     ]) + "\n\n"
 

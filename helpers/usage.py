@@ -66,8 +66,8 @@ class CallWatcher:
 
 
 watching: ContextVar[Optional[CallWatcher]] = ContextVar("kit_call_watcher", default=None)
-"""Set around each attempt by the budget guard (SDK middleware), read by the recording transport
-below it: both run in the caller's thread or task, so the context carries it."""
+"""Set around each attempt by the budget guard (SDK middleware, or the recording transport's own guard), read
+by the recording transport below it: both run in the caller's thread or task, so the context carries it."""
 
 
 @dataclass(frozen=True)
@@ -489,10 +489,11 @@ def _kit_transports() -> tuple[type, ...]:
 class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     """Wraps a real transport and logs each Messages API call in ``log``."""
 
-    def __init__(self, inner: Any, *, offline: bool, log: UsageLog = usage_log):
+    def __init__(self, inner: Any, *, offline: bool, log: UsageLog = usage_log, guard: Any = None):
         self.inner = inner
         self.offline = offline
         self.log = log
+        self.guard = guard  # a budget.TransportGuard: the spending limit checked here, for each attempt
         # Only what the kit's own transports carried is evidence: a made-up transport's replies are not sealed.
         self._seals = type(inner) in _kit_transports()
 
@@ -560,6 +561,16 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         return watcher if watcher is not None and watcher.claim() else None
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.guard is not None:
+            return self.guard.handle(request, self._recorded_request)
+        return self._recorded_request(request)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.guard is not None:
+            return await self.guard.ahandle(request, self._recorded_async_request)
+        return await self._recorded_async_request(request)
+
+    def _recorded_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._batch_results(request):
             started = time.perf_counter()
             response = self.inner.handle_request(request)
@@ -577,7 +588,7 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             response.read()
         return self._finish(request, response, started, watcher)
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+    async def _recorded_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._batch_results(request):
             started = time.perf_counter()
             response = await self.inner.handle_async_request(request)

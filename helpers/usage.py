@@ -479,6 +479,10 @@ def _no_response(watcher: Optional[CallWatcher], error: BaseException) -> None:
         watcher.finished(None, isinstance(error, NEVER_SENT))
 
 
+def _is_stream(response: httpx2.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
 def _kit_transports() -> tuple[type, ...]:
     """The transports whose calls the log records: the offline backend's and the SDK's own (live)."""
     from .offline.transport import OfflineTransport  # here: the offline backend imports more than the log needs
@@ -534,10 +538,10 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             watcher.finished(record, complete)
 
     def _finish(self, request: httpx2.Request, response: httpx2.Response, started: float,
-                watcher: Optional[CallWatcher]) -> httpx2.Response:
+                watcher: Optional[CallWatcher], streamed: bool) -> httpx2.Response:
         path = request.url.path.rstrip("/")
         sent = request.content
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
+        if streamed:
             status, headers = response.status_code, response.headers  # not the response: it holds the tap
 
             def done(parser: _StreamedMessage) -> None:
@@ -584,9 +588,10 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         request.read()
         started = time.perf_counter()
         response = self._send(lambda: self.inner.handle_request(request), watcher)
-        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        streamed = _is_stream(response)
+        if not streamed:
             response.read()
-        return self._finish(request, response, started, watcher)
+        return self._finish(request, response, started, watcher, streamed)
 
     async def _recorded_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._batch_results(request):
@@ -606,9 +611,10 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         except BaseException as error:
             _no_response(watcher, error)
             raise
-        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        streamed = _is_stream(response)
+        if not streamed:
             await response.aread()
-        return self._finish(request, response, started, watcher)
+        return self._finish(request, response, started, watcher, streamed)
 
     @staticmethod
     def _send(send: Callable[[], httpx2.Response], watcher: Optional[CallWatcher]) -> httpx2.Response:

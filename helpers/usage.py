@@ -304,13 +304,14 @@ def _json(data: bytes) -> Optional[Any]:
         return None
 
 
-def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None) -> float:
-    """Dollars for one call: input, output, the prompt-cache writes and reads and the server-tool uses (web
-    searches) the usage reports, at the catalog's prices."""
+def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None,
+          split: Optional[dict] = None) -> float:
+    """Dollars for one call: input, output, the prompt-cache writes and reads (``split``: ``_cache_split(usage)``,
+    when made already) and the server-tool uses (web searches) the usage reports, at the catalog's prices."""
     entry = catalog.lookup(model) if model else None
     if entry is None:
         return 0.0
-    return entry.price.cost_usd(input_tokens, output_tokens, **_cache_split(usage or {})) + \
+    return entry.price.cost_usd(input_tokens, output_tokens, **(split or _cache_split(usage or {}))) + \
         catalog.server_tool_fees_usd(usage or {})
 
 
@@ -331,6 +332,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
     input_tokens = _count(usage.get("input_tokens")) or _count(body.get("input_tokens"))
     output_tokens = _count(usage.get("output_tokens"))
     counted_only = path.endswith("count_tokens")
+    split = _cache_split(usage)
     return Record(
         time=datetime.now(timezone.utc),
         path=path,
@@ -340,10 +342,10 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         output_tokens=output_tokens,
         cache_read_input_tokens=_count(usage.get("cache_read_input_tokens")),
         cache_creation_input_tokens=_count(usage.get("cache_creation_input_tokens")),
-        cache_creation_1h_input_tokens=_cache_split(usage)["cache_write_1h"],
+        cache_creation_1h_input_tokens=split["cache_write_1h"],
         stop_reason=body.get("stop_reason") if isinstance(body.get("stop_reason"), str) else None,
         latency_s=time.perf_counter() - started,
-        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage) * (
+        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage, split) * (
             catalog.batch_multiplier() if BATCH_RESULTS.fullmatch(path) else 1.0),
         offline=offline,
         streamed=streamed,

@@ -437,7 +437,8 @@ def _draft(request: Request, context: _Context) -> Draft:
             intro = [] if forced else [{"type": "text", "text": texts()["pause_turn_intro"]}]
             return Draft([*intro, call, *_searched(call)])
 
-    if request.prefill is None and request.output_schema is None and (cited := _cited_draft(request)):
+    if request.prefill is None and request.output_schema is None and request.blocks_sent and (
+            cited := _cited_draft(request)):
         return cited
     if results:
         text = _answer_tool_results(request, results)

@@ -72,6 +72,7 @@ class Request:
     input_tokens: int = 0
     file_ids: dict[int, str] = field(default_factory=dict)  # document index -> the file its source named
     thinking: thinking.Settings = thinking.Settings(type="disabled", explicit=False, display="summarized", effort="high")
+    blocks_sent: bool = True  # False when every turn is text alone: no documents, images, tools or thinking
 
 
 class ApiVersion(str):
@@ -437,6 +438,7 @@ class _Checked:
     choice: dict
     schema: Optional[dict]
     thinking: thinking.Settings
+    blocks_sent: bool
 
 
 def _common(body: dict, version: str) -> _Checked:
@@ -471,7 +473,7 @@ def _common(body: dict, version: str) -> _Checked:
             raise invalid(say("tools_required"))
         _check_tool_pairs(merged, starts)
         thinking.check_blocks(body, model)
-    return _Checked(model, merged, starts, system_text, tools, choice, schema, chosen)
+    return _Checked(model, merged, starts, system_text, tools, choice, schema, chosen, blocks_sent)
 
 
 def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
@@ -504,7 +506,7 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
         body=body, model=model, messages=checked.merged, max_tokens=max_tokens, system_text=checked.system_text,
         prefill=prefill, continues_pause=continues_pause, stop_sequences=stops, tools=checked.tools,
         tool_choice=checked.choice, output_schema=checked.schema, stream=stream, input_tokens=input_tokens,
-        thinking=checked.thinking,
+        thinking=checked.thinking, blocks_sent=checked.blocks_sent,
     )
 
 

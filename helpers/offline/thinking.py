@@ -154,7 +154,12 @@ def prefix_digests(body: dict, wanted: Optional[set[int]] = None) -> dict[int, s
             digests[i] = digest.hexdigest()[:32]
         if i >= last_wanted:
             return digests
-        part = _turn_bytes(message)
+        content = message.get("content")
+        if isinstance(content, str):  # _turn_bytes's first case, written out: most turns are text
+            text = content.encode("utf-8", "surrogatepass")
+            part = b"%s|text%d:%s" % (str(message.get("role")).encode(), len(text), text)
+        else:
+            part = _turn_bytes(message)
         update(b"%d:%s" % (len(part), part))
     if len(messages) in wanted:
         digests[len(messages)] = digest.hexdigest()[:32]

@@ -3,9 +3,10 @@
 The floor is the same SDK call through ``httpx2.MockTransport`` whose handler returns a
 fixed, precomputed Message: everything the SDK does (building the request, encoding the
 JSON body, parsing the reply into a ``Message``) and nothing else. The offline call
-(client from ``helpers.connect("offline")``) adds the kit's layers: the budget guard, the
-usage log's recording transport and the offline backend itself (parsing and validating
-the request, counting tokens, drafting the reply).
+(client from ``helpers.connect("offline")``) adds the kit's layers: the usage log's
+recording transport with the budget guard in it (no limit set: the check finds none) and
+the offline backend itself (parsing and validating the request, counting tokens, drafting
+the reply).
 
 Measured for a 1-turn and a 20-turn conversation in interleaved rounds (the machine is
 noisy), reporting medians. The usage log is cleared before each round, so it holds at
@@ -104,10 +105,11 @@ def profile(call: Callable[[], object], calls: int, top: int) -> str:
         call()
     profiler.disable()
     helpers.usage_log.clear()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(r"helpers[/\\]", top)
-    return f"cProfile of {calls} offline 20-turn calls, cumulative, kit code only (times include profiler overhead):\n" + out.getvalue()
+    kit, whole = io.StringIO(), io.StringIO()
+    pstats.Stats(profiler, stream=kit).sort_stats("cumulative").print_stats(r"helpers[/\\]", top)
+    pstats.Stats(profiler, stream=whole).sort_stats("tottime").print_stats(top)
+    return (f"cProfile of {calls} offline 20-turn calls (times include profiler overhead), kit code only, "
+            f"cumulative:\n{kit.getvalue()}\nthe whole call (SDK, httpx2 and kit), by own time:\n{whole.getvalue()}")
 
 
 def us(seconds: float) -> str:

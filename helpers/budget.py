@@ -5,8 +5,10 @@
     helpers.budget(None)                    # no limit
 
 Spending is read from ``helpers.usage_log`` (clearing the log starts the count again).
-The check runs as SDK middleware, once per HTTP attempt, so a refusal is raised before
-anything is sent.
+The check runs once per HTTP attempt, before anything is sent: in the kit's recording
+transport for offline clients (``TransportGuard``), as SDK middleware for the others and for
+clients given middleware of the caller's (``BudgetGuard``, first, so that the caller's middleware
+sees only what the guard let through).
 
 Calls that overlap (threads, ``asyncio.gather``, open streams) are counted before their
 usage is known: each call in flight holds the most it can cost (``helpers/call_bound.py``),
@@ -26,13 +28,15 @@ processing, or that was deleted unread, counts in full until the log is cleared.
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from urllib.parse import urlsplit
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
-from anthropic import Middleware
+import httpx2
+from anthropic import AnthropicError, Middleware
 
 from .call_bound import CallBound, batch_bound, bound
 from .usage import BATCH_RESULTS, NEVER_SENT, CallWatcher, Record, UsageLog, record_dropped_streams, usage_log, watching
@@ -41,8 +45,11 @@ GUARDED_PATHS = ("/v1/messages",)
 BATCHES_PATH = "/v1/messages/batches"
 
 
-class BudgetExceeded(RuntimeError):
-    """A call was refused because the spending limit is reached; nothing was sent."""
+class BudgetExceeded(AnthropicError, RuntimeError):
+    """A call was refused because the spending limit is reached; nothing was sent.
+
+    Also an ``anthropic.AnthropicError``: raised inside the SDK's HTTP layer (``TransportGuard``), the SDK passes
+    such an error up as it is, where another would become an ``APIConnectionError`` and be retried."""
 
 
 @dataclass
@@ -246,6 +253,50 @@ def ledger_for(log: UsageLog = usage_log) -> Ledger:
         return _ledgers[log]
 
 
+def _batch_results_id(method: str, path: str) -> Optional[str]:
+    return path.split("/")[-2] if method.lower() == "get" and BATCH_RESULTS.fullmatch(path) else None
+
+
+def _admit(ledger: Ledger, method: str, path: str, body: Callable[[], Any]) -> Optional[_Hold]:
+    """A hold for a Messages call or a batch about to be sent under a limit, or None when nothing is to be held."""
+    if not _current.active or method.lower() != "post":
+        return None
+    if path == BATCHES_PATH:
+        return ledger.admit(_current, None, batch_bound(body()))
+    return ledger.admit(_current, body()) if path in GUARDED_PATHS else None
+
+
+def _never_sent(error: BaseException) -> bool:
+    """The attempt failed before its request left (the SDK wraps the transport's error: its cause says)."""
+    return any(isinstance(e, NEVER_SENT) or isinstance(e, BudgetExceeded) for e in (error, error.__cause__))
+
+
+def _after(ledger: Ledger, path: str, hold: _Hold, status: Optional[int] = None, body: Any = None,
+           error: Optional[BaseException] = None) -> None:
+    if path == BATCHES_PATH:
+        if error is not None:
+            # Sent or not: a batch may have been created whose id never came back, so it counts in full.
+            hold.finished(None, _never_sent(error))
+        elif status != 200:
+            hold.finished(None, True)  # refused: no batch was made
+        elif isinstance(body, dict) and isinstance(body.get("id"), str):
+            ledger.hold_for_batch(body["id"], hold)
+        else:
+            hold.finished(None, False)
+    # The recording transport settles the holds it claimed. One it never saw: the call failed before
+    # reaching it (nothing was sent), or the client records nothing (its own http_client), so the
+    # limit cannot follow that call further.
+    elif not hold.claimed:
+        hold.finished(None, True)
+
+
+def _json_or_none(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - an unreadable answer keeps the batch's hold
+        return None
+
+
 class BudgetGuard(Middleware):
     """SDK middleware refusing Messages calls once the budget is used up."""
 
@@ -256,90 +307,126 @@ class BudgetGuard(Middleware):
     def _path(request: Any) -> str:
         return urlsplit(request.url).path.rstrip("/")  # the beta endpoints add "?beta=true"; results may be absolute
 
-    def _admit(self, request: Any) -> Optional[_Hold]:
-        if not _current.active or request.method.lower() != "post":
-            return None
-        path = self._path(request)
-        if path == BATCHES_PATH:
-            return self.ledger.admit(_current, None, batch_bound(request.json))
-        return self.ledger.admit(_current, request.json) if path in GUARDED_PATHS else None
-
-    def _batch_results_id(self, request: Any) -> Optional[str]:
-        path = self._path(request)
-        return path.split("/")[-2] if request.method.lower() == "get" and BATCH_RESULTS.fullmatch(path) else None
-
-    def _after(self, request: Any, hold: _Hold, response: Any = None, body: Any = None,
-               error: Optional[BaseException] = None) -> None:
-        if self._path(request) == BATCHES_PATH:
-            self._after_batch(hold, response, body, error)
-        # The recording transport settles the holds it claimed. One it never saw: the call failed before
-        # reaching it (nothing was sent), or the client records nothing (its own http_client), so the
-        # limit cannot follow that call further.
-        elif not hold.claimed:
-            hold.finished(None, True)
-
-    def _after_batch(self, hold: _Hold, response: Any, body: Any, error: Optional[BaseException]) -> None:
-        if error is not None:
-            # Sent or not: a batch may have been created whose id never came back, so it counts in full.
-            hold.finished(None, isinstance(error.__cause__, NEVER_SENT) or isinstance(error, BudgetExceeded))
-        elif response.status_code != 200:
-            hold.finished(None, True)  # refused: no batch was made
-        elif isinstance(body, dict) and isinstance(body.get("id"), str):
-            self.ledger.hold_for_batch(body["id"], hold)
-        else:
-            hold.finished(None, False)
-
-    @staticmethod
-    def _json(response: Any) -> Any:
-        try:
-            return response.http_response.json()
-        except Exception:  # noqa: BLE001 - an unreadable answer keeps the batch's hold
-            return None
-
     def handle(self, request, call_next):
-        batch_id = self._batch_results_id(request)
+        path = self._path(request)
+        batch_id = _batch_results_id(request.method, path)
         if batch_id is not None:
             response = call_next(request)
             if response.status_code == 200:
                 self.ledger.batch_results_read(batch_id)
             return response
-        hold = self._admit(request)
+        hold = _admit(self.ledger, request.method, path, lambda: request.json)
         if hold is None:
             return call_next(request)
         token = watching.set(hold)
         try:
             response = call_next(request)
         except BaseException as error:
-            self._after(request, hold, error=error)
+            _after(self.ledger, path, hold, error=error)
             raise
         finally:
             watching.reset(token)
-        batch = self._path(request) == BATCHES_PATH and response.status_code == 200
+        batch = path == BATCHES_PATH and response.status_code == 200
         if batch:
             response.http_response.read()
-        self._after(request, hold, response, self._json(response) if batch else None)
+        _after(self.ledger, path, hold, response.status_code,
+               _json_or_none(response.http_response.json) if batch else None)
         return response
 
     async def handle_async(self, request, call_next):
-        batch_id = self._batch_results_id(request)
+        path = self._path(request)
+        batch_id = _batch_results_id(request.method, path)
         if batch_id is not None:
             response = await call_next(request)
             if response.status_code == 200:
                 self.ledger.batch_results_read(batch_id)
             return response
-        hold = self._admit(request)
+        hold = _admit(self.ledger, request.method, path, lambda: request.json)
         if hold is None:
             return await call_next(request)
         token = watching.set(hold)
         try:
             response = await call_next(request)
         except BaseException as error:
-            self._after(request, hold, error=error)
+            _after(self.ledger, path, hold, error=error)
             raise
         finally:
             watching.reset(token)
-        batch = self._path(request) == BATCHES_PATH and response.status_code == 200
+        batch = path == BATCHES_PATH and response.status_code == 200
         if batch:
             await response.http_response.aread()
-        self._after(request, hold, response, self._json(response) if batch else None)
+        _after(self.ledger, path, hold, response.status_code,
+               _json_or_none(response.http_response.json) if batch else None)
+        return response
+
+
+class TransportGuard:
+    """The same checks as ``BudgetGuard``, made by the kit's recording transport (``RecordingTransport(guard=...)``)
+    for each HTTP attempt it carries, before the attempt goes further. ``connect()`` uses it for offline clients
+    with no middleware of the caller's: there the SDK's middleware machinery would cost more per call than the
+    check. ``BudgetExceeded`` is an ``anthropic.AnthropicError``, so the SDK raises it from its HTTP layer as it
+    is, and never retries it."""
+
+    def __init__(self, log: UsageLog = usage_log):
+        self.ledger = ledger_for(log)
+
+    @staticmethod
+    def _body(request: httpx2.Request) -> Any:
+        return json.loads(request.read() or b"null")
+
+    def handle(self, request: httpx2.Request, send: Callable[[httpx2.Request], httpx2.Response]) -> httpx2.Response:
+        if watching.get() is not None:  # a BudgetGuard above (the caller's middleware) has admitted this attempt
+            return send(request)
+        path = request.url.path.rstrip("/")
+        batch_id = _batch_results_id(request.method, path)
+        if batch_id is not None:
+            response = send(request)
+            if response.status_code == 200:
+                self.ledger.batch_results_read(batch_id)
+            return response
+        hold = _admit(self.ledger, request.method, path, lambda: self._body(request))
+        if hold is None:
+            return send(request)
+        token = watching.set(hold)
+        try:
+            response = send(request)
+        except BaseException as error:
+            _after(self.ledger, path, hold, error=error)
+            raise
+        finally:
+            watching.reset(token)
+        batch = path == BATCHES_PATH and response.status_code == 200
+        if batch:
+            response.read()
+        _after(self.ledger, path, hold, response.status_code, _json_or_none(response.json) if batch else None)
+        return response
+
+    async def ahandle(self, request: httpx2.Request,
+                      send: Callable[[httpx2.Request], Awaitable[httpx2.Response]]) -> httpx2.Response:
+        if watching.get() is not None:
+            return await send(request)
+        path = request.url.path.rstrip("/")
+        batch_id = _batch_results_id(request.method, path)
+        if batch_id is not None:
+            response = await send(request)
+            if response.status_code == 200:
+                self.ledger.batch_results_read(batch_id)
+            return response
+        if request.method.lower() == "post":
+            await request.aread()
+        hold = _admit(self.ledger, request.method, path, lambda: self._body(request))
+        if hold is None:
+            return await send(request)
+        token = watching.set(hold)
+        try:
+            response = await send(request)
+        except BaseException as error:
+            _after(self.ledger, path, hold, error=error)
+            raise
+        finally:
+            watching.reset(token)
+        batch = path == BATCHES_PATH and response.status_code == 200
+        if batch:
+            await response.aread()
+        _after(self.ledger, path, hold, response.status_code, _json_or_none(response.json) if batch else None)
         return response

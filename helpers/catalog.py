@@ -316,8 +316,9 @@ def server_tool_price(tool_type: str) -> Optional[ServerToolPrice]:
 
 def server_tool_fees_usd(usage: Mapping) -> float:
     """Dollars for the server-tool uses a response's ``usage.server_tool_use`` reports."""
-    used = usage.get("server_tool_use") if isinstance(usage, Mapping) else None
-    if not isinstance(used, Mapping):
+    # A dict first: the check of the Mapping ABC takes longer than the rest, and a response's usage is a dict.
+    used = usage.get("server_tool_use") if isinstance(usage, dict) or isinstance(usage, Mapping) else None
+    if used is None or not (isinstance(used, dict) or isinstance(used, Mapping)):
         return 0.0
     total = 0.0
     for price in server_tool_prices():

@@ -17,9 +17,9 @@ import httpx2
 from dotenv import find_dotenv, load_dotenv
 
 from . import error_display
+from .budget import BudgetGuard, TransportGuard
 from .colab import FILES_NOTE as COLAB_FILES_NOTE
 from .colab import on_colab
-from .budget import BudgetGuard
 from .offline.transport import OfflineTransport
 from .usage import RecordingTransport
 
@@ -158,8 +158,16 @@ def _banner(mode: str, source: str, base_url: str) -> str:
     return f"{text}\n{COLAB_FILES_NOTE}" if colab else text
 
 
+def _guard_in_transport(client_options: dict[str, Any]) -> bool:
+    """Offline, with no middleware or HTTP client of the caller's, the recording transport checks the spending
+    limit (the same checks, without the SDK's middleware machinery on every call). A caller's middleware keeps the
+    guard as middleware, first, so that it sees only what the guard let through."""
+    return not client_options.get("middleware") and "http_client" not in client_options
+
+
 def _offline_options(client_options: dict[str, Any], http_client: type) -> dict[str, Any]:
-    transport = RecordingTransport(OfflineTransport(), offline=True)
+    guard = TransportGuard() if _guard_in_transport(client_options) else None
+    transport = RecordingTransport(OfflineTransport(), offline=True, guard=guard)
     return {"api_key": OFFLINE_KEY, "base_url": OFFLINE_BASE_URL, "http_client": http_client(transport=transport), **client_options}
 
 
@@ -173,7 +181,8 @@ def _live_options(client_options: dict[str, Any], http_client: type) -> dict[str
 
 
 def _with_guard(options: dict[str, Any]) -> dict[str, Any]:
-    """Every client from the kit honours ``helpers.budget``: its guard runs first."""
+    """Every client from the kit honours ``helpers.budget``: its guard runs first (offline, unless the transport
+    has it: ``_guard_in_transport``)."""
     return {**options, "middleware": [BudgetGuard(), *(options.get("middleware") or ())]}
 
 
@@ -186,7 +195,8 @@ def connect(
     explicit = any(client_options.get(o) for o in KEY_OPTIONS)
     chosen, source = resolve_mode(mode, explicit_key=explicit, ask_key=ask_key)
     if chosen == "offline":
-        client = anthropic.Anthropic(**_with_guard(_offline_options(client_options, httpx2.Client)))
+        options = _offline_options(client_options, httpx2.Client)
+        client = anthropic.Anthropic(**(options if _guard_in_transport(client_options) else _with_guard(options)))
     else:
         client = anthropic.Anthropic(**_with_guard(_live_options(client_options, anthropic.DefaultHttpxClient)))
     if not quiet:
@@ -202,7 +212,8 @@ def aconnect(
     explicit = any(client_options.get(o) for o in KEY_OPTIONS)
     chosen, source = resolve_mode(mode, explicit_key=explicit, ask_key=ask_key)
     if chosen == "offline":
-        client = anthropic.AsyncAnthropic(**_with_guard(_offline_options(client_options, httpx2.AsyncClient)))
+        options = _offline_options(client_options, httpx2.AsyncClient)
+        client = anthropic.AsyncAnthropic(**(options if _guard_in_transport(client_options) else _with_guard(options)))
     else:
         client = anthropic.AsyncAnthropic(**_with_guard(_live_options(client_options, anthropic.DefaultAsyncHttpxClient)))
     if not quiet:

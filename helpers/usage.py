@@ -66,8 +66,8 @@ class CallWatcher:
 
 
 watching: ContextVar[Optional[CallWatcher]] = ContextVar("kit_call_watcher", default=None)
-"""Set around each attempt by the budget guard (SDK middleware), read by the recording transport
-below it: both run in the caller's thread or task, so the context carries it."""
+"""Set around each attempt by the budget guard (SDK middleware, or the recording transport's own guard), read
+by the recording transport below it: both run in the caller's thread or task, so the context carries it."""
 
 
 @dataclass(frozen=True)
@@ -304,13 +304,14 @@ def _json(data: bytes) -> Optional[Any]:
         return None
 
 
-def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None) -> float:
-    """Dollars for one call: input, output, the prompt-cache writes and reads and the server-tool uses (web
-    searches) the usage reports, at the catalog's prices."""
+def _cost(model: Optional[str], input_tokens: int, output_tokens: int, usage: Optional[dict] = None,
+          split: Optional[dict] = None) -> float:
+    """Dollars for one call: input, output, the prompt-cache writes and reads (``split``: ``_cache_split(usage)``,
+    when made already) and the server-tool uses (web searches) the usage reports, at the catalog's prices."""
     entry = catalog.lookup(model) if model else None
     if entry is None:
         return 0.0
-    return entry.price.cost_usd(input_tokens, output_tokens, **_cache_split(usage or {})) + \
+    return entry.price.cost_usd(input_tokens, output_tokens, **(split or _cache_split(usage or {}))) + \
         catalog.server_tool_fees_usd(usage or {})
 
 
@@ -331,6 +332,7 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
     input_tokens = _count(usage.get("input_tokens")) or _count(body.get("input_tokens"))
     output_tokens = _count(usage.get("output_tokens"))
     counted_only = path.endswith("count_tokens")
+    split = _cache_split(usage)
     return Record(
         time=datetime.now(timezone.utc),
         path=path,
@@ -340,10 +342,10 @@ def _record(path: str, request_body: bytes, status: int, response: Optional[dict
         output_tokens=output_tokens,
         cache_read_input_tokens=_count(usage.get("cache_read_input_tokens")),
         cache_creation_input_tokens=_count(usage.get("cache_creation_input_tokens")),
-        cache_creation_1h_input_tokens=_cache_split(usage)["cache_write_1h"],
+        cache_creation_1h_input_tokens=split["cache_write_1h"],
         stop_reason=body.get("stop_reason") if isinstance(body.get("stop_reason"), str) else None,
         latency_s=time.perf_counter() - started,
-        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage) * (
+        cost_usd=0.0 if counted_only or status != 200 else _cost(model, input_tokens, output_tokens, usage, split) * (
             catalog.batch_multiplier() if BATCH_RESULTS.fullmatch(path) else 1.0),
         offline=offline,
         streamed=streamed,
@@ -479,6 +481,10 @@ def _no_response(watcher: Optional[CallWatcher], error: BaseException) -> None:
         watcher.finished(None, isinstance(error, NEVER_SENT))
 
 
+def _is_stream(response: httpx2.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
 def _kit_transports() -> tuple[type, ...]:
     """The transports whose calls the log records: the offline backend's and the SDK's own (live)."""
     from .offline.transport import OfflineTransport  # here: the offline backend imports more than the log needs
@@ -489,10 +495,11 @@ def _kit_transports() -> tuple[type, ...]:
 class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     """Wraps a real transport and logs each Messages API call in ``log``."""
 
-    def __init__(self, inner: Any, *, offline: bool, log: UsageLog = usage_log):
+    def __init__(self, inner: Any, *, offline: bool, log: UsageLog = usage_log, guard: Any = None):
         self.inner = inner
         self.offline = offline
         self.log = log
+        self.guard = guard  # a budget.TransportGuard: the spending limit checked here, for each attempt
         # Only what the kit's own transports carried is evidence: a made-up transport's replies are not sealed.
         self._seals = type(inner) in _kit_transports()
 
@@ -533,10 +540,10 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             watcher.finished(record, complete)
 
     def _finish(self, request: httpx2.Request, response: httpx2.Response, started: float,
-                watcher: Optional[CallWatcher]) -> httpx2.Response:
+                watcher: Optional[CallWatcher], streamed: bool) -> httpx2.Response:
         path = request.url.path.rstrip("/")
         sent = request.content
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
+        if streamed:
             status, headers = response.status_code, response.headers  # not the response: it holds the tap
 
             def done(parser: _StreamedMessage) -> None:
@@ -560,6 +567,16 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         return watcher if watcher is not None and watcher.claim() else None
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.guard is not None:
+            return self.guard.handle(request, self._recorded_request)
+        return self._recorded_request(request)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.guard is not None:
+            return await self.guard.ahandle(request, self._recorded_async_request)
+        return await self._recorded_async_request(request)
+
+    def _recorded_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._batch_results(request):
             started = time.perf_counter()
             response = self.inner.handle_request(request)
@@ -573,11 +590,12 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         request.read()
         started = time.perf_counter()
         response = self._send(lambda: self.inner.handle_request(request), watcher)
-        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        streamed = _is_stream(response)
+        if not streamed:
             response.read()
-        return self._finish(request, response, started, watcher)
+        return self._finish(request, response, started, watcher, streamed)
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+    async def _recorded_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._batch_results(request):
             started = time.perf_counter()
             response = await self.inner.handle_async_request(request)
@@ -595,9 +613,10 @@ class RecordingTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         except BaseException as error:
             _no_response(watcher, error)
             raise
-        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        streamed = _is_stream(response)
+        if not streamed:
             await response.aread()
-        return self._finish(request, response, started, watcher)
+        return self._finish(request, response, started, watcher, streamed)
 
     @staticmethod
     def _send(send: Callable[[], httpx2.Response], watcher: Optional[CallWatcher]) -> httpx2.Response:

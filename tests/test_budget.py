@@ -53,6 +53,30 @@ def test_async_and_streaming_calls_are_guarded_too():
     assert len(usage_log) == 0
 
 
+@pytest.mark.parametrize("with_middleware", [False, True])
+def test_a_refusal_is_raised_once_as_it_is_whether_the_transport_or_middleware_checks(with_middleware, monkeypatch):
+    """Offline, the recording transport checks the limit (the SDK's middleware only with middleware of the caller's):
+    a refusal from there must reach the caller as BudgetExceeded, not wrapped as a connection error and retried."""
+    import anthropic
+
+    from helpers.budget import ledger_for
+
+    ledger = ledger_for(usage_log)
+    checks = []
+    admit = ledger.admit
+    monkeypatch.setattr(ledger, "admit", lambda *args, **kwargs: checks.append(1) or admit(*args, **kwargs))
+    options = {"middleware": [lambda request, call_next: call_next(request)]} if with_middleware else {}
+    client = connect("offline", quiet=True, max_retries=2, **options)
+    budget(max_usd=0)
+    with pytest.raises(BudgetExceeded) as refused:
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert isinstance(refused.value, anthropic.AnthropicError) and isinstance(refused.value, RuntimeError)
+    assert len(checks) == 1 and len(usage_log) == 0 and ledger.in_flight == 0
+    budget(None)
+    client.messages.create(model=DEFAULT_MODEL, max_tokens=5, messages=HELLO)
+    assert len(checks) == 1 and len(usage_log) == 1  # no limit: nothing to check
+
+
 def test_raising_or_removing_the_limit_lets_calls_through():
     client = connect("offline", quiet=True)
     budget(max_usd=0)

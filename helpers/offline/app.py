@@ -54,9 +54,12 @@ class Drop:
 Outcome = Union[Reply, Stream, Stall, Drop]
 
 
+_STRICT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # json.dumps's defaults otherwise
+
+
 def strict_json(payload: object) -> str:
     """JSON text with no ``NaN`` or ``Infinity`` (Python writes them by default; no JSON parser reads them)."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    return _STRICT_ENCODER.encode(payload)
 
 
 def _json(status: int, payload: dict, request_id: str, extra: Optional[dict] = None) -> Reply:

@@ -376,9 +376,14 @@ def _tool_use_draft(request: Request, made: list[tool_calls.Call]) -> Draft:
     return Draft([{"type": "text", "text": intro}, *uses], stop_reason="tool_use")
 
 
+@lru_cache(maxsize=1)
+def _trigger_patterns() -> tuple[tuple[str, re.Pattern], ...]:
+    return tuple((kind, re.compile(re.escape(marker) + r"(?::(\w+))?")) for kind, marker in texts()["triggers"].items())
+
+
 def _trigger(last_user: str) -> Optional[tuple[str, str]]:
-    for kind, marker in texts()["triggers"].items():
-        found = re.search(re.escape(marker) + r"(?::(\w+))?", last_user)
+    for kind, pattern in _trigger_patterns():
+        found = pattern.search(last_user)
         if found:
             return kind, found.group(1) or ""
     return None
@@ -432,7 +437,8 @@ def _draft(request: Request, context: _Context) -> Draft:
             intro = [] if forced else [{"type": "text", "text": texts()["pause_turn_intro"]}]
             return Draft([*intro, call, *_searched(call)])
 
-    if request.prefill is None and request.output_schema is None and (cited := _cited_draft(request)):
+    if request.prefill is None and request.output_schema is None and request.blocks_sent and (
+            cited := _cited_draft(request)):
         return cited
     if results:
         text = _answer_tool_results(request, results)

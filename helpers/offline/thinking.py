@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional
 
 from .. import catalog
@@ -122,15 +123,29 @@ def _turn_bytes(message: dict) -> bytes:
 _PLAIN_TEXT_KEYS = {"type", "text", "cache_control", "citations"}
 
 
+def _head(system: Any, tools: Any) -> Any:
+    """The digest of what comes before the messages: the system prompt, then the tools."""
+    digest = hashlib.sha256()
+    _feed(digest, _canonical([{"type": "text", "text": system}] if isinstance(system, str) else system or None))
+    _feed(digest, _canonical(tools or []))
+    return digest
+
+
+@lru_cache(maxsize=32)  # a few system prompts at a time; each entry holds one prompt's text
+def _text_head(system: Optional[str]) -> Any:
+    return _head(system, None)
+
+
 def prefix_digests(body: dict, wanted: Optional[set[int]] = None) -> dict[int, str]:
     """For each message index ``i`` in ``wanted`` (default: every index, and one past the end), a digest of what
     comes before message ``i``: the system prompt, the tools and the earlier messages. One pass gives them all."""
     messages = body["messages"]
     wanted = wanted if wanted is not None else set(range(len(messages) + 1))
-    system = body.get("system")
-    digest = hashlib.sha256()
-    _feed(digest, _canonical([{"type": "text", "text": system}] if isinstance(system, str) else system or None))
-    _feed(digest, _canonical(body.get("tools") or []))
+    system, tools = body.get("system"), body.get("tools")
+    if tools or not (system is None or isinstance(system, str)):
+        digest = _head(system, tools)
+    else:  # the usual request: no tools, a system prompt of text or none, digested once per prompt
+        digest = _text_head(system).copy()
     digests = {}
     last_wanted = max(wanted, default=-1)
     update = digest.update
@@ -139,7 +154,12 @@ def prefix_digests(body: dict, wanted: Optional[set[int]] = None) -> dict[int, s
             digests[i] = digest.hexdigest()[:32]
         if i >= last_wanted:
             return digests
-        part = _turn_bytes(message)
+        content = message.get("content")
+        if isinstance(content, str):  # _turn_bytes's first case, written out: most turns are text
+            text = content.encode("utf-8", "surrogatepass")
+            part = b"%s|text%d:%s" % (str(message.get("role")).encode(), len(text), text)
+        else:
+            part = _turn_bytes(message)
         update(b"%d:%s" % (len(part), part))
     if len(messages) in wanted:
         digests[len(messages)] = digest.hexdigest()[:32]
@@ -164,6 +184,7 @@ def _mac(payload: bytes) -> bytes:
     return hmac.new(_SIGNATURE_KEY, payload, hashlib.sha256).digest()[:16]
 
 
+@lru_cache(maxsize=1024)  # the same conversation is signed again on each retry or re-run of a cell
 def sign(model_id: str, prefix: str) -> str:
     """An opaque signature, as the API gives; decoded, it says plainly that it is the kit's."""
     payload = _SIGNATURE_PREFIX + json.dumps({"model": model_id, "prefix": prefix}, sort_keys=True).encode()

@@ -72,6 +72,7 @@ class Request:
     input_tokens: int = 0
     file_ids: dict[int, str] = field(default_factory=dict)  # document index -> the file its source named
     thinking: thinking.Settings = thinking.Settings(type="disabled", explicit=False, display="summarized", effort="high")
+    blocks_sent: bool = True  # False when every turn is text alone: no documents, images, tools or thinking
 
 
 class ApiVersion(str):
@@ -437,13 +438,18 @@ class _Checked:
     choice: dict
     schema: Optional[dict]
     thinking: thinking.Settings
+    blocks_sent: bool
 
 
 def _common(body: dict, version: str) -> _Checked:
     model = _model(body)
     messages, breakpoints = _check_messages(body["messages"])
-    blocks.check_image_count(messages)
-    _check_version_rules(messages, version)
+    # Turns of text alone (the usual conversation) hold no blocks: no images, citations, tool calls or thinking
+    # to check, so the passes below that look only inside lists of blocks are skipped.
+    blocks_sent = not all(isinstance(message["content"], str) for message in messages)
+    if blocks_sent:
+        blocks.check_image_count(messages)
+        _check_version_rules(messages, version)
     system_text, in_system = _system_text(body.get("system"))
     for i, message in enumerate(messages):
         if message["role"] == "system" and not model.supports_system_messages:
@@ -456,16 +462,18 @@ def _common(body: dict, version: str) -> _Checked:
     if breakpoints > 1:
         blocks.check_ttl_order(body)
     schema = _check_options(body, model, getattr(version, "betas", frozenset()))
-    citations.check(messages, schema is not None)
+    if blocks_sent:
+        citations.check(messages, schema is not None)
     _check_sampling(body, version, model)
     chosen = thinking.settings(body, model)
     thinking.check_forced_tool(choice, model, chosen)
     merged, starts = _merge(messages)
-    if not tools and any(b.get("type") in ("tool_use", "tool_result") for m in merged for b in m["content"]):
-        raise invalid(say("tools_required"))
-    _check_tool_pairs(merged, starts)
-    thinking.check_blocks(body, model)
-    return _Checked(model, merged, starts, system_text, tools, choice, schema, chosen)
+    if blocks_sent:
+        if not tools and any(b.get("type") in ("tool_use", "tool_result") for m in merged for b in m["content"]):
+            raise invalid(say("tools_required"))
+        _check_tool_pairs(merged, starts)
+        thinking.check_blocks(body, model)
+    return _Checked(model, merged, starts, system_text, tools, choice, schema, chosen, blocks_sent)
 
 
 def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
@@ -498,7 +506,7 @@ def check_create(body: Any, version: str = API_VERSIONS[0]) -> Request:
         body=body, model=model, messages=checked.merged, max_tokens=max_tokens, system_text=checked.system_text,
         prefill=prefill, continues_pause=continues_pause, stop_sequences=stops, tools=checked.tools,
         tool_choice=checked.choice, output_schema=checked.schema, stream=stream, input_tokens=input_tokens,
-        thinking=checked.thinking,
+        thinking=checked.thinking, blocks_sent=checked.blocks_sent,
     )
 
 

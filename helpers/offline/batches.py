@@ -39,8 +39,9 @@ from .wording import say
 MAX_REQUESTS = 100_000
 MAX_CUSTOM_ID = 64
 CUSTOM_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-PROCESSING_S = 2.0
-"""How long a batch takes offline, on ``clock``: long enough that a first retrieve sees ``in_progress``."""
+PROCESSING_S = 1.0
+"""How long a batch takes offline, on ``clock``: long enough that a first retrieve sees ``in_progress``, short
+enough that a lesson polling with back-off (0.5 s, then 1 s) waits only a moment."""
 CANCELING_S = 1.0
 """How long a cancelled batch stays ``canceling`` before it ends."""
 EXPIRES_S = 24 * 3600

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 import weakref
 from urllib.parse import urlsplit
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Iterator, Optional
 
 import httpx2
 from anthropic import AnthropicError, Middleware
@@ -297,6 +298,39 @@ def _json_or_none(read: Callable[[], Any]) -> Any:
         return None
 
 
+class _Attempt:
+    """One HTTP attempt as either guard sees it: the hold it takes under the limit (``None``: nothing to hold),
+    and what is settled once it has answered."""
+
+    def __init__(self, ledger: Ledger, method: str, path: str, body: Callable[[], Any]):
+        self.ledger, self.path = ledger, path
+        self.batch_id = _batch_results_id(method, path)
+        self.hold = None if self.batch_id is not None else _admit(ledger, method, path, body)
+
+    @contextmanager
+    def watched(self) -> Iterator[None]:
+        """While the attempt is sent: the recording transport finds its hold, and a failure settles it."""
+        token = watching.set(self.hold)
+        try:
+            yield
+        except BaseException as error:
+            _after(self.ledger, self.path, self.hold, error=error)
+            raise
+        finally:
+            watching.reset(token)
+
+    def unheld_answer(self, status: int) -> None:
+        if self.batch_id is not None and status == 200:
+            self.ledger.batch_results_read(self.batch_id)
+
+    def wants_body(self, status: int) -> bool:
+        """A created batch: its id, in the answer's body, is what its hold is kept under."""
+        return self.path == BATCHES_PATH and status == 200
+
+    def answered(self, status: int, read_json: Callable[[], Any]) -> None:
+        _after(self.ledger, self.path, self.hold, status, _json_or_none(read_json) if self.wants_body(status) else None)
+
+
 class BudgetGuard(Middleware):
     """SDK middleware refusing Messages calls once the budget is used up."""
 
@@ -308,55 +342,29 @@ class BudgetGuard(Middleware):
         return urlsplit(request.url).path.rstrip("/")  # the beta endpoints add "?beta=true"; results may be absolute
 
     def handle(self, request, call_next):
-        path = self._path(request)
-        batch_id = _batch_results_id(request.method, path)
-        if batch_id is not None:
+        attempt = _Attempt(self.ledger, request.method, self._path(request), lambda: request.json)
+        if attempt.hold is None:
             response = call_next(request)
-            if response.status_code == 200:
-                self.ledger.batch_results_read(batch_id)
+            attempt.unheld_answer(response.status_code)
             return response
-        hold = _admit(self.ledger, request.method, path, lambda: request.json)
-        if hold is None:
-            return call_next(request)
-        token = watching.set(hold)
-        try:
+        with attempt.watched():
             response = call_next(request)
-        except BaseException as error:
-            _after(self.ledger, path, hold, error=error)
-            raise
-        finally:
-            watching.reset(token)
-        batch = path == BATCHES_PATH and response.status_code == 200
-        if batch:
+        if attempt.wants_body(response.status_code):
             response.http_response.read()
-        _after(self.ledger, path, hold, response.status_code,
-               _json_or_none(response.http_response.json) if batch else None)
+        attempt.answered(response.status_code, response.http_response.json)
         return response
 
     async def handle_async(self, request, call_next):
-        path = self._path(request)
-        batch_id = _batch_results_id(request.method, path)
-        if batch_id is not None:
+        attempt = _Attempt(self.ledger, request.method, self._path(request), lambda: request.json)
+        if attempt.hold is None:
             response = await call_next(request)
-            if response.status_code == 200:
-                self.ledger.batch_results_read(batch_id)
+            attempt.unheld_answer(response.status_code)
             return response
-        hold = _admit(self.ledger, request.method, path, lambda: request.json)
-        if hold is None:
-            return await call_next(request)
-        token = watching.set(hold)
-        try:
+        with attempt.watched():
             response = await call_next(request)
-        except BaseException as error:
-            _after(self.ledger, path, hold, error=error)
-            raise
-        finally:
-            watching.reset(token)
-        batch = path == BATCHES_PATH and response.status_code == 200
-        if batch:
+        if attempt.wants_body(response.status_code):
             await response.http_response.aread()
-        _after(self.ledger, path, hold, response.status_code,
-               _json_or_none(response.http_response.json) if batch else None)
+        attempt.answered(response.status_code, response.http_response.json)
         return response
 
 
@@ -377,56 +385,32 @@ class TransportGuard:
     def handle(self, request: httpx2.Request, send: Callable[[httpx2.Request], httpx2.Response]) -> httpx2.Response:
         if watching.get() is not None:  # a BudgetGuard above (the caller's middleware) has admitted this attempt
             return send(request)
-        path = request.url.path.rstrip("/")
-        batch_id = _batch_results_id(request.method, path)
-        if batch_id is not None:
+        attempt = _Attempt(self.ledger, request.method, request.url.path.rstrip("/"), lambda: self._body(request))
+        if attempt.hold is None:
             response = send(request)
-            if response.status_code == 200:
-                self.ledger.batch_results_read(batch_id)
+            attempt.unheld_answer(response.status_code)
             return response
-        hold = _admit(self.ledger, request.method, path, lambda: self._body(request))
-        if hold is None:
-            return send(request)
-        token = watching.set(hold)
-        try:
+        with attempt.watched():
             response = send(request)
-        except BaseException as error:
-            _after(self.ledger, path, hold, error=error)
-            raise
-        finally:
-            watching.reset(token)
-        batch = path == BATCHES_PATH and response.status_code == 200
-        if batch:
+        if attempt.wants_body(response.status_code):
             response.read()
-        _after(self.ledger, path, hold, response.status_code, _json_or_none(response.json) if batch else None)
+        attempt.answered(response.status_code, response.json)
         return response
 
     async def ahandle(self, request: httpx2.Request,
                       send: Callable[[httpx2.Request], Awaitable[httpx2.Response]]) -> httpx2.Response:
         if watching.get() is not None:
             return await send(request)
-        path = request.url.path.rstrip("/")
-        batch_id = _batch_results_id(request.method, path)
-        if batch_id is not None:
-            response = await send(request)
-            if response.status_code == 200:
-                self.ledger.batch_results_read(batch_id)
-            return response
         if request.method.lower() == "post":
-            await request.aread()
-        hold = _admit(self.ledger, request.method, path, lambda: self._body(request))
-        if hold is None:
-            return await send(request)
-        token = watching.set(hold)
-        try:
+            await request.aread()  # the hold is the most this body can cost
+        attempt = _Attempt(self.ledger, request.method, request.url.path.rstrip("/"), lambda: self._body(request))
+        if attempt.hold is None:
             response = await send(request)
-        except BaseException as error:
-            _after(self.ledger, path, hold, error=error)
-            raise
-        finally:
-            watching.reset(token)
-        batch = path == BATCHES_PATH and response.status_code == 200
-        if batch:
+            attempt.unheld_answer(response.status_code)
+            return response
+        with attempt.watched():
+            response = await send(request)
+        if attempt.wants_body(response.status_code):
             await response.aread()
-        _after(self.ledger, path, hold, response.status_code, _json_or_none(response.json) if batch else None)
+        attempt.answered(response.status_code, response.json)
         return response
